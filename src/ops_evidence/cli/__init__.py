@@ -1,0 +1,51 @@
+"""`ops-evidence` command line: one module per subcommand, each with `register(subparsers)`.
+
+Exit codes follow sysexits: 0 ok, 64 usage, 69 unavailable, 74 I/O, 78 configuration.
+Errors print one clear message and no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from importlib import import_module
+
+from ops_evidence import __version__
+from ops_evidence.errors import EX_USAGE, OpsEvidenceError
+
+# Subcommand modules under ops_evidence.cli, in the order `--help` lists them.
+COMMANDS = ("validate", "schemas")
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        sys.stderr.write(f"{self.prog}: error: {message}\n")
+        raise SystemExit(EX_USAGE)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full parser, each subcommand registered by its module."""
+    parser = _Parser(prog="ops-evidence", description=__doc__.splitlines()[0] if __doc__ else "")
+    parser.add_argument("--version", action="version", version=f"ops-evidence {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+    for name in COMMANDS:
+        import_module(f"ops_evidence.cli.{name}").register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except OpsEvidenceError as exc:
+        sys.stderr.write(f"ops-evidence: error: {exc.render()}\n")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,69 @@
+"""`ops-evidence validate`: check settings and inventory, print what would be probed."""
+
+from __future__ import annotations
+
+import argparse
+from collections import Counter
+from typing import Any
+
+from ops_evidence.cli.common import (
+    add_inventory_argument,
+    print_json,
+    print_table,
+    settings_and_inventory,
+)
+from ops_evidence.routing import route_for
+from ops_evidence.vocabulary import context_key
+
+
+def register(sub: Any) -> None:
+    """Add the `validate` subcommand."""
+    parser = sub.add_parser("validate", help="check settings and inventory; print the plan")
+    add_inventory_argument(parser)
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Validate and print the summary; ConfigError (78) on any problem."""
+    settings, inventory = settings_and_inventory(args)
+    entities = []
+    for event_type, ids in inventory.probe_targets().items():
+        for entity_id in ids:
+            key = context_key(event_type, entity_id)
+            route = route_for(settings, event_type, key)
+            entities.append(
+                {
+                    "event_type": event_type,
+                    "context_key": key,
+                    "sink": route.sink,
+                    "widget_id": route.widget_id,
+                    "fallback_status": route.status,
+                }
+            )
+    counts = Counter(e["event_type"] for e in entities)
+    summary = {
+        "inventory": str(args.inventory or settings.inventory),
+        "name": inventory.name,
+        "counts": dict(counts),
+        "sink_setting": settings.sink,
+        "inter_hub_missing": settings.inter_hub_missing(),
+        "sinks": sorted({str(e["sink"]) for e in entities}),
+        "entities": entities,
+    }
+    if args.json:
+        print_json(summary)
+        return 0
+    print(f"inventory {summary['inventory']} ({inventory.name}): valid")
+    print_table(["event type", "probes"], sorted(counts.items()))
+    print()
+    missing = ", ".join(settings.inter_hub_missing()) or "nothing"
+    print(f"sink setting: {settings.sink}; Inter-Hub missing: {missing}")
+    print_table(
+        ["context key", "event type", "sink", "widget / fallback status"],
+        [
+            (e["context_key"], e["event_type"], e["sink"], e["widget_id"] or e["fallback_status"])
+            for e in entities
+        ],
+    )
+    return 0

@@ -1,0 +1,66 @@
+"""The exception hierarchy, and the exit code each kind maps to (sysexits).
+
+    OpsEvidenceError                  base; carries an exit code and a safe message
+    ├── ConfigError (78)              bad settings or inventory; names variable / file:line
+    ├── UsageError (64)               bad command-line use
+    ├── UnavailableError (69)         a required downstream or tool cannot be reached
+    └── OutboxError (74)              the local outbox cannot be written (I/O error)
+        └── OutboxFullError (74)      the size cap would be exceeded; the event is refused
+
+Failures of the outside world while probing or delivering are *data* (a `verified: false`
+event, a `retrying` outcome), never exceptions: these types are for the operator's mistakes
+and for the service's own resources. Every message must already be redacted: it is printed
+as-is, without a traceback.
+"""
+
+from __future__ import annotations
+
+EX_OK = 0
+EX_USAGE = 64
+EX_UNAVAILABLE = 69
+EX_IOERR = 74
+EX_CONFIG = 78
+
+
+class OpsEvidenceError(Exception):
+    """Base of every error the CLI turns into a message and an exit code."""
+
+    exit_code: int = 1
+
+    def __init__(self, message: str, *, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.problems = problems or []
+
+    def render(self) -> str:
+        """The message plus one line per problem, as printed to the operator."""
+        lines = [self.message, *(f"  - {p}" for p in self.problems)]
+        return "\n".join(lines)
+
+
+class ConfigError(OpsEvidenceError):
+    """Settings or inventory are invalid; the message names where."""
+
+    exit_code = EX_CONFIG
+
+
+class UsageError(OpsEvidenceError):
+    """The command line itself is wrong."""
+
+    exit_code = EX_USAGE
+
+
+class UnavailableError(OpsEvidenceError):
+    """A service or tool the command needs cannot be reached."""
+
+    exit_code = EX_UNAVAILABLE
+
+
+class OutboxError(OpsEvidenceError):
+    """The durable outbox cannot be read or written."""
+
+    exit_code = EX_IOERR
+
+
+class OutboxFullError(OutboxError):
+    """Accepting the event would exceed the outbox size cap; it is refused, loudly."""

@@ -1,0 +1,156 @@
+"""The five evidence event types published in `event-types/`.
+
+Adding a type: one model here (decorated with `@register`) plus one probe; the registry,
+schemas, manifest and router pick it up from there.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ops_evidence.events.envelope import Attributes, EvidenceEvent
+from ops_evidence.events.registry import register
+
+_SHORT = 200
+
+
+class ServiceObservedAttributes(Attributes):
+    """A catalogued service was observed up, degraded or down."""
+
+    service: str = Field(description="Inventory service id.")
+    status: Literal["up", "degraded", "down"]
+    check: Literal["http", "tcp"] = Field(description="How the service was observed.")
+    target: str = Field(max_length=_SHORT, description="Probed URL or host:port, redacted.")
+    observed_version: str | None = Field(default=None, max_length=64)
+    declared_version: str | None = Field(default=None, max_length=64)
+    http_status: int | None = None
+    latency_ms: float | None = None
+
+
+@register
+class ServiceObserved(EvidenceEvent):
+    """`ops-service-observed`: a service's health and observed version."""
+
+    EVENT_TYPE = "ops-service-observed"
+    event_type: Literal["ops-service-observed"]
+    attributes: ServiceObservedAttributes
+
+
+class EndpointVerifiedAttributes(Attributes):
+    """An endpoint answered (or not) as declared."""
+
+    endpoint: str = Field(description="Inventory endpoint id.")
+    service: str | None = None
+    url: str = Field(max_length=_SHORT, description="Scheme, host, port and path; no query.")
+    method: str = "GET"
+    expected_status: list[int] = Field(default_factory=list)
+    observed_status: int | None = None
+    expected_headers: dict[str, str] = Field(default_factory=dict)
+    observed_headers: dict[str, str] = Field(
+        default_factory=dict, description="Only allow-listed headers, capped."
+    )
+    tls_days_remaining: int | None = None
+    tls_not_after: datetime | None = None
+    tls_min_days: int | None = None
+    latency_ms: float | None = None
+
+
+@register
+class EndpointVerified(EvidenceEvent):
+    """`ops-endpoint-verified`: status, headers and TLS lifetime of an endpoint."""
+
+    EVENT_TYPE = "ops-endpoint-verified"
+    event_type: Literal["ops-endpoint-verified"]
+    attributes: EndpointVerifiedAttributes
+
+
+class AccessPathCheckedAttributes(Attributes):
+    """An operator access path (ssh, tcp, tls, dns, kubernetes-api) works or not."""
+
+    access_path: str = Field(description="Inventory access-path id.")
+    method: Literal["ssh", "tcp", "tls", "dns", "kubernetes-api"]
+    target: str = Field(max_length=_SHORT)
+    host: str | None = Field(default=None, description="Inventory host id, when declared.")
+    banner: str | None = Field(default=None, max_length=_SHORT)
+    declared_addresses: list[str] = Field(default_factory=list)
+    resolved_addresses: list[str] = Field(default_factory=list)
+    tls_days_remaining: int | None = None
+    tls_subject: str | None = Field(default=None, max_length=_SHORT)
+    tls_issuer: str | None = Field(default=None, max_length=_SHORT)
+    kubernetes_version: str | None = Field(default=None, max_length=64)
+    latency_ms: float | None = None
+
+
+@register
+class AccessPathChecked(EvidenceEvent):
+    """`ops-access-path-checked`: reachability of an operator access path."""
+
+    EVENT_TYPE = "ops-access-path-checked"
+    event_type: Literal["ops-access-path-checked"]
+    attributes: AccessPathCheckedAttributes
+
+
+class BackupVerifiedAttributes(Attributes):
+    """A data store has (or lacks) a recent, successful backup of plausible size."""
+
+    backup: str = Field(description="Inventory backup id.")
+    store: str | None = Field(default=None, description="The data store it protects.")
+    tool: Literal["restic", "borg", "pgbackrest", "files", "http"]
+    last_backup_at: datetime | None = None
+    age_seconds: float | None = None
+    max_age_seconds: float
+    size_bytes: int | None = None
+    min_size_bytes: int | None = None
+    last_run_failed: bool | None = None
+    backup_count: int | None = None
+
+
+@register
+class BackupVerified(EvidenceEvent):
+    """`ops-backup-verified`: freshness, size and success of the newest backup."""
+
+    EVENT_TYPE = "ops-backup-verified"
+    event_type: Literal["ops-backup-verified"]
+    attributes: BackupVerifiedAttributes
+
+
+class DriftRecord(BaseModel):
+    """One difference between declared inventory and observed reality."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: Literal["changed", "missing", "unmanaged"]
+    entity: str = Field(description="Context key of the entity concerned.")
+    attribute: str
+    declared: str | None = Field(default=None, max_length=_SHORT)
+    observed: str | None = Field(default=None, max_length=_SHORT)
+
+
+class DriftSummary(BaseModel):
+    """Counts per drift kind."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    changed: int = 0
+    missing: int = 0
+    unmanaged: int = 0
+
+
+class InventoryDriftAttributes(Attributes):
+    """Declared inventory compared with the latest observations of the other probes."""
+
+    records: list[DriftRecord] = Field(default_factory=list, max_length=50)
+    summary: DriftSummary = Field(default_factory=DriftSummary)
+    truncated: bool = Field(default=False, description="More records existed than were kept.")
+
+
+@register
+class InventoryDrift(EvidenceEvent):
+    """`ops-inventory-drift`: what changed, is missing or is unmanaged in an environment."""
+
+    EVENT_TYPE = "ops-inventory-drift"
+    event_type: Literal["ops-inventory-drift"]
+    attributes: InventoryDriftAttributes

@@ -1,0 +1,248 @@
+"""How each inventory entity is checked: the settings of the shared checks.
+
+Where there are several ways to check one kind of entity (access paths, backups, services)
+they form a union discriminated by `kind`.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+
+from ops_evidence.durations import ByteSize, Duration
+from ops_evidence.inventory.secrets import Secret, reject_url_credentials
+
+
+class Strict(BaseModel):
+    """Inventory models reject unknown keys and are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _as_list(value: Any) -> Any:
+    return [value] if isinstance(value, int | str) and not isinstance(value, bool) else value
+
+
+def _valid_regex(value: str) -> str:
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ValueError(f"not a valid regular expression: {exc}") from None
+    return value
+
+
+Url = Annotated[
+    str,
+    Field(pattern=r"^https?://[^\s/?#]+", description="http:// or https:// URL"),
+    AfterValidator(reject_url_credentials),
+]
+Repository = Annotated[str, Field(min_length=1), AfterValidator(reject_url_credentials)]
+Regex = Annotated[str, AfterValidator(_valid_regex)]
+Port = Annotated[int, Field(ge=1, le=65535)]
+StatusList = Annotated[
+    list[Annotated[int, Field(ge=100, le=599)]], BeforeValidator(_as_list), Field(min_length=1)
+]
+
+
+class JsonFieldExpect(Strict):
+    """Assert a field of a JSON response: `path` is dotted (`status.db`)."""
+
+    path: str = Field(min_length=1)
+    equals: str | int | float | bool | None = None
+    pattern: Regex | None = None
+
+
+class HttpExpect(Strict):
+    """What a declared HTTP answer looks like."""
+
+    status: StatusList = Field(default_factory=lambda: [200])
+    headers: dict[str, str] = Field(default_factory=dict, description="Exact header values.")
+    header_patterns: dict[str, Regex] = Field(default_factory=dict, description="Header regexes.")
+    json_field: JsonFieldExpect | None = None
+
+
+class BasicAuth(Strict):
+    """HTTP basic auth; the password comes from a file or variable."""
+
+    username: str
+    password: Secret
+
+
+class VersionSource(Strict):
+    """Where an HTTP check reads the observed version from (first that is set)."""
+
+    json_field: str | None = None
+    header: str | None = None
+    pattern: Regex | None = Field(default=None, description="Regex on the body; group 1.")
+
+
+class HttpOptions(Strict):
+    """Settings of the shared http check."""
+
+    url: Url
+    method: Literal["GET", "HEAD", "POST", "OPTIONS"] = "GET"
+    expect: HttpExpect = Field(default_factory=HttpExpect)
+    follow_redirects: bool = False
+    verify_tls: bool = True
+    ca_file: Path | None = None
+    max_body_bytes: ByteSize = 65536
+    basic_auth: BasicAuth | None = None
+    bearer_token: Secret | None = None
+
+
+class HttpServiceCheck(HttpOptions):
+    """Observe a service through its health URL (and optionally read its version)."""
+
+    kind: Literal["http"]
+    version: VersionSource | None = None
+    degraded_status: StatusList | None = Field(
+        default=None, description="Statuses that mean up-but-degraded (e.g. 429, 503)."
+    )
+
+
+class TcpServiceCheck(Strict):
+    """Observe a service by connecting to its port."""
+
+    kind: Literal["tcp"]
+    host: str
+    port: Port
+    banner: Regex | None = None
+
+
+ServiceCheck = Annotated[HttpServiceCheck | TcpServiceCheck, Field(discriminator="kind")]
+
+
+class SshPath(Strict):
+    """SSH reachability: TCP connect and the `SSH-2.0-` banner."""
+
+    kind: Literal["ssh"]
+    host: str
+    port: Port = 22
+    banner: Regex = r"^SSH-2\.0-"
+
+
+class TcpPath(Strict):
+    """Plain TCP reachability, optionally with a banner."""
+
+    kind: Literal["tcp"]
+    host: str
+    port: Port
+    banner: Regex | None = None
+
+
+class TlsPath(Strict):
+    """A TLS handshake with chain verification and certificate lifetime."""
+
+    kind: Literal["tls"]
+    host: str
+    port: Port = 443
+    server_name: str | None = None
+    ca_file: Path | None = None
+    min_days: int = Field(default=14, ge=0)
+
+
+RecordType = Literal["A", "AAAA"]
+
+
+class DnsPath(Strict):
+    """A name resolves to the declared addresses."""
+
+    kind: Literal["dns"]
+    name: str
+    addresses: list[str] = Field(min_length=1, description="Declared A/AAAA addresses.")
+    record_types: list[RecordType] = Field(default_factory=lambda: list[RecordType](["A"]))
+    resolver: str | None = Field(
+        default=None, description="`host` or `host:port`; the system resolver when unset."
+    )
+
+
+class KubernetesApiPath(Strict):
+    """The Kubernetes API answers `/version` (or `/livez`)."""
+
+    kind: Literal["kubernetes-api"]
+    url: Url
+    path: Literal["/version", "/livez", "/readyz"] = "/version"
+    token: Secret | None = None
+    ca_file: Path | None = None
+
+
+AccessPathCheck = Annotated[
+    SshPath | TcpPath | TlsPath | DnsPath | KubernetesApiPath, Field(discriminator="kind")
+]
+
+
+class ResticBackup(Strict):
+    """restic: `snapshots --json --latest 1`, password from a file or variable."""
+
+    kind: Literal["restic"]
+    repository: Repository
+    password: Secret
+    binary: str = "restic"
+    host: str | None = None
+    tags: list[str] = Field(default_factory=list)
+
+
+class BorgBackup(Strict):
+    """borg: `list --json --last 1` and `info --json`, passphrase from a file or variable."""
+
+    kind: Literal["borg"]
+    repository: Repository
+    passphrase: Secret | None = None
+    binary: str = "borg"
+
+
+class PgBackRestBackup(Strict):
+    """pgBackRest: `info --output=json` for one stanza."""
+
+    kind: Literal["pgbackrest"]
+    stanza: str = Field(min_length=1)
+    config: Path | None = None
+    binary: str = "pgbackrest"
+
+
+class FilesBackup(Strict):
+    """The newest file matching a glob in a backup folder."""
+
+    kind: Literal["files"]
+    path: Path
+    pattern: str = "*"
+
+
+class HttpBackup(Strict):
+    """A JSON status endpoint with the last backup's timestamp."""
+
+    kind: Literal["http"]
+    url: Url
+    timestamp_field: str = "last_backup_at"
+    size_field: str | None = None
+    success_field: str | None = None
+    bearer_token: Secret | None = None
+    ca_file: Path | None = None
+
+
+BackupCheck = Annotated[
+    ResticBackup | BorgBackup | PgBackRestBackup | FilesBackup | HttpBackup,
+    Field(discriminator="kind"),
+]
+
+
+class Schedule(Strict):
+    """How often an entity is probed, how long a probe may take, when to re-send unchanged."""
+
+    interval: Duration | None = None
+    timeout: Duration | None = None
+    heartbeat: Duration | None = None
+
+
+class Defaults(Strict):
+    """Inventory-wide defaults for every entity's schedule."""
+
+    interval: Duration = timedelta(minutes=5)
+    timeout: Duration = timedelta(seconds=10)
+    heartbeat: Duration = timedelta(hours=1)
+    tls_min_days: int = Field(default=14, ge=0)
+    backup_max_age: Duration = timedelta(hours=26)

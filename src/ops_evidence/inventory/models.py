@@ -1,0 +1,150 @@
+"""The inventory: environments, hosts, clusters, services, endpoints, access paths, backups.
+
+Mirrors the seed `ops-hub-initial-inventory.md`. Cross-references (an endpoint's service,
+a host's environment, …) are checked by `references.py` after the shapes validate, so the
+error can name both ends.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Literal
+
+from pydantic import Field, StringConstraints
+
+from ops_evidence.durations import ByteSize, Duration
+from ops_evidence.inventory.checks import (
+    AccessPathCheck,
+    BackupCheck,
+    Defaults,
+    HttpOptions,
+    Schedule,
+    ServiceCheck,
+    Strict,
+)
+
+EntityId = Annotated[
+    str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]*$", min_length=1, max_length=63)
+]
+Lifecycle = Literal["active", "transitional", "provisioning", "planned", "retired", "unknown"]
+Fact = str | int | float | bool
+
+
+class Entity(Strict):
+    """What every inventory entry has: an id and free-form notes."""
+
+    id: EntityId
+    notes: str | None = None
+    view_context: str | None = Field(
+        default=None, description="Inter-Hub `viewContext` for this entity's events."
+    )
+
+
+class Environment(Entity):
+    """A place things run (`local`, `coulombcore`, `railiance01`, `threephoenix-prod`)."""
+
+    role: str
+    lifecycle: Lifecycle = "unknown"
+    owner: str | None = None
+    address: str | None = Field(default=None, description="Public address, when it has one.")
+
+
+class Host(Entity):
+    """A machine in an environment."""
+
+    environment: EntityId
+    address: str | None = None
+    role: str | None = None
+    known_gaps: list[str] = Field(default_factory=list)
+
+
+class Cluster(Entity):
+    """A Kubernetes cluster in an environment."""
+
+    environment: EntityId
+    role: str | None = None
+
+
+class Service(Entity, Schedule):
+    """A catalogued service and, optionally, how to observe it."""
+
+    environment: EntityId
+    host: EntityId | None = None
+    cluster: EntityId | None = None
+    owner_repo: str | None = None
+    lifecycle: Lifecycle = "unknown"
+    version: str | None = Field(default=None, description="Declared version.")
+    backing_stores: list[str] = Field(default_factory=list)
+    facts: dict[str, Fact] = Field(default_factory=dict, description="Other declared facts.")
+    check: ServiceCheck | None = None
+
+
+class Endpoint(Entity, Schedule, HttpOptions):
+    """A URL that must answer as declared (status, headers, TLS lifetime)."""
+
+    service: EntityId
+    environment: EntityId | None = Field(
+        default=None, description="Defaults to the service's environment."
+    )
+    tls_min_days: int | None = Field(default=None, ge=0)
+
+
+class AccessPath(Entity, Schedule):
+    """How an operator reaches something: ssh, tcp, tls, dns or the Kubernetes API."""
+
+    environment: EntityId
+    host: EntityId | None = None
+    cluster: EntityId | None = None
+    check: AccessPathCheck
+
+
+class Backup(Entity, Schedule):
+    """A data store's backup and how to verify it is recent, successful and plausible."""
+
+    environment: EntityId
+    service: EntityId | None = None
+    store: str = Field(description="The data store it protects, e.g. `gitea-db`.")
+    max_age: Duration | None = None
+    min_size: ByteSize | None = None
+    check: BackupCheck
+
+
+class Inventory(Strict):
+    """One inventory file."""
+
+    version: Literal[1] = 1
+    name: str = "inventory"
+    defaults: Defaults = Field(default_factory=Defaults)
+    environments: list[Environment] = Field(default_factory=list)
+    hosts: list[Host] = Field(default_factory=list)
+    clusters: list[Cluster] = Field(default_factory=list)
+    services: list[Service] = Field(default_factory=list)
+    endpoints: list[Endpoint] = Field(default_factory=list)
+    access_paths: list[AccessPath] = Field(default_factory=list)
+    backups: list[Backup] = Field(default_factory=list)
+
+    def schedule_of(self, entity: Schedule) -> Schedule:
+        """The entity's schedule with the inventory defaults filled in."""
+        return Schedule(
+            interval=entity.interval or self.defaults.interval,
+            timeout=entity.timeout or self.defaults.timeout,
+            heartbeat=entity.heartbeat or self.defaults.heartbeat,
+        )
+
+    def backup_max_age(self, backup: Backup) -> timedelta:
+        """A backup's maximum age, or the inventory default."""
+        return backup.max_age or self.defaults.backup_max_age
+
+    def service(self, service_id: str) -> Service | None:
+        """Look up a service by id."""
+        return next((s for s in self.services if s.id == service_id), None)
+
+    def probe_targets(self) -> dict[str, list[str]]:
+        """Event type -> ids of the entities a probe would run for."""
+        return {
+            "ops-service-observed": [s.id for s in self.services if s.check is not None],
+            "ops-endpoint-verified": [e.id for e in self.endpoints],
+            "ops-access-path-checked": [a.id for a in self.access_paths],
+            "ops-backup-verified": [b.id for b in self.backups],
+            "ops-inventory-drift": [e.id for e in self.environments],
+        }

@@ -1,0 +1,59 @@
+"""Checks that need the whole inventory: duplicate ids and dangling references."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ops_evidence.inventory.models import Inventory
+
+Loc = tuple[str | int, ...]
+
+_SECTIONS = (
+    "environments",
+    "hosts",
+    "clusters",
+    "services",
+    "endpoints",
+    "access_paths",
+    "backups",
+)
+# (section, field, target section) for every reference an entity can make.
+_REFERENCES = (
+    ("hosts", "environment", "environments"),
+    ("clusters", "environment", "environments"),
+    ("services", "environment", "environments"),
+    ("services", "host", "hosts"),
+    ("services", "cluster", "clusters"),
+    ("endpoints", "service", "services"),
+    ("endpoints", "environment", "environments"),
+    ("access_paths", "environment", "environments"),
+    ("access_paths", "host", "hosts"),
+    ("access_paths", "cluster", "clusters"),
+    ("backups", "environment", "environments"),
+    ("backups", "service", "services"),
+)
+
+
+def reference_problems(inventory: Inventory) -> Iterator[tuple[Loc, str]]:
+    """Yield (location, message) for duplicate ids and references to unknown entities."""
+    ids: dict[str, set[str]] = {}
+    for section in _SECTIONS:
+        seen: dict[str, int] = {}
+        for index, entity in enumerate(getattr(inventory, section)):
+            if entity.id in seen:
+                yield (
+                    (section, index, "id"),
+                    f"duplicate id {entity.id!r} (first at {section}[{seen[entity.id]}])",
+                )
+            seen.setdefault(entity.id, index)
+        ids[section] = set(seen)
+    for section, field, target in _REFERENCES:
+        for index, entity in enumerate(getattr(inventory, section)):
+            ref = getattr(entity, field)
+            if ref is not None and ref not in ids[target]:
+                singular = target.rstrip("s").replace("_", " ")
+                owner = section[:-1].replace("_", " ")
+                yield (
+                    (section, index, field),
+                    f"{owner} {entity.id!r} refers to unknown {singular} {ref!r}",
+                )
