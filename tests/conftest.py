@@ -36,3 +36,9 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     clear_registered_secrets()
     yield
     clear_registered_secrets()
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """The service runs on anyio's asyncio backend; so do async tests."""
+    return "asyncio"

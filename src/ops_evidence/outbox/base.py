@@ -1,0 +1,88 @@
+"""The outbox seam: a durable queue of events and their per-sink deliveries.
+
+Implementations: `SqliteOutbox` (the product) and `MemoryOutbox` (its twin for tests);
+one contract suite (`tests/outbox/test_contract.py`) runs against both.
+
+Life of a delivery: `enqueue` commits the event with its first deliveries *before* anything
+is sent; the dispatcher `claim`s due deliveries under a lease (marking inter-hub ones
+ambiguous, as a request may go out); `record` stores the attempt's result — and any fallback
+delivery it implies — in one transaction. `reset_leases` on start makes work that was in
+flight at a crash due again.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+
+from ops_evidence.outbox.models import Delivery, NewDelivery, Result, Stats, StoredEvent
+
+
+class Outbox(ABC):
+    """Durable store of events and per-sink delivery state."""
+
+    @abstractmethod
+    async def open(self) -> None:
+        """Create or migrate storage; reset leases left by a previous process."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Flush and release storage."""
+
+    @abstractmethod
+    async def enqueue(self, event: StoredEvent, deliveries: Sequence[NewDelivery]) -> bool:
+        """Commit an event and its deliveries; False if the key already exists.
+
+        Raises OutboxFullError (and counts it) when the size cap would be exceeded.
+        """
+
+    @abstractmethod
+    async def claim(
+        self, sink: str, now: float, limit: int, lease_seconds: float
+    ) -> list[Delivery]:
+        """Lease up to `limit` due deliveries of `sink`, oldest due first."""
+
+    @abstractmethod
+    async def record(self, results: Sequence[Result], now: float) -> None:
+        """Store attempt results (and fallback deliveries) atomically; releases leases."""
+
+    @abstractmethod
+    async def next_due(self, sink: str) -> float | None:
+        """When the next delivery of `sink` becomes due (None: nothing active)."""
+
+    @abstractmethod
+    async def reset_leases(self) -> int:
+        """Release every lease (on start): in-flight work becomes due again."""
+
+    @abstractmethod
+    async def prune(self, delivered_before: float) -> int:
+        """Delete events whose deliveries are all done and older than the cut-off."""
+
+    @abstractmethod
+    async def stats(self) -> Stats:
+        """Counts for `outbox stats`, metrics and the status page."""
+
+    @abstractmethod
+    async def deliveries(
+        self,
+        *,
+        status: str | None = None,
+        sink: str | None = None,
+        key: str | None = None,
+        limit: int = 100,
+        after: tuple[str, str] | None = None,
+    ) -> list[Delivery]:
+        """Deliveries filtered by status/sink/key, ordered by (key, sink), after a cursor."""
+
+    @abstractmethod
+    async def event(self, key: str) -> StoredEvent | None:
+        """The stored event of a key."""
+
+    @abstractmethod
+    async def replay(
+        self,
+        keys_and_sinks: Sequence[tuple[str, str]],
+        bodies: dict[tuple[str, str], bytes],
+        now: float,
+    ) -> int:
+        """Make final deliveries pending again (new body where given); returns how many."""

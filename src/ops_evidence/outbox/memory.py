@@ -1,0 +1,181 @@
+"""In-memory outbox: the SQLite outbox's twin for tests and `--dry-run`; not durable."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+from ops_evidence.errors import OutboxFullError
+from ops_evidence.outbox.base import Outbox
+from ops_evidence.outbox.models import (
+    ACTIVE,
+    DONE,
+    REPLAYABLE,
+    Delivery,
+    NewDelivery,
+    Result,
+    Stats,
+    StoredEvent,
+)
+
+
+class MemoryOutbox(Outbox):
+    """Dict-backed outbox with the same semantics as SqliteOutbox."""
+
+    def __init__(self, max_rows: int = 100_000) -> None:
+        self.max_rows = max_rows
+        self._events: dict[str, StoredEvent] = {}
+        self._deliveries: dict[tuple[str, str], Delivery] = {}
+        self._leases: dict[tuple[str, str], float] = {}
+        self._refused = 0
+
+    async def open(self) -> None:
+        """Nothing to create; leases from 'before' do not exist."""
+        self._leases.clear()
+
+    async def close(self) -> None:
+        """Nothing to release."""
+
+    async def enqueue(self, event: StoredEvent, deliveries: Sequence[NewDelivery]) -> bool:
+        """Add the event and deliveries unless the key exists; refuse beyond the cap."""
+        if event.key in self._events:
+            return False
+        if len(self._events) >= self.max_rows:
+            self._refused += 1
+            raise OutboxFullError(f"outbox full ({self.max_rows} events); event refused")
+        self._events[event.key] = event
+        for new in deliveries:
+            self._add(event, new, event.created_at)
+        return True
+
+    def _add(self, event: StoredEvent, new: NewDelivery, now: float) -> None:
+        if (event.key, new.sink) in self._deliveries:
+            return
+        self._deliveries[(event.key, new.sink)] = Delivery(
+            key=event.key, sink=new.sink, status=new.status, attempts=0,
+            next_attempt_at=new.next_attempt_at, body=new.body, widget_id=new.widget_id,
+            event_type=event.event_type, context_key=event.context_key,
+            created_at=event.created_at, updated_at=now, last_error=new.reason,
+        )  # fmt: skip
+
+    async def claim(
+        self, sink: str, now: float, limit: int, lease_seconds: float
+    ) -> list[Delivery]:
+        """Due, unleased, active deliveries of `sink`, oldest due first; leased."""
+        due = sorted(
+            (
+                d for d in self._deliveries.values()
+                if d.sink == sink and d.status in ACTIVE and d.next_attempt_at <= now
+                and self._leases.get((d.key, d.sink), 0.0) <= now
+            ),
+            key=lambda d: (d.next_attempt_at, d.key),
+        )[:limit]  # fmt: skip
+        claimed = []
+        for delivery in due:
+            ident = (delivery.key, delivery.sink)
+            self._leases[ident] = now + lease_seconds
+            ambiguous = delivery.ambiguous or sink == "inter-hub"
+            self._deliveries[ident] = dataclasses.replace(delivery, ambiguous=ambiguous)
+            claimed.append(delivery)
+        return claimed
+
+    async def record(self, results: Sequence[Result], now: float) -> None:
+        """Apply each result; add fallback deliveries."""
+        for result in results:
+            ident = (result.key, result.sink)
+            current = self._deliveries.get(ident)
+            if current is None:
+                continue
+            self._leases.pop(ident, None)
+            self._deliveries[ident] = dataclasses.replace(
+                current,
+                status=result.status,
+                attempts=current.attempts + (1 if result.count_attempt else 0),
+                next_attempt_at=result.next_attempt_at,
+                last_error=result.error,
+                last_http_status=result.http_status,
+                ambiguous=result.ambiguous,
+                updated_at=now,
+            )
+            if result.fallback is not None:
+                self._add(self._events[result.key], result.fallback, now)
+
+    async def next_due(self, sink: str) -> float | None:
+        """Earliest next_attempt_at (or lease expiry) among active deliveries of `sink`."""
+        times = [
+            max(d.next_attempt_at, self._leases.get((d.key, d.sink), 0.0))
+            for d in self._deliveries.values()
+            if d.sink == sink and d.status in ACTIVE
+        ]
+        return min(times, default=None)
+
+    async def reset_leases(self) -> int:
+        """Drop all leases."""
+        count = len(self._leases)
+        self._leases.clear()
+        return count
+
+    async def prune(self, delivered_before: float) -> int:
+        """Remove events whose deliveries are all done and were updated before the cut-off."""
+        doomed = [
+            key for key in self._events
+            if all(
+                d.status in DONE and d.updated_at < delivered_before
+                for d in self._deliveries.values() if d.key == key
+            )
+        ]  # fmt: skip
+        for key in doomed:
+            del self._events[key]
+            for ident in [i for i in self._deliveries if i[0] == key]:
+                del self._deliveries[ident]
+        return len(doomed)
+
+    async def stats(self) -> Stats:
+        """Counts per (sink, status) and the oldest active delivery."""
+        counts: dict[tuple[str, str], int] = {}
+        oldest: float | None = None
+        for d in self._deliveries.values():
+            counts[(d.sink, d.status)] = counts.get((d.sink, d.status), 0) + 1
+            if d.status in ACTIVE:
+                oldest = d.created_at if oldest is None else min(oldest, d.created_at)
+        return Stats(counts, len(self._events), oldest, self._refused)
+
+    async def deliveries(
+        self,
+        *,
+        status: str | None = None,
+        sink: str | None = None,
+        key: str | None = None,
+        limit: int = 100,
+        after: tuple[str, str] | None = None,
+    ) -> list[Delivery]:
+        """Filtered deliveries in (key, sink) order."""
+        rows = sorted(self._deliveries.values(), key=lambda d: (d.key, d.sink))
+        return [
+            d for d in rows
+            if (status is None or d.status == status) and (sink is None or d.sink == sink)
+            and (key is None or d.key == key) and (after is None or (d.key, d.sink) > after)
+        ][:limit]  # fmt: skip
+
+    async def event(self, key: str) -> StoredEvent | None:
+        """The stored event."""
+        return self._events.get(key)
+
+    async def replay(
+        self,
+        keys_and_sinks: Sequence[tuple[str, str]],
+        bodies: dict[tuple[str, str], bytes],
+        now: float,
+    ) -> int:
+        """Set replayable deliveries back to pending, due now."""
+        count = 0
+        for ident in keys_and_sinks:
+            current = self._deliveries.get(ident)
+            if current is None or current.status not in REPLAYABLE:
+                continue
+            self._deliveries[ident] = dataclasses.replace(
+                current, status="pending", next_attempt_at=now, updated_at=now,
+                body=bodies.get(ident, current.body),
+            )  # fmt: skip
+            count += 1
+        return count

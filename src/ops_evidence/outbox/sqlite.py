@@ -1,0 +1,244 @@
+"""The durable outbox: SQLite in WAL mode with `synchronous=FULL`.
+
+A committed event survives a crash, `kill -9` or pod eviction; the dispatcher only sends
+what is committed. All statements run on one dedicated thread (`DbThread`).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ops_evidence.errors import OutboxError, OutboxFullError
+from ops_evidence.outbox.base import Outbox
+from ops_evidence.outbox.dbthread import DbThread
+from ops_evidence.outbox.models import Delivery, NewDelivery, Result, Stats, StoredEvent
+from ops_evidence.outbox.schema import ACTIVE_SQL, migrate
+from ops_evidence.outbox.sqlite_queries import (
+    DELIVERY_COLUMNS,
+    insert_delivery,
+    replay_rows,
+    row_to_delivery,
+    select_deliveries,
+)
+
+BUSY_TIMEOUT_MS = 10_000
+PRUNE_BATCH = 10_000
+
+
+class SqliteOutbox(Outbox):
+    """Outbox in one SQLite file (WAL, synchronous=FULL, busy timeout)."""
+
+    def __init__(self, path: Path, max_rows: int = 100_000) -> None:
+        self.path = path
+        self.max_rows = max_rows
+        self._db = DbThread(self._connect)
+
+    def _connect(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=True)
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        migrate(conn)
+        return conn
+
+    async def open(self) -> None:
+        """Open (creating and migrating) the file and release stale leases."""
+        try:
+            self._db.start()
+        except (sqlite3.Error, OSError) as exc:
+            raise OutboxError(f"cannot open outbox {self.path}: {exc}") from None
+        await self.reset_leases()
+
+    async def close(self) -> None:
+        """Finish queued statements and close the connection."""
+        self._db.stop()
+
+    async def _write(self, op: Any) -> Any:
+        try:
+            return await self._db.write(op)
+        except OutboxFullError:
+            raise
+        except sqlite3.Error as exc:
+            # e.g. "database or disk is full": nothing of this write was committed.
+            raise OutboxError(f"outbox {self.path}: {exc}") from None
+
+    async def enqueue(self, event: StoredEvent, deliveries: Sequence[NewDelivery]) -> bool:
+        """Insert event + deliveries in one transaction; False for a known key."""
+
+        def op(conn: sqlite3.Connection) -> bool:
+            if conn.execute("SELECT 1 FROM events WHERE key = ?", (event.key,)).fetchone():
+                return False
+            (count,) = conn.execute("SELECT value FROM counters WHERE name='events'").fetchone()
+            if count >= self.max_rows:
+                raise OutboxFullError(f"outbox full ({self.max_rows} events); event refused")
+            conn.execute(
+                "INSERT INTO events VALUES (?, ?, ?, ?, ?)",
+                (event.key, event.event_type, event.context_key, event.created_at,
+                 event.event_json),
+            )  # fmt: skip
+            conn.execute("UPDATE counters SET value = value + 1 WHERE name = 'events'")
+            for new in deliveries:
+                insert_delivery(conn, event, new, event.created_at)
+            return True
+
+        try:
+            result: bool = await self._write(op)
+        except OutboxFullError:
+            await self._write(
+                lambda c: c.execute(
+                    "UPDATE counters SET value = value + 1 WHERE name = 'refused_full'"
+                )
+            )
+            raise
+        return result
+
+    async def claim(
+        self, sink: str, now: float, limit: int, lease_seconds: float
+    ) -> list[Delivery]:
+        """Lease due deliveries; inter-hub ones are marked ambiguous until recorded."""
+
+        def op(conn: sqlite3.Connection) -> list[Delivery]:
+            rows = conn.execute(
+                f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE sink = ? AND status IN "
+                f"{ACTIVE_SQL} AND next_attempt_at <= ? AND lease_until <= ? "
+                "ORDER BY next_attempt_at LIMIT ?",
+                (sink, now, now, limit),
+            ).fetchall()
+            conn.executemany(
+                "UPDATE deliveries SET lease_until = ?, ambiguous = (ambiguous OR ?) "
+                "WHERE key = ? AND sink = ?",
+                [(now + lease_seconds, sink == "inter-hub", r[0], sink) for r in rows],
+            )
+            return [row_to_delivery(r) for r in rows]
+
+        result: list[Delivery] = await self._write(op)
+        return result
+
+    async def record(self, results: Sequence[Result], now: float) -> None:
+        """Apply results and fallbacks in one transaction."""
+
+        def op(conn: sqlite3.Connection) -> None:
+            for r in results:
+                conn.execute(
+                    "UPDATE deliveries SET status = ?, attempts = attempts + ?, "
+                    "next_attempt_at = ?, last_error = ?, last_http_status = ?, ambiguous = ?, "
+                    "lease_until = 0, updated_at = ? WHERE key = ? AND sink = ?",
+                    (r.status, int(r.count_attempt), r.next_attempt_at, r.error, r.http_status,
+                     int(r.ambiguous), now, r.key, r.sink),
+                )  # fmt: skip
+                if r.fallback is not None:
+                    event = _event_row(conn, r.key)
+                    if event is not None:
+                        insert_delivery(conn, event, r.fallback, now)
+
+        await self._write(op)
+
+    async def next_due(self, sink: str) -> float | None:
+        """Earliest time a delivery of `sink` can be claimed."""
+
+        def op(conn: sqlite3.Connection) -> float | None:
+            row = conn.execute(
+                f"SELECT MIN(MAX(next_attempt_at, lease_until)) FROM deliveries "
+                f"WHERE sink = ? AND status IN {ACTIVE_SQL}",
+                (sink,),
+            ).fetchone()
+            return None if row[0] is None else float(row[0])
+
+        result: float | None = await self._db.read(op)
+        return result
+
+    async def reset_leases(self) -> int:
+        """Release all leases (start-up after a crash)."""
+        count: int = await self._write(
+            lambda c: (
+                c.execute("UPDATE deliveries SET lease_until = 0 WHERE lease_until > 0").rowcount
+            )
+        )
+        return count
+
+    async def prune(self, delivered_before: float) -> int:
+        """Delete fully delivered events last updated before the cut-off, in batches."""
+
+        def op(conn: sqlite3.Connection) -> int:
+            keys = conn.execute(
+                "SELECT key FROM deliveries GROUP BY key HAVING "
+                "SUM(status NOT IN ('delivered', 'duplicate')) = 0 AND MAX(updated_at) < ? "
+                "LIMIT ?",
+                (delivered_before, PRUNE_BATCH),
+            ).fetchall()
+            conn.executemany("DELETE FROM events WHERE key = ?", keys)
+            conn.execute(
+                "UPDATE counters SET value = value - ? WHERE name = 'events'", (len(keys),)
+            )
+            return len(keys)
+
+        total = 0
+        while (removed := await self._write(op)) > 0:
+            total += removed
+            if removed < PRUNE_BATCH:
+                break
+        return total
+
+    async def stats(self) -> Stats:
+        """Counts per (sink, status), event count, oldest active, refusals."""
+
+        def op(conn: sqlite3.Connection) -> Stats:
+            counts = {
+                (sink, status): n
+                for sink, status, n in conn.execute(
+                    "SELECT sink, status, COUNT(*) FROM deliveries GROUP BY sink, status"
+                )
+            }
+            values = dict(conn.execute("SELECT name, value FROM counters").fetchall())
+            (oldest,) = conn.execute(
+                f"SELECT MIN(created_at) FROM deliveries WHERE status IN {ACTIVE_SQL}"
+            ).fetchone()
+            return Stats(counts, int(values["events"]), oldest, int(values["refused_full"]))
+
+        result: Stats = await self._db.read(op)
+        return result
+
+    async def deliveries(
+        self,
+        *,
+        status: str | None = None,
+        sink: str | None = None,
+        key: str | None = None,
+        limit: int = 100,
+        after: tuple[str, str] | None = None,
+    ) -> list[Delivery]:
+        """Filtered deliveries in (key, sink) order."""
+        result: list[Delivery] = await self._db.read(
+            lambda c: select_deliveries(
+                c, status=status, sink=sink, key=key, limit=limit, after=after
+            )
+        )
+        return result
+
+    async def event(self, key: str) -> StoredEvent | None:
+        """The stored event of a key."""
+        result: StoredEvent | None = await self._db.read(lambda c: _event_row(c, key))
+        return result
+
+    async def replay(
+        self,
+        keys_and_sinks: Sequence[tuple[str, str]],
+        bodies: dict[tuple[str, str], bytes],
+        now: float,
+    ) -> int:
+        """Make replayable deliveries pending, due now."""
+        result: int = await self._write(lambda c: replay_rows(c, keys_and_sinks, bodies, now))
+        return result
+
+
+def _event_row(conn: sqlite3.Connection, key: str) -> StoredEvent | None:
+    row = conn.execute(
+        "SELECT key, event_type, context_key, created_at, event_json FROM events WHERE key = ?",
+        (key,),
+    ).fetchone()
+    return None if row is None else StoredEvent(row[0], row[1], row[2], row[3], bytes(row[4]))

@@ -1,0 +1,161 @@
+"""One contract suite for every outbox implementation (SQLite and in-memory)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from ops_evidence.errors import OutboxFullError
+from ops_evidence.outbox import MemoryOutbox, NewDelivery, Outbox, Result, SqliteOutbox, StoredEvent
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(params=["sqlite", "memory"])
+async def outbox(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Outbox]:
+    """A fresh, opened outbox with a small cap."""
+    box: Outbox = (
+        SqliteOutbox(tmp_path / "outbox.sqlite3", max_rows=100)
+        if request.param == "sqlite"
+        else MemoryOutbox(max_rows=100)
+    )
+    await box.open()
+    yield box
+    await box.close()
+
+
+def _event(n: int, created: float = 0.0) -> StoredEvent:
+    return StoredEvent(f"run|endpoint:e{n}|ops-endpoint-verified", "ops-endpoint-verified",
+                       f"endpoint:e{n}", created, b'{"n": %d}' % n)  # fmt: skip
+
+
+async def test_enqueue_is_idempotent_by_key(outbox: Outbox) -> None:
+    """The same key twice is one row."""
+    assert await outbox.enqueue(_event(1), [NewDelivery("inter-hub", b"a")]) is True
+    assert await outbox.enqueue(_event(1), [NewDelivery("inter-hub", b"b")]) is False
+    stats = await outbox.stats()
+    assert stats.events == 1
+    assert stats.by_sink_status == {("inter-hub", "pending"): 1}
+    [row] = await outbox.deliveries()
+    assert row.body == b"a"
+
+
+async def test_claim_leases_and_due_order(outbox: Outbox) -> None:
+    """Claim returns due rows oldest-due first and not again while leased."""
+    await outbox.enqueue(_event(1), [NewDelivery("inter-hub", b"1", next_attempt_at=5)])
+    await outbox.enqueue(_event(2), [NewDelivery("inter-hub", b"2", next_attempt_at=1)])
+    await outbox.enqueue(_event(3), [NewDelivery("inter-hub", b"3", next_attempt_at=50)])
+    claimed = await outbox.claim("inter-hub", now=10, limit=10, lease_seconds=30)
+    assert [d.body for d in claimed] == [b"2", b"1"]
+    assert await outbox.claim("inter-hub", now=11, limit=10, lease_seconds=30) == []
+    assert await outbox.claim("state-hub", now=11, limit=10, lease_seconds=30) == []
+    # Lease expiry makes work claimable again (a worker that died mid-attempt).
+    again = await outbox.claim("inter-hub", now=41, limit=10, lease_seconds=30)
+    assert sorted(d.body or b"" for d in again) == [b"1", b"2"]
+
+
+async def test_claim_marks_inter_hub_ambiguous_until_recorded(outbox: Outbox) -> None:
+    """A claimed inter-hub delivery is ambiguous (may be in flight) until its result lands."""
+    await outbox.enqueue(_event(1), [NewDelivery("inter-hub", b"1")])
+    [claimed] = await outbox.claim("inter-hub", now=1, limit=1, lease_seconds=30)
+    assert claimed.ambiguous is False  # as it was before this attempt
+    await outbox.reset_leases()  # a crash: restart resets leases
+    [again] = await outbox.claim("inter-hub", now=2, limit=1, lease_seconds=30)
+    assert again.ambiguous is True
+    await outbox.record([Result(again.key, "inter-hub", "delivered")], now=3)
+    [row] = await outbox.deliveries()
+    assert (row.status, row.ambiguous, row.attempts) == ("delivered", False, 1)
+
+
+async def test_record_retry_and_fallback_atomically(outbox: Outbox) -> None:
+    """A result sets status/backoff and can add a fallback delivery in the same step."""
+    await outbox.enqueue(_event(1), [NewDelivery("inter-hub", b"1")])
+    [d] = await outbox.claim("inter-hub", now=1, limit=1, lease_seconds=30)
+    await outbox.record(
+        [Result(d.key, "inter-hub", "rejected", error="400 bad", http_status=400,
+                fallback=NewDelivery("state-hub", b"fb", reason="rejected"))],
+        now=2,
+    )  # fmt: skip
+    rows = {r.sink: r for r in await outbox.deliveries()}
+    assert rows["inter-hub"].status == "rejected"
+    assert rows["inter-hub"].last_http_status == 400
+    assert rows["state-hub"].status == "pending"
+    assert rows["state-hub"].body == b"fb"
+    assert await outbox.next_due("inter-hub") is None
+    assert await outbox.next_due("state-hub") == 0
+
+
+async def test_backoff_due_time(outbox: Outbox) -> None:
+    """A retrying delivery is not claimable before next_attempt_at."""
+    await outbox.enqueue(_event(1), [NewDelivery("state-hub", b"1")])
+    [d] = await outbox.claim("state-hub", now=1, limit=1, lease_seconds=30)
+    await outbox.record([Result(d.key, "state-hub", "retrying", next_attempt_at=100)], now=2)
+    assert await outbox.claim("state-hub", now=99, limit=1, lease_seconds=30) == []
+    assert await outbox.next_due("state-hub") == 100
+    assert len(await outbox.claim("state-hub", now=100, limit=1, lease_seconds=30)) == 1
+
+
+async def test_size_cap_refuses_loudly_and_counts(outbox: Outbox) -> None:
+    """Beyond max_rows the event is refused with OutboxFullError and counted; nothing lost."""
+    for n in range(100):
+        await outbox.enqueue(_event(n), [NewDelivery("state-hub", b"x")])
+    with pytest.raises(OutboxFullError, match="outbox full"):
+        await outbox.enqueue(_event(100), [NewDelivery("state-hub", b"x")])
+    stats = await outbox.stats()
+    assert (stats.events, stats.refused_full) == (100, 1)
+
+
+async def test_prune_keeps_undelivered(outbox: Outbox) -> None:
+    """Only events whose every delivery is done and old are pruned."""
+    await outbox.enqueue(_event(1), [NewDelivery("state-hub", b"1")])
+    await outbox.enqueue(_event(2), [NewDelivery("state-hub", b"2")])
+    for d in await outbox.claim("state-hub", now=1, limit=10, lease_seconds=30):
+        status = "delivered" if d.body == b"1" else "retrying"
+        await outbox.record([Result(d.key, "state-hub", status, next_attempt_at=9)], now=2)
+    assert await outbox.prune(delivered_before=1) == 0
+    assert await outbox.prune(delivered_before=3) == 1
+    assert [d.body for d in await outbox.deliveries()] == [b"2"]
+    assert (await outbox.stats()).events == 1
+
+
+async def test_replay_dead(outbox: Outbox) -> None:
+    """Replay makes a dead delivery pending and due now, optionally with a new body."""
+    await outbox.enqueue(
+        _event(1), [NewDelivery("inter-hub", None, status="missing_inter_hub_config")]
+    )
+    [row] = await outbox.deliveries(status="missing_inter_hub_config")
+    assert await outbox.claim("inter-hub", now=1, limit=1, lease_seconds=1) == []
+    count = await outbox.replay([(row.key, "inter-hub")], {(row.key, "inter-hub"): b"new"}, now=5)
+    assert count == 1
+    [claimed] = await outbox.claim("inter-hub", now=5, limit=1, lease_seconds=1)
+    assert claimed.body == b"new"
+    assert await outbox.replay([(row.key, "inter-hub")], {}, now=6) == 0  # pending: not final
+
+
+async def test_listing_pages_with_a_cursor(outbox: Outbox) -> None:
+    """deliveries() pages in (key, sink) order using the last row as cursor."""
+    for n in range(5):
+        await outbox.enqueue(_event(n), [NewDelivery("state-hub", b"x")])
+    first = await outbox.deliveries(limit=3)
+    rest = await outbox.deliveries(limit=3, after=(first[-1].key, first[-1].sink))
+    assert len(first) == 3
+    assert len(rest) == 2
+    assert {d.key for d in first}.isdisjoint({d.key for d in rest})
+
+
+async def test_sqlite_survives_reopen(tmp_path: Path) -> None:
+    """A committed event is there after close and reopen, with its lease released."""
+    path = tmp_path / "o.sqlite3"
+    box = SqliteOutbox(path)
+    await box.open()
+    await box.enqueue(_event(1), [NewDelivery("inter-hub", b"1")])
+    await box.claim("inter-hub", now=1, limit=1, lease_seconds=1000)
+    await box.close()
+    box = SqliteOutbox(path)
+    await box.open()
+    [row] = await box.claim("inter-hub", now=2, limit=1, lease_seconds=1)
+    assert (row.body, row.ambiguous) == (b"1", True)
+    assert (await box.event(row.key)) == _event(1)
+    await box.close()
