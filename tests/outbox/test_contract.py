@@ -9,6 +9,7 @@ import pytest
 
 from ops_evidence.errors import OutboxFullError
 from ops_evidence.outbox import MemoryOutbox, NewDelivery, Outbox, Result, SqliteOutbox, StoredEvent
+from ops_evidence.outbox.models import Status
 
 pytestmark = pytest.mark.anyio
 
@@ -112,7 +113,7 @@ async def test_prune_keeps_undelivered(outbox: Outbox) -> None:
     await outbox.enqueue(_event(1), [NewDelivery("state-hub", b"1")])
     await outbox.enqueue(_event(2), [NewDelivery("state-hub", b"2")])
     for d in await outbox.claim("state-hub", now=1, limit=10, lease_seconds=30):
-        status = "delivered" if d.body == b"1" else "retrying"
+        status: Status = "delivered" if d.body == b"1" else "retrying"
         await outbox.record([Result(d.key, "state-hub", status, next_attempt_at=9)], now=2)
     assert await outbox.prune(delivered_before=1) == 0
     assert await outbox.prune(delivered_before=3) == 1
