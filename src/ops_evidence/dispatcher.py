@@ -1,0 +1,143 @@
+"""The dispatcher: drains due deliveries from the outbox to the sinks.
+
+One loop per sink, each with bounded concurrency. A loop wakes at once when new work is
+enqueued (`notify`) and otherwise sleeps until the outbox's next due time — no polling.
+On cancellation (shutdown) an attempt that is mid-request is abandoned: its lease and its
+`ambiguous` mark stay in the outbox, so the next process reads back before re-posting.
+A result, once decided, is recorded under a shield: never half-written.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import anyio
+
+from ops_evidence.logging import get_logger
+from ops_evidence.outbox.base import Outbox
+from ops_evidence.outbox.models import Delivery, Result
+from ops_evidence.router import Router
+from ops_evidence.sinks.base import Attempt, Sink
+
+log = get_logger(component="dispatcher")
+IDLE_RECHECK = 0.5
+Observer = Callable[[Delivery, Attempt | None, Result], None]
+
+
+@dataclass
+class _SinkState:
+    wake: anyio.Event = field(default_factory=anyio.Event)
+    inflight: int = 0
+
+
+class Dispatcher:
+    """Delivers outbox work to sinks with per-sink concurrency."""
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        router: Router,
+        sinks: Mapping[str, Sink],
+        *,
+        concurrency: int = 8,
+        clock: Callable[[], float] = time.time,
+        observers: list[Observer] | None = None,
+    ) -> None:
+        self.outbox = outbox
+        self.router = router
+        self.sinks = dict(sinks)
+        self.concurrency = concurrency
+        self.clock = clock
+        self.observers = observers or []
+        self.outcomes: Counter[tuple[str, str]] = Counter()
+        self._states = {name: _SinkState() for name in self.sinks}
+
+    def notify(self, sink: str | None = None) -> None:
+        """Wake the loop of `sink` (or every loop): new work may be due now."""
+        for name, state in self._states.items():
+            if sink is None or name == sink:
+                state.wake.set()
+
+    async def run(self, *, until_idle: bool = False) -> None:
+        """Run every sink loop; with `until_idle`, return when no active work is left."""
+        async with anyio.create_task_group() as tg:
+            for name in self.sinks:
+                tg.start_soon(self._loop, name, until_idle)
+
+    async def _loop(self, name: str, until_idle: bool) -> None:
+        sink, state = self.sinks[name], self._states[name]
+        async with anyio.create_task_group() as tg:
+            while True:
+                free = self.concurrency - state.inflight
+                batch: list[Delivery] = []
+                if free > 0:
+                    batch = await self.outbox.claim(
+                        name, self.clock(), free, self.router.policy.lease
+                    )
+                for delivery in batch:
+                    state.inflight += 1
+                    tg.start_soon(self._attempt, sink, delivery, state)
+                if batch:
+                    continue
+                if not await self._sleep(name, state, until_idle):
+                    return
+
+    async def _sleep(self, name: str, state: _SinkState, until_idle: bool) -> bool:
+        """Wait for a wake-up or the next due time; False when idle and asked to stop."""
+        due = await self.outbox.next_due(name)
+        # Leased (in-flight) rows are still active, and a fallback is inserted in the same
+        # transaction that finalises its Inter-Hub row: no active row anywhere means done.
+        if until_idle and due is None and await self._all_idle():
+            return False
+        delay = math.inf if due is None else max(0.0, due - self.clock())
+        if state.inflight >= self.concurrency:
+            delay = math.inf  # only a finishing attempt can free a slot, and it wakes us
+        if until_idle:
+            delay = min(delay, IDLE_RECHECK)  # other sinks may finish without waking us
+        with anyio.move_on_after(delay):
+            await state.wake.wait()
+        state.wake = anyio.Event()
+        return True
+
+    async def _all_idle(self) -> bool:
+        for other in self.sinks:
+            if await self.outbox.next_due(other) is not None:
+                return False
+        return True
+
+    async def _attempt(self, sink: Sink, delivery: Delivery, state: _SinkState) -> None:
+        try:
+            attempt: Attempt | None = None
+            result = self.router.before_send(delivery, self.clock())
+            if result is None:
+                attempt = await sink.send(delivery)
+                result = await self.router.decide(
+                    delivery, attempt, self.clock(), self.outbox.event
+                )
+            with anyio.CancelScope(shield=True):
+                await self.outbox.record([result], self.clock())
+            self._observe(delivery, attempt, result)
+        finally:
+            state.inflight -= 1
+            state.wake.set()
+
+    def _observe(self, delivery: Delivery, attempt: Attempt | None, result: Result) -> None:
+        self.outcomes[(delivery.sink, result.status)] += 1
+        if result.fallback is not None:
+            self.notify(result.fallback.sink)
+        event = "event_delivered" if result.status in ("delivered", "duplicate") else (
+            f"delivery_{result.status}"
+        )  # fmt: skip
+        level = "info" if result.status in ("delivered", "duplicate") else "warning"
+        getattr(log, level)(
+            event, sink=delivery.sink, key=delivery.key, event_type=delivery.event_type,
+            status=result.status, attempts=delivery.attempts + int(result.count_attempt),
+            http_status=result.http_status, error=result.error,
+            fallback=result.fallback.sink if result.fallback else None,
+        )  # fmt: skip
+        for observer in self.observers:
+            observer(delivery, attempt, result)

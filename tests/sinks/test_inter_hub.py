@@ -1,0 +1,150 @@
+"""Inter-Hub sink with scripted faults: every outcome class, read-back, key transport."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from ops_evidence.errors import ConfigError
+from ops_evidence.outbox.models import Delivery
+from ops_evidence.sinks.inter_hub import InterHubSink
+
+pytestmark = pytest.mark.anyio
+KEY = "canary-inter-hub-key-0042"
+URL = "https://hub.example.test"
+
+
+def _delivery(ambiguous: bool = False) -> Delivery:
+    body = json.dumps({"widgetId": "w1", "eventType": "ops-endpoint-verified",
+                       "metadata": {"idempotencyKey": "k1"}}).encode()  # fmt: skip
+    return Delivery("k1", "inter-hub", "pending", 0, 0.0, body, "w1", "ops-endpoint-verified",
+                    "endpoint:e", 0.0, 0.0, ambiguous=ambiguous)  # fmt: skip
+
+
+def _sink(handler: Callable[[httpx.Request], httpx.Response]) -> InterHubSink:
+    client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    return InterHubSink(client, URL, SecretStr(KEY))
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "body", "kind", "retry_after"),
+    [
+        (201, {}, "{}", "delivered", None),
+        (409, {}, "{}", "duplicate", None),
+        (503, {"Retry-After": "7"}, "busy", "transient", 7.0),
+        (500, {}, "oops", "transient", None),
+        (408, {}, "", "transient", None),
+        (429, {"Retry-After": "Fri, 01 Jan 2100 00:00:00 GMT"}, "", "transient", "date"),
+        (401, {}, '{"error": "unauthorized"}', "auth", None),
+        (403, {}, '{"error": "forbidden"}', "auth", None),
+        (422, {}, '{"error": "event type ops-x is not declared by the active manifest"}', "undeclared", None),
+        (400, {}, '{"error": "widgetId is required"}', "rejected", None),
+        (404, {}, '{"error": "unknown widget"}', "rejected", None),
+    ],
+)  # fmt: skip
+async def test_status_classification(
+    status: int, headers: dict[str, str], body: str, kind: str, retry_after: object
+) -> None:
+    """Each status maps to its outcome class; Retry-After is parsed in both forms."""
+    sink = _sink(lambda _: httpx.Response(status, headers=headers, text=body))
+    attempt = await sink.send(_delivery())
+    assert attempt.kind == kind
+    assert attempt.http_status == status
+    if retry_after == "date":
+        assert attempt.retry_after is not None
+        assert attempt.retry_after > 3600
+    else:
+        assert attempt.retry_after == retry_after
+
+
+async def test_request_carries_key_idempotency_and_exact_body() -> None:
+    """The POST has the bearer key, the Idempotency-Key header and the stored bytes."""
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(201, json={})
+
+    delivery = _delivery()
+    await _sink(handler).send(delivery)
+    [request] = seen
+    assert request.url == f"{URL}/api/v2/interaction-events"
+    assert request.headers["Authorization"] == f"Bearer {KEY}"
+    assert request.headers["Idempotency-Key"] == "k1"
+    assert request.content == delivery.body
+
+
+@pytest.mark.parametrize(
+    ("exc", "ambiguous"),
+    [(httpx.ConnectError("refused"), False), (httpx.ConnectTimeout("slow"), False),
+     (httpx.ReadTimeout("no answer"), True), (httpx.RemoteProtocolError("reset"), True),
+     (httpx.ReadError("reset"), True)],
+)  # fmt: skip
+async def test_transport_errors_are_transient(exc: httpx.HTTPError, ambiguous: bool) -> None:
+    """Transport errors retry; only those after the request may have left are ambiguous."""
+
+    def handler(_: httpx.Request) -> httpx.Response:
+        raise exc
+
+    attempt = await _sink(handler).send(_delivery())
+    assert (attempt.kind, attempt.ambiguous) == ("transient", ambiguous)
+
+
+async def test_read_back_finds_landed_event() -> None:
+    """After ambiguity, a stored event with the same key means duplicate, and no POST."""
+    methods: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        methods.append(request.method)
+        assert request.url.params["widgetId"] == "w1"
+        assert request.url.params["eventType"] == "ops-endpoint-verified"
+        return httpx.Response(200, json={"data": [{"metadata": {"idempotencyKey": "k1"}}]})
+
+    attempt = await _sink(handler).send(_delivery(ambiguous=True))
+    assert attempt.kind == "duplicate"
+    assert methods == ["GET"]
+
+
+async def test_read_back_absent_then_posts() -> None:
+    """After ambiguity with nothing stored, the sink posts the event."""
+    methods: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        methods.append(request.method)
+        if request.method == "GET":
+            return httpx.Response(200, json={"data": [{"metadata": {"idempotencyKey": "other"}}]})
+        return httpx.Response(201, json={})
+
+    assert (await _sink(handler).send(_delivery(ambiguous=True))).kind == "delivered"
+    assert methods == ["GET", "POST"]
+
+
+async def test_read_back_failure_stays_ambiguous() -> None:
+    """A failed read-back retries later and keeps the delivery ambiguous."""
+    sink = _sink(lambda _: httpx.Response(429, headers={"Retry-After": "3"}))
+    attempt = await sink.send(_delivery(ambiguous=True))
+    assert (attempt.kind, attempt.ambiguous, attempt.retry_after) == ("transient", True, 3.0)
+
+
+def test_refuses_key_over_plain_http_to_remote_host() -> None:
+    """http:// to a non-loopback host is refused unless explicitly allowed; loopback is fine."""
+    client = httpx.AsyncClient()
+    with pytest.raises(ConfigError, match="refusing to send OPS_HUB_KEY over plain http"):
+        InterHubSink(client, "http://hub.example.test", SecretStr(KEY))
+    InterHubSink(client, "http://hub.example.test", SecretStr(KEY), allow_insecure_http=True)
+    InterHubSink(client, "http://127.0.0.1:8080", SecretStr(KEY))
+    InterHubSink(client, "http://[::1]:8080", SecretStr(KEY))
+
+
+async def test_errors_never_contain_the_key() -> None:
+    """A server echoing the key in its error body does not leak it into the attempt."""
+    sink = _sink(lambda r: httpx.Response(400, text=f"bad key {r.headers['Authorization']}"))
+    from ops_evidence.redact import register_secret
+
+    register_secret(KEY)
+    attempt = await sink.send(_delivery())
+    assert KEY not in (attempt.error or "")
