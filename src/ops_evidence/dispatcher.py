@@ -55,6 +55,7 @@ class Dispatcher:
         self.observers = observers or []
         self.outcomes: Counter[tuple[str, str]] = Counter()
         self._states = {name: _SinkState() for name in self.sinks}
+        self._idle_horizon = 60.0
 
     def notify(self, sink: str | None = None) -> None:
         """Wake the loop of `sink` (or every loop): new work may be due now."""
@@ -62,8 +63,13 @@ class Dispatcher:
             if sink is None or name == sink:
                 state.wake.set()
 
-    async def run(self, *, until_idle: bool = False) -> None:
-        """Run every sink loop; with `until_idle`, return when no active work is left."""
+    async def run(self, *, until_idle: bool = False, idle_horizon: float = 60.0) -> None:
+        """Run every sink loop.
+
+        With `until_idle`, return once no sink has work due within `idle_horizon` seconds
+        (short backoffs are waited out; hour-long deferrals are left for the service).
+        """
+        self._idle_horizon = idle_horizon
         async with anyio.create_task_group() as tg:
             for name in self.sinks:
                 tg.start_soon(self._loop, name, until_idle)
@@ -91,7 +97,7 @@ class Dispatcher:
         due = await self.outbox.next_due(name)
         # Leased (in-flight) rows are still active, and a fallback is inserted in the same
         # transaction that finalises its Inter-Hub row: no active row anywhere means done.
-        if until_idle and due is None and await self._all_idle():
+        if until_idle and self._beyond_horizon(due) and await self._all_idle():
             return False
         delay = math.inf if due is None else max(0.0, due - self.clock())
         if state.inflight >= self.concurrency:
@@ -103,9 +109,12 @@ class Dispatcher:
         state.wake = anyio.Event()
         return True
 
+    def _beyond_horizon(self, due: float | None) -> bool:
+        return due is None or due > self.clock() + self._idle_horizon
+
     async def _all_idle(self) -> bool:
         for other in self.sinks:
-            if await self.outbox.next_due(other) is not None:
+            if not self._beyond_horizon(await self.outbox.next_due(other)):
                 return False
         return True
 

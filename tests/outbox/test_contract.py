@@ -128,10 +128,12 @@ async def test_replay_dead(outbox: Outbox) -> None:
     )
     [row] = await outbox.deliveries(status="missing_inter_hub_config")
     assert await outbox.claim("inter-hub", now=1, limit=1, lease_seconds=1) == []
-    count = await outbox.replay([(row.key, "inter-hub")], {(row.key, "inter-hub"): b"new"}, now=5)
+    count = await outbox.replay(
+        [(row.key, "inter-hub")], {(row.key, "inter-hub"): (b"new", "w-9")}, now=5
+    )
     assert count == 1
     [claimed] = await outbox.claim("inter-hub", now=5, limit=1, lease_seconds=1)
-    assert claimed.body == b"new"
+    assert (claimed.body, claimed.widget_id) == (b"new", "w-9")
     assert await outbox.replay([(row.key, "inter-hub")], {}, now=6) == 0  # pending: not final
 
 

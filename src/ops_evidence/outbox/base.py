@@ -82,7 +82,7 @@ class Outbox(ABC):
     async def replay(
         self,
         keys_and_sinks: Sequence[tuple[str, str]],
-        bodies: dict[tuple[str, str], bytes],
+        bodies: dict[tuple[str, str], tuple[bytes, str]],
         now: float,
     ) -> int:
-        """Make final deliveries pending again (new body where given); returns how many."""
+        """Make final deliveries pending again; `bodies` gives a new (body, widget) per row."""

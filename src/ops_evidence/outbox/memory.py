@@ -164,7 +164,7 @@ class MemoryOutbox(Outbox):
     async def replay(
         self,
         keys_and_sinks: Sequence[tuple[str, str]],
-        bodies: dict[tuple[str, str], bytes],
+        bodies: dict[tuple[str, str], tuple[bytes, str]],
         now: float,
     ) -> int:
         """Set replayable deliveries back to pending, due now."""
@@ -173,9 +173,10 @@ class MemoryOutbox(Outbox):
             current = self._deliveries.get(ident)
             if current is None or current.status not in REPLAYABLE:
                 continue
+            body, widget = bodies.get(ident, (current.body or b"", current.widget_id or ""))
             self._deliveries[ident] = dataclasses.replace(
                 current, status="pending", next_attempt_at=now, updated_at=now,
-                body=bodies.get(ident, current.body),
+                body=body or None, widget_id=widget or None,
             )  # fmt: skip
             count += 1
         return count

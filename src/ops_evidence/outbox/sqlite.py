@@ -228,7 +228,7 @@ class SqliteOutbox(Outbox):
     async def replay(
         self,
         keys_and_sinks: Sequence[tuple[str, str]],
-        bodies: dict[tuple[str, str], bytes],
+        bodies: dict[tuple[str, str], tuple[bytes, str]],
         now: float,
     ) -> int:
         """Make replayable deliveries pending, due now."""

@@ -66,7 +66,7 @@ def select_deliveries(
 def replay_rows(
     conn: sqlite3.Connection,
     keys_and_sinks: Sequence[tuple[str, str]],
-    bodies: dict[tuple[str, str], bytes],
+    bodies: dict[tuple[str, str], tuple[bytes, str]],
     now: float,
 ) -> int:
     """Set replayable deliveries to pending (with a new body where given)."""
@@ -74,11 +74,12 @@ def replay_rows(
     marks = ", ".join("?" * len(statuses))
     count = 0
     for key, sink in keys_and_sinks:
-        body = bodies.get((key, sink))
+        body, widget = bodies.get((key, sink), (None, None))
         count += conn.execute(
             f"UPDATE deliveries SET status = 'pending', next_attempt_at = ?, updated_at = ?, "
-            f"lease_until = 0, body = COALESCE(?, body) WHERE key = ? AND sink = ? "
+            f"lease_until = 0, body = COALESCE(?, body), widget_id = COALESCE(?, widget_id) "
+            f"WHERE key = ? AND sink = ? "
             f"AND status IN ({marks})",
-            (now, now, body, key, sink, *statuses),
+            (now, now, body, widget, key, sink, *statuses),
         ).rowcount
     return count

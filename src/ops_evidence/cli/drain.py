@@ -1,0 +1,44 @@
+"""`ops-evidence outbox drain`: deliver everything due, then exit (recovery and tests)."""
+
+from __future__ import annotations
+
+import anyio
+
+from ops_evidence.backoff import RetryPolicy
+from ops_evidence.dispatcher import Dispatcher
+from ops_evidence.errors import EX_UNAVAILABLE
+from ops_evidence.logging import get_logger
+from ops_evidence.router import Router
+from ops_evidence.settings import Settings
+from ops_evidence.sinks.http import make_client
+from ops_evidence.wiring import build_sinks, open_outbox
+
+log = get_logger(component="drain")
+
+
+def drain(settings: Settings, timeout: float, policy: RetryPolicy | None = None) -> int:
+    """Deliver until nothing is due within a minute; 69 if `timeout` seconds pass first.
+
+    Deliveries scheduled further out (deferred types, slow auth retries) are left to `run`.
+    """
+    return anyio.run(_drain, settings, timeout, policy or RetryPolicy())
+
+
+async def _drain(settings: Settings, deadline_s: float, policy: RetryPolicy) -> int:
+    outbox = open_outbox(settings)
+    await outbox.open()
+    try:
+        async with make_client(settings.http_timeout.total_seconds()) as client:
+            sinks = build_sinks(settings, client)
+            dispatcher = Dispatcher(outbox, Router(settings, policy), sinks)
+            with anyio.move_on_after(deadline_s) as scope:
+                await dispatcher.run(until_idle=True)
+        stats = await outbox.stats()
+    finally:
+        await outbox.close()
+    counts = {f"{sink}:{status}": n for (sink, status), n in sorted(stats.by_sink_status.items())}
+    if scope.cancelled_caught:
+        log.warning("drain_timeout", timeout=deadline_s, **counts)
+        return EX_UNAVAILABLE
+    log.info("drain_finished", **counts)
+    return 0
