@@ -1,0 +1,125 @@
+"""The service's one HTTP listener: /healthz, /readyz, /metrics and a status page at /."""
+
+from __future__ import annotations
+
+import html
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from ops_evidence import __version__
+from ops_evidence.metrics import Metrics
+from ops_evidence.outbox.base import Outbox
+from ops_evidence.scheduler import RunRecord
+
+
+@dataclass
+class ServiceView:
+    """What the listener shows; filled in by the service as parts come up."""
+
+    metrics: Metrics
+    outbox: Outbox | None = None
+    results: dict[str, RunRecord] = field(default_factory=dict)
+    probes: list[tuple[str, str]] = field(default_factory=list)
+    sinks: dict[str, str] = field(default_factory=dict)
+    ready: bool = False
+    started_at: float = field(default_factory=time.time)
+
+
+def create_web_app(view: ServiceView) -> Starlette:
+    """The listener's ASGI app."""
+
+    async def healthz(_: Request) -> Response:
+        # Answering at all proves the event loop is alive.
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(_: Request) -> Response:
+        if not view.ready or view.outbox is None:
+            return JSONResponse({"status": "starting"}, status_code=503)
+        return JSONResponse({"status": "ready"})
+
+    async def metrics(_: Request) -> Response:
+        if view.outbox is not None and view.ready:
+            await view.metrics.refresh(view.outbox)
+        return Response(view.metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
+    async def status(_: Request) -> Response:
+        counts: dict[tuple[str, str], int] = {}
+        if view.outbox is not None and view.ready:
+            counts = (await view.outbox.stats()).by_sink_status
+        return HTMLResponse(render_status(view, counts, time.time()))
+
+    return Starlette(
+        routes=[
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Route("/metrics", metrics),
+            Route("/", status),
+        ]
+    )
+
+
+_STYLE = (
+    "body{font-family:system-ui,sans-serif;margin:1rem;max-width:60rem}"
+    "table{border-collapse:collapse;width:100%;margin-bottom:1.5rem;font-size:.9rem}"
+    "td,th{border-bottom:1px solid #ddd;padding:.3rem;text-align:left;vertical-align:top}"
+    ".ok{color:#176f2c}.bad{color:#b00020}.wait{color:#8a6d00}"
+    "@media(max-width:40rem){td:nth-child(2),th:nth-child(2){display:none}}"
+)
+
+
+def _age(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f}s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f}m"
+    return f"{seconds / 3600:.1f}h"
+
+
+def _probe_row(key: str, event_type: str, record: RunRecord | None, now: float) -> list[str]:
+    if record is None:
+        return [key, event_type, '<span class="wait">not run yet</span>', "", ""]
+    if record.event is None:
+        verdict, reason = '<span class="bad">error</span>', record.error or ""
+    else:
+        attrs = record.event.attributes
+        verdict = '<span class="ok">verified</span>' if attrs.verified else (
+            '<span class="bad">failed</span>'
+        )  # fmt: skip
+        reason = " — ".join(x for x in (attrs.reason, attrs.message) if x)
+    return [key, event_type, verdict, html.escape(reason), _age(now - record.started)]
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def render_status(view: ServiceView, counts: dict[tuple[str, str], int], now: float) -> str:
+    """The server-rendered status page (no JavaScript)."""
+    probes = [_probe_row(k, t, view.results.get(k), now) for k, t in view.probes]
+    probes = [[html.escape(row[0]), html.escape(row[1]), *row[2:]] for row in probes]
+    sinks = [[html.escape(name), html.escape(state)] for name, state in view.sinks.items()]
+    outbox = [[html.escape(s), html.escape(st), str(n)] for (s, st), n in sorted(counts.items())]
+    parts: list[Any] = [
+        "<!doctype html><html><head><meta charset='utf-8'>",
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>",
+        f"<title>ops-evidence</title><style>{_STYLE}</style></head><body>",
+        f"<h1>ops-evidence {__version__}</h1>",
+        f"<p>{'ready' if view.ready else 'starting'} · up {_age(now - view.started_at)}</p>",
+        "<h2>Probes</h2>",
+        _table(["probe", "event type", "verdict", "reason", "age"], probes),
+        "<h2>Sinks</h2>",
+        _table(["sink", "state"], sinks),
+        "<h2>Outbox</h2>",
+        _table(["sink", "status", "count"], outbox),
+        "</body></html>",
+    ]
+    return "".join(parts)
