@@ -56,6 +56,12 @@ class Dispatcher:
         self.outcomes: Counter[tuple[str, str]] = Counter()
         self._states = {name: _SinkState() for name in self.sinks}
         self._idle_horizon = 60.0
+        self._stopping = False
+
+    def stop(self) -> None:
+        """Claim nothing new; `run` returns when in-flight attempts have been recorded."""
+        self._stopping = True
+        self.notify()
 
     def notify(self, sink: str | None = None) -> None:
         """Wake the loop of `sink` (or every loop): new work may be due now."""
@@ -77,7 +83,7 @@ class Dispatcher:
     async def _loop(self, name: str, until_idle: bool) -> None:
         sink, state = self.sinks[name], self._states[name]
         async with anyio.create_task_group() as tg:
-            while True:
+            while not self._stopping:
                 free = self.concurrency - state.inflight
                 batch: list[Delivery] = []
                 if free > 0:

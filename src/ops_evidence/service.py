@@ -1,0 +1,175 @@
+"""The service: wires outbox, router, sinks, dispatcher, scheduler and listener on ONE task group.
+
+Start-up: open the outbox (releasing leases of a crashed predecessor), load the emission
+state, start the listener, dispatcher and scheduler, then report ready. Shutdown (SIGTERM,
+SIGINT): stop scheduling, let in-flight probes finish within `grace`, let the dispatcher
+record in-flight outcomes within `grace`, stop the listener, close the outbox.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+import anyio
+import httpx
+from anyio.abc import TaskGroup
+
+from ops_evidence.dispatcher import Dispatcher
+from ops_evidence.errors import OutboxFullError
+from ops_evidence.events.envelope import EvidenceEvent
+from ops_evidence.listener import embedded_server
+from ops_evidence.logging import get_logger
+from ops_evidence.metrics import Metrics
+from ops_evidence.outbox.base import Outbox
+from ops_evidence.outbox.memory import MemoryOutbox
+from ops_evidence.probe_state import MemoryProbeState, ProbeStateStore, SqliteProbeState
+from ops_evidence.router import Router
+from ops_evidence.scheduler import Job, RunRecord, Scheduler
+from ops_evidence.settings import Settings
+from ops_evidence.sinks.base import Sink
+from ops_evidence.sinks.http import make_client
+from ops_evidence.sinks.stdout import StdoutSink
+from ops_evidence.web import ServiceView, create_web_app
+from ops_evidence.wiring import build_sinks, open_outbox
+
+log = get_logger(component="service")
+
+
+@dataclass
+class Service:
+    """One running instance; `view` is what the listener shows."""
+
+    settings: Settings
+    jobs: Sequence[Job]
+    dry_run: bool = False
+    grace: float = 10.0
+    metrics: Metrics = field(default_factory=Metrics)
+
+    def __post_init__(self) -> None:
+        self.view = ServiceView(self.metrics, probes=[(j.key, j.event_type) for j in self.jobs])
+        if self.dry_run:
+            self.settings = self.settings.model_copy(update={"sink": "stdout"})
+        self.outbox: Outbox = MemoryOutbox() if self.dry_run else open_outbox(self.settings)
+        self.state: ProbeStateStore = (
+            MemoryProbeState() if self.dry_run
+            else SqliteProbeState(self.settings.state_dir / "probe-state.sqlite3")
+        )  # fmt: skip
+        self.router = Router(self.settings)
+
+    def _parts(self, client: httpx.AsyncClient) -> tuple[Dispatcher, Scheduler]:
+        sinks: dict[str, Sink] = (
+            {"stdout": StdoutSink()} if self.dry_run else build_sinks(self.settings, client)
+        )
+        self.view.sinks = dict.fromkeys(sinks, "enabled")
+        for reason in self.settings.inter_hub_missing():
+            self.view.sinks.setdefault("inter-hub", f"off: {reason} not set")
+        dispatcher = Dispatcher(self.outbox, self.router, sinks,
+                                observers=[self.metrics.observe_delivery])  # fmt: skip
+        scheduler = Scheduler(self.jobs, self._submit_to(dispatcher), self.state,
+                              observers=[self.metrics.observe_run])  # fmt: skip
+        self.view.results = scheduler.results
+        return dispatcher, scheduler
+
+    def _submit_to(self, dispatcher: Dispatcher) -> Callable[[EvidenceEvent, Job], Awaitable[None]]:
+        async def submit(event: EvidenceEvent, job: Job) -> None:
+            stored, deliveries = self.router.plan(event, job.view_context)
+            refused = None
+            try:
+                await self.outbox.enqueue(stored, deliveries)
+            except OutboxFullError as exc:
+                refused = exc.message
+            if refused is not None:
+                self.metrics.events_refused.labels("outbox_full").inc()
+                log.error("event_refused", probe=job.key, reason="outbox_full", error=refused)
+                return
+            self.metrics.events_enqueued.labels(event.event_type).inc()
+            dispatcher.notify()
+
+        return submit
+
+    async def run(self, *, listen: bool = True) -> None:
+        """Run until SIGTERM/SIGINT, then shut down in order within the grace bounds."""
+        await self.outbox.open()
+        try:
+            async with make_client(self.settings.http_timeout.total_seconds()) as client:
+                dispatcher, scheduler = self._parts(client)
+                await scheduler.load_state()
+                async with anyio.create_task_group() as tg:
+                    server = embedded_server(create_web_app(self.view), self.settings.listen)
+                    server_done = _start(tg, server.serve) if listen else None
+                    dispatcher_done = _start(tg, dispatcher.run)
+                    scheduler_scope = anyio.CancelScope()
+                    scheduler_done = _start(tg, _scoped(scheduler_scope, scheduler.run))
+                    self.view.ready = True
+                    log.info("service_ready", probes=len(self.jobs), sinks=list(self.view.sinks),
+                             listen=self.settings.listen if listen else None)  # fmt: skip
+                    await _wait_for_signal()
+                    self.view.ready = False
+                    scheduler.stop()
+                    await _within(self.grace, scheduler_done)
+                    scheduler_scope.cancel()  # probes still running past the bound are dropped
+                    dispatcher.stop()
+                    # Attempts still in flight past the bound keep their lease and are
+                    # read back and retried by the next process.
+                    await _within(self.grace, dispatcher_done)
+                    server.should_exit = True
+                    if server_done is not None:
+                        await _within(self.grace, server_done)
+                    tg.cancel_scope.cancel()
+        finally:
+            await self.state.close()
+            await self.outbox.close()
+            log.info("service_stopped")
+
+    async def run_once(self) -> list[RunRecord]:
+        """Every probe once, deliver what is due, return the records."""
+        await self.outbox.open()
+        try:
+            async with make_client(self.settings.http_timeout.total_seconds()) as client:
+                dispatcher, scheduler = self._parts(client)
+                await scheduler.load_state()
+                records = await scheduler.run_once()
+                with anyio.move_on_after(self.grace * 3):
+                    await dispatcher.run(until_idle=True)
+            return records
+        finally:
+            await self.state.close()
+            await self.outbox.close()
+
+
+async def _wait_for_signal() -> None:
+    with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+        async for signum in signals:
+            log.info("shutdown_requested", signal=signal.Signals(signum).name)
+            return
+
+
+def _start(tg: TaskGroup, func: Callable[[], Awaitable[object]]) -> anyio.Event:
+    """Start `func` in the group; the returned event is set when it returns."""
+    done = anyio.Event()
+
+    async def wrapper() -> None:
+        try:
+            await func()
+        finally:
+            done.set()
+
+    tg.start_soon(wrapper)
+    return done
+
+
+def _scoped(
+    scope: anyio.CancelScope, func: Callable[[], Awaitable[None]]
+) -> Callable[[], Awaitable[None]]:
+    async def wrapper() -> None:
+        with scope:
+            await func()
+
+    return wrapper
+
+
+async def _within(seconds: float, done: anyio.Event) -> None:
+    with anyio.move_on_after(seconds):
+        await done.wait()
