@@ -7,11 +7,13 @@ checked here by apiVersion, kind and the fields their operators require.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import kubernetes_validate
 import pytest
@@ -354,3 +356,60 @@ def test_runtime_config_is_accepted_by_the_settings(
         assert deployment["metadata"]["name"] == "ops-evidence"
         # The base leaves Inter-Hub unset; railiance names it, so gate-probe works in the pod.
         assert (settings.inter_hub_url is None) == name.startswith("base"), name
+
+
+def _targets(node: Any) -> Iterator[tuple[str, int]]:
+    """(host, TCP port) of every network check in an inventory dump; DNS is port 53."""
+    if isinstance(node, list):
+        for item in node:
+            yield from _targets(item)
+        return
+    if not isinstance(node, dict):
+        return
+    url = node.get("url")
+    if isinstance(url, str) and url.startswith(("http://", "https://")):
+        parts = urlsplit(url)
+        assert parts.hostname
+        yield parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
+    if node.get("kind") in {"ssh", "tcp", "tls"} and "host" in node and "port" in node:
+        yield str(node["host"]), int(node["port"])
+    for value in node.values():
+        yield from _targets(value)
+
+
+def _allowed(egress: list[Obj], host: str, port: int) -> bool:
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
+    if address is not None and address.is_loopback:
+        return True  # loopback never leaves the pod
+    for rule in egress:
+        ports = {(p["protocol"], p["port"]) for p in rule["ports"]}
+        if ("TCP", port) not in ports:
+            continue
+        if "to" not in rule:
+            return True
+        blocks = [ipaddress.ip_network(peer["ipBlock"]["cidr"]) for peer in rule["to"]]
+        if address is not None and any(address in block for block in blocks):
+            return True
+    return False
+
+
+def test_network_policy_lets_every_inventory_check_out(
+    rendered: dict[str, list[Obj]], tmp_path: Path
+) -> None:
+    """Each host:port the shipped inventory probes is allowed by the rendered egress rules."""
+    for name in ("base", "railiance"):
+        objects = rendered[name]
+        config = next(
+            o for o in objects
+            if o["kind"] == "ConfigMap" and "inventory.yaml" in o["data"]
+        )  # fmt: skip
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(config["data"]["inventory.yaml"], encoding="utf-8")
+        targets = set(_targets(load_inventory(path).model_dump(mode="json")))
+        assert targets, name
+        egress = _one(objects, "NetworkPolicy")["spec"]["egress"]
+        blocked = sorted(t for t in targets if not _allowed(egress, *t))
+        assert not blocked, f"{name}: egress does not allow {blocked}"
