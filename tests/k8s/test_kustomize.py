@@ -8,6 +8,7 @@ checked here by apiVersion, kind and the fields their operators require.
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import subprocess
 from collections.abc import Iterator
@@ -51,8 +52,27 @@ CRDS: dict[str, tuple[str, tuple[tuple[str, ...], ...]]] = {
 Obj = dict[str, Any]
 
 
-def _kustomize(directory: Path) -> list[Obj]:
-    kubectl = require_tool("kubectl", "kubectl (Debian's kubernetes-client 1.20 is too old)")
+# Components and `labels` need kustomize v5 (kubectl >= 1.27). Debian bookworm's
+# kubernetes-client is kubectl 1.20 with kustomize v2, which cannot render this tree.
+MIN_KUBECTL_MINOR = 27
+
+
+def _kubectl() -> str:
+    kubectl = require_tool("kubectl", "kubectl >= 1.27; not Debian's kubernetes-client 1.20")
+    result = subprocess.run(
+        [kubectl, "version", "--client", "-o", "json"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    minor = json.loads(result.stdout or "{}").get("clientVersion", {}).get("minor", "0")
+    if int("".join(c for c in minor if c.isdigit()) or 0) < MIN_KUBECTL_MINOR:
+        pytest.skip(f"kubectl 1.{minor} embeds a kustomize too old for k8s/ (need >= 1.27)")
+    return kubectl
+
+
+def _kustomize(directory: Path, kubectl: str) -> list[Obj]:
     # A canary key in the environment: kustomize must never pull it into the output (an env
     # file line without `=` would do exactly that).
     env = {**os.environ, "OPS_HUB_KEY": CANARY}
@@ -72,6 +92,7 @@ def _kustomize(directory: Path) -> list[Obj]:
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Obj]]:
     """Every target rendered once; components are added by a throwaway kustomization."""
+    kubectl = _kubectl()
     out = {}
     for name, (directory, components) in TARGETS.items():
         target = K8S / directory
@@ -90,7 +111,7 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Obj]]:
                 ),
                 encoding="utf-8",
             )
-        out[name] = _kustomize(target)
+        out[name] = _kustomize(target, kubectl)
     return out
 
 
