@@ -174,6 +174,9 @@ def test_every_target_renders_the_expected_objects(rendered: dict[str, list[Obj]
         assert {o["kind"] for o in objects} == expected[name], name
     assert all(o["metadata"]["namespace"] == "ops-evidence" for o in rendered["railiance"]
                if o["kind"] != "Namespace")  # fmt: skip
+    namespace = _one(rendered["railiance"], "Namespace")["metadata"]
+    assert namespace["name"] == "ops-evidence"
+    assert namespace["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
 
 
 def test_every_object_validates_strictly(rendered: dict[str, list[Obj]]) -> None:
