@@ -1,0 +1,144 @@
+"""The OpenAPI 3.1 document of the emulated Inter-Hub `/api/v2` (exactly the served routes)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ops_evidence import __version__
+from ops_evidence.emulator.config import EmulatorConfig
+
+_REF = "#/components/schemas/"
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": _REF + name}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*statuses: int) -> dict[str, Any]:
+    text = {400: "malformed request", 401: "missing or unknown API key",
+            403: "API consumer not allowed", 415: "body is not application/json",
+            422: "a registry or manifest rule failed",
+            429: "read rate limit (see Retry-After)"}  # fmt: skip
+    return {str(s): _json(_ref("Error"), text[s]) for s in statuses}
+
+
+def _query(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "description": description,
+            "schema": schema}  # fmt: skip
+
+
+def _page_params(config: EmulatorConfig) -> list[dict[str, Any]]:
+    return [
+        _query("page", "1-based page number", {"type": "integer", "minimum": 1, "default": 1}),
+        _query("pageSize", f"items per page; larger values are clamped to {config.max_page_size}",
+               {"type": "integer", "minimum": 1, "default": config.default_page_size}),
+    ]  # fmt: skip
+
+
+def _list(item: str) -> dict[str, Any]:
+    return {"type": "object", "required": ["data", "meta"],
+            "properties": {"data": {"type": "array", "items": _ref(item)},
+                           "meta": _ref("PageMeta")}}  # fmt: skip
+
+
+def _one(item: str) -> dict[str, Any]:
+    return {"type": "object", "required": ["data"], "properties": {"data": _ref(item)}}
+
+
+def _str(*, nullable: bool = False, enum: tuple[str, ...] = ()) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": ["string", "null"] if nullable else "string"}
+    if enum:
+        schema["enum"] = list(enum)
+    return schema
+
+
+def _schemas(config: EmulatorConfig) -> dict[str, Any]:
+    reg = config.registry
+    widget_props = {"hubId": _str(), "name": _str(), "widgetType": _str(enum=reg.widget_types),
+                    "policyScope": _str(enum=reg.policy_scopes),
+                    "status": _str(enum=("active", "deprecated", "draft")),
+                    "capabilityRef": _str(nullable=True), "viewContext": _str(nullable=True),
+                    "adapterSpecId": _str(nullable=True)}  # fmt: skip
+    event_in = {"widgetId": _str(), "eventType": _str(enum=reg.event_types),
+                "viewContext": _str(), "metadata": {"type": "object"}}  # fmt: skip
+    return {
+        "Error": {"type": "object", "required": ["error", "message"],
+                  "properties": {"error": _str(), "message": _str()}},
+        "PageMeta": {"type": "object", "required": ["page", "pageSize", "total", "hasMore"],
+                     "properties": {"page": {"type": "integer"}, "pageSize": {"type": "integer"},
+                                    "total": {"type": "integer"}, "hasMore": {"type": "boolean"}}},
+        "WidgetCreate": {"type": "object", "required": ["hubId", "name", "widgetType"],
+                         "properties": widget_props},
+        "Widget": {"type": "object", "properties": {
+            "id": _str(), **widget_props, "version": {"type": "integer"},
+            "createdAt": _str(), "updatedAt": _str()}},
+        "InteractionEventCreate": {"type": "object", "required": ["widgetId", "eventType"],
+                                   "properties": event_in},
+        "InteractionEvent": {"type": "object", "properties": {
+            "id": _str(), "widgetId": _str(), "eventType": _str(),
+            "actorType": _str(enum=("api",)), "actorRef": _str(), "occurredAt": _str(),
+            "viewContextRef": _str(nullable=True), "metadata": {"type": "object"}}},
+    }  # fmt: skip
+
+
+def _security(config: EmulatorConfig) -> dict[str, Any]:
+    if config.auth_header.lower() == "authorization" and config.auth_scheme.lower() == "bearer":
+        return {"type": "http", "scheme": "bearer"}
+    return {"type": "apiKey", "in": "header", "name": config.auth_header}
+
+
+def _paths(config: EmulatorConfig) -> dict[str, Any]:
+    body = {"required": True, "content": {"application/json": {"schema": {}}}}
+    filters = [_query("widgetId", "only events of this widget", _str()),
+               _query("eventType", "only events of this type", _str()),
+               _query("idempotencyKey", "only events whose metadata.idempotencyKey matches "
+                      "(emulator extension)", _str())]  # fmt: skip
+    return {
+        "/api/v2/widgets": {
+            "get": {"operationId": "listWidgets", "summary": "List widgets",
+                    "parameters": _page_params(config),
+                    "responses": {"200": _json(_list("Widget"), "a page of widgets"),
+                                  **_errors(400, 401, 403, 429)}},
+            "post": {"operationId": "createWidget", "summary": "Create a widget (version 1)",
+                     "requestBody": _with_schema(body, "WidgetCreate"),
+                     "responses": {"201": _json(_one("Widget"), "the created widget"),
+                                   **_errors(400, 401, 403, 415, 422)}},
+        },
+        "/api/v2/interaction-events": {
+            "get": {"operationId": "listInteractionEvents", "summary": "List interaction events",
+                    "parameters": [*_page_params(config), *filters],
+                    "responses": {"200": _json(_list("InteractionEvent"), "a page of events"),
+                                  **_errors(400, 401, 403, 429)}},
+            "post": {"operationId": "createInteractionEvent",
+                     "summary": "Record an interaction event (occurredAt is server-set)",
+                     "requestBody": _with_schema(body, "InteractionEventCreate"),
+                     "responses": {"201": _json(_one("InteractionEvent"), "the stored event"),
+                                   **_errors(400, 401, 403, 415, 422)}},
+        },
+        "/api/v2/openapi.json": {
+            "get": {"operationId": "openapi", "summary": "This document", "security": [],
+                    "responses": {"200": _json({"type": "object"}, "OpenAPI 3.1 document")}},
+        },
+    }  # fmt: skip
+
+
+def _with_schema(body: dict[str, Any], name: str) -> dict[str, Any]:
+    return {**body, "content": {"application/json": {"schema": _ref(name)}}}
+
+
+def openapi_document(config: EmulatorConfig) -> dict[str, Any]:
+    """The OpenAPI 3.1 document for `config` (registries appear as enums)."""
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": f"Inter-Hub API v2 (ops-evidence emulator, hub {config.hub_id})",
+                 "version": __version__},
+        "servers": [{"url": "/"}],
+        "security": [{"apiKey": []}],
+        "paths": _paths(config),
+        "components": {"schemas": _schemas(config),
+                       "securitySchemes": {"apiKey": _security(config)}},
+    }  # fmt: skip

@@ -1,0 +1,66 @@
+"""Real loopback servers for tests: `serve_asgi(app)` runs uvicorn in a thread.
+
+Usage::
+
+    with serve_asgi(create_app()) as base_url:   # e.g. "http://127.0.0.1:41873"
+        httpx.get(base_url + "/state/health")
+
+The server binds 127.0.0.1 on a free port chosen by the kernel (port 0), signals readiness
+through an event set after uvicorn's startup (no polling sleeps), and shuts down cleanly
+when the block exits.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import uvicorn
+from starlette.types import ASGIApp
+
+STARTUP_DEADLINE = 10.0
+SHUTDOWN_DEADLINE = 10.0
+
+
+class _Server(uvicorn.Server):
+    """uvicorn.Server that reports readiness and its bound port."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.ready = threading.Event()
+        self.port = 0
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            self.port = self.servers[0].sockets[0].getsockname()[1]
+        self.ready.set()
+
+    def run_in_thread(self) -> None:
+        """Run until told to exit; readiness is signalled even if startup fails."""
+        try:
+            self.run()
+        finally:
+            self.ready.set()
+
+
+@contextmanager
+def serve_asgi(app: ASGIApp, *, log_level: str = "warning") -> Iterator[str]:
+    """Serve `app` on 127.0.0.1 (free port) in a thread; yields the base URL."""
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=0, log_level=log_level, lifespan="off", access_log=False
+    )
+    server = _Server(config)
+    thread = threading.Thread(target=server.run_in_thread, name="serve_asgi", daemon=True)
+    thread.start()
+    try:
+        if not server.ready.wait(STARTUP_DEADLINE) or not server.started:
+            raise RuntimeError("uvicorn did not start on 127.0.0.1 within the deadline")
+        yield f"http://127.0.0.1:{server.port}"
+    finally:
+        server.should_exit = True
+        thread.join(SHUTDOWN_DEADLINE)
+        if thread.is_alive():
+            raise RuntimeError("uvicorn did not stop within the deadline")
