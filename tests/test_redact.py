@@ -51,6 +51,8 @@ def test_key_value_secrets_are_masked(value: str, name: str, sep: str) -> None:
 @given(token=canary, scheme=st.sampled_from(["Bearer", "bearer", "Basic", "Token"]))
 def test_authorization_schemes_are_masked(token: str, scheme: str) -> None:
     """Whatever follows an auth scheme is masked."""
+    # A canary such as "Authoriz" is found in the fixed text itself, masked or not.
+    assume(token not in f"header Authorization: {scheme} ")
     assert token not in redact_text(f"header Authorization: {scheme} {token}")
 
 
