@@ -11,10 +11,10 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from ops_evidence.errors import ConfigError
 from ops_evidence.vocabulary import (
@@ -108,6 +108,15 @@ class FaultConfig(_Strict):
     # Which requests are eligible: "METHOD /path" (exact path). Reads are off by default
     # so tests can inspect and sinks can read back while writes fail.
     targets: tuple[str, ...] = ("POST /api/v2/interaction-events", "POST /progress/")
+
+    @field_validator("error_rates", mode="before")
+    @classmethod
+    def _int_keys(cls, value: Any) -> Any:
+        # JSON object keys are strings; "503" means the status 503.
+        if isinstance(value, dict):
+            return {int(k) if isinstance(k, str) and k.isdigit() else k: v
+                    for k, v in value.items()}  # fmt: skip
+        return value
 
     def total_rate(self) -> float:
         """Sum of the per-request fault probabilities (must stay ≤ 1)."""
