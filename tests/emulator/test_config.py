@@ -11,6 +11,7 @@ import pytest
 from ops_evidence.emulator.config import EmulatorConfig, load_config, resolve_keys
 from ops_evidence.errors import ConfigError
 from ops_evidence.vocabulary import ANNOTATION_CATEGORY, EVENT_TYPES, POLICY_SCOPE, WIDGET_TYPES
+from tests.support import REPO
 
 
 def test_default_is_the_ops_hub_vocabulary() -> None:
@@ -85,3 +86,14 @@ def test_invalid_file_names_file_and_field(tmp_path: Path) -> None:
     assert str(path) in rendered
     assert "manifest.colour" in rendered
     assert "faults.error_rates" in rendered
+
+
+def test_shipped_example_config_loads() -> None:
+    """examples/emulator.yaml is valid and declares the vocabulary's event types."""
+    config = load_config(REPO / "examples" / "emulator.yaml")
+    assert config.manifest.event_types == tuple(EVENT_TYPES)
+    assert {c.name for c in config.consumers} == {
+        "ops-evidence",
+        "revoked-consumer",
+        "smoke-unbound",
+    }

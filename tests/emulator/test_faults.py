@@ -119,3 +119,13 @@ async def test_admin_rejects_bad_faults(client: httpx.AsyncClient) -> None:
     response = await client.put("/_emulator/faults", json={"error_rates": {"404": 0.5}})
     assert response.status_code == 422
     assert (await client.get("/_emulator/faults")).json()["error_rates"] == {}
+
+
+def test_latency_is_seeded() -> None:
+    """Added latency is the base plus a seeded jitter, identical for identical seeds."""
+    config = FaultConfig(seed=3, latency_ms=20, latency_jitter_ms=10)
+    plans = [FaultPlan(config), FaultPlan(config)]
+    series, again = ([p.decide().latency for _ in range(50)] for p in plans)
+    assert series == again
+    assert all(0.020 <= d <= 0.030 for d in series)
+    assert len(set(series)) > 1
