@@ -97,3 +97,13 @@ def test_shipped_example_config_loads() -> None:
         "revoked-consumer",
         "smoke-unbound",
     }
+
+
+def test_inline_key_in_a_file_is_refused(tmp_path: Path) -> None:
+    """A config file may not carry a key itself, and the error does not echo it."""
+    path = tmp_path / "emulator.yaml"
+    path.write_text("consumers:\n  - {name: a, key: hunter2-inline-canary}\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert "consumers.0.key" in info.value.render()
+    assert "hunter2-inline-canary" not in info.value.render()

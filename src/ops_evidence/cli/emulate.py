@@ -18,7 +18,7 @@ from typing import Any
 
 import uvicorn
 
-from ops_evidence.emulator import EmulatorConfig, create_app, load_config
+from ops_evidence.emulator import EmulatorConfig, create_app, emulator_state, load_config
 from ops_evidence.errors import UsageError
 from ops_evidence.logging import configure_logging, get_logger
 
@@ -106,5 +106,8 @@ def run(args: argparse.Namespace) -> int:
                  for c in config.consumers if c.key_file is not None]  # fmt: skip
     server_config = uvicorn.Config(app, host=args.host, port=args.port, lifespan="off",
                                    access_log=False, log_config=None)  # fmt: skip
-    _Server(server_config, key_files).run()
+    try:
+        _Server(server_config, key_files).run()
+    finally:
+        emulator_state(app).store.close()
     return 0

@@ -172,6 +172,10 @@ def load_config(path: Path) -> EmulatorConfig:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"{path}: cannot read emulator config: {type(exc).__name__}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: emulator config must be a mapping")
+    if inline := _inline_keys(raw):
+        raise ConfigError(f"{path}: invalid emulator config", problems=inline)
     try:
         return EmulatorConfig.model_validate(raw)
     except ValidationError as exc:
@@ -180,6 +184,17 @@ def load_config(path: Path) -> EmulatorConfig:
             for err in exc.errors(include_input=False)
         ]
         raise ConfigError(f"{path}: invalid emulator config", problems=problems) from None
+
+
+def _inline_keys(raw: dict[str, Any]) -> list[str]:
+    consumers = raw.get("consumers")
+    if not isinstance(consumers, list):
+        return []
+    return [
+        f"consumers.{n}.key: give key_env or key_file; keys never live in config files"
+        for n, c in enumerate(consumers)
+        if isinstance(c, dict) and "key" in c
+    ]
 
 
 def _read_key(consumer: ConsumerConfig) -> SecretStr | None:
