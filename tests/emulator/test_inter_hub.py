@@ -127,11 +127,14 @@ async def test_non_json_body_is_rejected(client: httpx.AsyncClient) -> None:
 
 
 async def test_duplicate_post_is_a_second_event(client: httpx.AsyncClient) -> None:
-    """By default the same body and Idempotency-Key twice store two events (like Inter-Hub)."""
+    """By default a repeated body and Idempotency-Key are stored again; admin counts duplicates."""
     headers = {**auth(), "Idempotency-Key": "k1"}
-    for _ in range(2):
+    for _ in range(3):
         assert (await client.post(EVENTS, json=event(), headers=headers)).status_code == 201
-    assert len(await stored_events(client)) == 2
+    await post_event(client, metadata={"idempotencyKey": "other"})
+    assert len(await stored_events(client)) == 4
+    assert (await client.get("/_emulator/duplicates")).json() == {"k1": 3}
+    assert (await client.get("/_emulator/counts")).json()["duplicate_events"] == 2
 
 
 async def test_idempotency_header_when_enabled(connect: Connect) -> None:

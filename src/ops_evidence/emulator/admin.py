@@ -23,8 +23,10 @@ MAX_PAGE = 10_000
 
 def _counts(emulator: Emulator) -> dict[str, Any]:
     stored = emulator.store.counts()
+    duplicates = emulator.store.duplicate_keys()
     return {
         "interaction_events": stored["events"],
+        "duplicate_events": sum(duplicates.values()) - len(duplicates),
         "widgets": stored["widgets"],
         "widget_versions": stored["widget_versions"],
         "progress": stored["progress"],
@@ -47,6 +49,11 @@ async def events(request: Request) -> Response:
         return exc.response()
     items, total = emulator.store.list_events(event_filters(request), (page - 1) * size, size)
     return JSONResponse(page_body(items, page, size, total))
+
+
+async def duplicates(request: Request) -> Response:
+    """`GET /_emulator/duplicates`: idempotency keys stored more than once, with counts."""
+    return JSONResponse(emulator_of(request).store.duplicate_keys())
 
 
 async def progress(request: Request) -> Response:
@@ -87,6 +94,7 @@ async def reset(request: Request) -> Response:
 routes = [
     Route(f"{PREFIX}/counts", counts, methods=["GET"]),
     Route(f"{PREFIX}/events", events, methods=["GET"]),
+    Route(f"{PREFIX}/duplicates", duplicates, methods=["GET"]),
     Route(f"{PREFIX}/progress", progress, methods=["GET"]),
     Route(f"{PREFIX}/widgets/{{id}}/versions", widget_versions, methods=["GET"]),
     Route(f"{PREFIX}/faults", get_faults, methods=["GET"]),

@@ -129,6 +129,15 @@ class Store:
         )
         return items, self._scalar(f"SELECT COUNT(*) FROM events{where}", args)  # noqa: S608 - as above
 
+    def duplicate_keys(self) -> dict[str, int]:
+        """`metadata.idempotencyKey` values stored more than once, with their counts."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT idempotency_key, COUNT(*) FROM events WHERE idempotency_key IS NOT NULL"
+                " GROUP BY idempotency_key HAVING COUNT(*) > 1 ORDER BY idempotency_key"
+            ).fetchall()
+        return dict(rows)
+
     # Progress ------------------------------------------------------------------------------
 
     def add_progress(self, record: Record) -> tuple[Record, bool]:
