@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from ops_evidence.emulator import create_app
 from ops_evidence.emulator.config import EmulatorConfig, load_config, resolve_keys
 from ops_evidence.errors import ConfigError
 from ops_evidence.vocabulary import ANNOTATION_CATEGORY, EVENT_TYPES, POLICY_SCOPE, WIDGET_TYPES
@@ -107,3 +108,32 @@ def test_inline_key_in_a_file_is_refused(tmp_path: Path) -> None:
         load_config(path)
     assert "consumers.0.key" in info.value.render()
     assert "hunter2-inline-canary" not in info.value.render()
+
+
+def test_fault_rates_over_one_in_a_file_are_a_config_error(tmp_path: Path) -> None:
+    """Fault probabilities adding up to more than 1 are reported like any bad value."""
+    path = tmp_path / "emulator.yaml"
+    path.write_text("faults: {error_rates: {500: 0.7}, reset_after_commit: 0.7}\n")
+    with pytest.raises(ConfigError, match="invalid emulator config") as info:
+        load_config(path)
+    assert "more than 1" in info.value.render()
+
+
+def test_consumer_names_must_be_unique() -> None:
+    """Two consumers with one name are refused."""
+    with pytest.raises(ValueError, match="unique"):
+        EmulatorConfig.model_validate({"consumers": [{"name": "a"}, {"name": "a"}]})
+
+
+def test_consumers_may_not_share_a_key() -> None:
+    """Two consumers with the same key would make 403 vs 200 ambiguous: refused at startup."""
+    config = EmulatorConfig.model_validate(
+        {
+            "consumers": [
+                {"name": "a", "key": "same-key-1234"},
+                {"name": "b", "key": "same-key-1234"},
+            ]
+        }
+    )
+    with pytest.raises(ValueError, match="consumer b shares its key"):
+        create_app(config)

@@ -34,6 +34,8 @@ class Authenticator:
             if c.key is None:
                 raise ValueError(f"consumer {c.name} has no key; call resolve_keys first")
             key = c.key.get_secret_value().encode()
+            if any(hmac.compare_digest(key, known[0]) for known in self._keys):
+                raise ValueError(f"consumer {c.name} shares its key with another consumer")
             self._keys.append((key, c.name, c.allowed, c.bound_to_manifest))
 
     def _presented(self, headers: Mapping[str, str]) -> bytes | None:

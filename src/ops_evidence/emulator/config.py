@@ -14,7 +14,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from ops_evidence.errors import ConfigError
 from ops_evidence.vocabulary import (
@@ -127,6 +135,12 @@ class FaultConfig(_Strict):
             + self.reset_after_commit
         )
 
+    @model_validator(mode="after")
+    def _rates_fit(self) -> FaultConfig:
+        if self.total_rate() > 1.0:
+            raise ValueError("fault rates add up to more than 1")
+        return self
+
 
 class RateLimitConfig(_Strict):
     """Read rate limit per API consumer: `requests` per fixed `window_seconds`."""
@@ -164,6 +178,13 @@ class EmulatorConfig(_Strict):
     max_page_size: int = Field(default=100, ge=1)
     default_page_size: int = Field(default=50, ge=1)
     storage: Path | None = None
+
+    @model_validator(mode="after")
+    def _unique_consumers(self) -> EmulatorConfig:
+        names = [c.name for c in self.consumers]
+        if len(names) != len(set(names)):
+            raise ValueError("consumer names must be unique")
+        return self
 
 
 def load_config(path: Path) -> EmulatorConfig:
