@@ -73,9 +73,3 @@ async def client(connect: Connect) -> AsyncIterator[httpx.AsyncClient]:
     """A client on a fresh emulator with the test config."""
     async with connect() as c:
         yield c
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    """Async tests run on asyncio, like the service."""
-    return "asyncio"

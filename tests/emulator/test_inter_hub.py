@@ -178,10 +178,13 @@ async def test_page_size_is_clamped(client: httpx.AsyncClient) -> None:
 
 
 async def test_seed_widgets_are_listed(client: httpx.AsyncClient) -> None:
-    """The default hub has one aggregate widget per event type, in the ops-evidence scope."""
+    """The default hub has one aggregate widget per event type (ops-evidence scope), paged."""
     widgets = (await client.get(WIDGETS, headers=auth())).json()["data"]
     assert sorted(w["name"] for w in widgets) == sorted(EVENT_TYPES)
     assert {w["policyScope"] for w in widgets} == {POLICY_SCOPE}
+    page = (await client.get(WIDGETS, params={"page": 2, "pageSize": 2}, headers=auth())).json()
+    assert [w["name"] for w in page["data"]] == [w["name"] for w in widgets[2:4]]
+    assert page["meta"] == {"page": 2, "pageSize": 2, "total": 5, "hasMore": True}
 
 
 async def test_widget_creation(client: httpx.AsyncClient) -> None:
