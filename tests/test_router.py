@@ -112,9 +112,11 @@ async def test_past_horizon_is_dead_with_fallback(settings: Settings) -> None:
 async def test_undeclared_type_is_deferred_without_sending(settings: Settings) -> None:
     """After an undeclared answer, later events of that type are deferred before sending."""
     router, _ = await _decide(settings, "undeclared")
-    _, delivery = await _planned(router)
-    held = router.before_send(delivery, 1002.0)
+    outbox, delivery = await _planned(router)
+    held = await router.before_send(delivery, 1002.0, outbox.event)
     assert held is not None
     assert held.status == "inter_hub_sink_deferred"
     assert held.count_attempt is False
-    assert router.before_send(delivery, 1002.0 + router.policy.defer_recheck + 1) is None
+    assert held.fallback is not None  # the evidence still reaches State Hub
+    later = 1002.0 + router.policy.defer_recheck + 1
+    assert await router.before_send(delivery, later, outbox.event) is None

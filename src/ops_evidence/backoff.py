@@ -12,6 +12,10 @@ import random
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ops_evidence.settings import Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +30,17 @@ class RetryPolicy:
     horizon: float = 72 * 3600.0
     fallback_after: float = 600.0
     lease: float = 60.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RetryPolicy:
+        """The policy with the operator's OPS_EVIDENCE_RETRY_* settings."""
+        return cls(
+            base=settings.retry_base.total_seconds(),
+            cap=settings.retry_cap.total_seconds(),
+            horizon=settings.retry_horizon.total_seconds(),
+            # A lease must outlive one attempt: read-back plus post, each with its timeout.
+            lease=max(60.0, 4 * settings.http_timeout.total_seconds()),
+        )
 
     def delay(self, attempts: int, rng: random.Random, retry_after: float | None = None) -> float:
         """Seconds to wait after `attempts` failed tries; never less than Retry-After."""

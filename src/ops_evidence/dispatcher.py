@@ -127,7 +127,7 @@ class Dispatcher:
     async def _attempt(self, sink: Sink, delivery: Delivery, state: _SinkState) -> None:
         try:
             attempt: Attempt | None = None
-            result = self.router.before_send(delivery, self.clock())
+            result = await self.router.before_send(delivery, self.clock(), self.outbox.event)
             if result is None:
                 attempt = await sink.send(delivery)
                 result = await self.router.decide(

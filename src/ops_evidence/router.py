@@ -70,8 +70,9 @@ class Router:
         mapping = self.settings.widget_mapping
         return mapping.widget_for(event.event_type, event.context_key) if mapping else None
 
-    def before_send(self, delivery: Delivery, now: float) -> Result | None:
-        """A Result without sending when the type is deferred or submission is off."""
+    async def before_send(self, delivery: Delivery, now: float, load: Loader) -> Result | None:
+        """A Result without sending (plus the fallback) when the type is deferred or
+        submission is off; None when the delivery should be attempted."""
         if delivery.sink != "inter-hub":
             return None
         reason = None
@@ -82,8 +83,9 @@ class Router:
             reason = f"event type {delivery.event_type} deferred (undeclared) until re-check"
         if reason is None:
             return None
-        return Result(delivery.key, delivery.sink, "inter_hub_sink_deferred", until, reason,
+        held = Result(delivery.key, delivery.sink, "inter_hub_sink_deferred", until, reason,
                       count_attempt=False, ambiguous=delivery.ambiguous)  # fmt: skip
+        return await self._with_fallback(held, load)
 
     async def decide(
         self, delivery: Delivery, attempt: Attempt, now: float, load: Loader

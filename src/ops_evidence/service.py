@@ -16,6 +16,7 @@ import anyio
 import httpx
 from anyio.abc import TaskGroup
 
+from ops_evidence.backoff import RetryPolicy
 from ops_evidence.dispatcher import Dispatcher
 from ops_evidence.errors import OutboxFullError
 from ops_evidence.events.envelope import EvidenceEvent
@@ -24,6 +25,7 @@ from ops_evidence.logging import get_logger
 from ops_evidence.metrics import Metrics
 from ops_evidence.outbox.base import Outbox
 from ops_evidence.outbox.memory import MemoryOutbox
+from ops_evidence.outbox.models import Delivery
 from ops_evidence.probe_state import MemoryProbeState, ProbeStateStore, SqliteProbeState
 from ops_evidence.router import Router
 from ops_evidence.scheduler import Job, RunRecord, Scheduler
@@ -56,7 +58,7 @@ class Service:
             MemoryProbeState() if self.dry_run
             else SqliteProbeState(self.settings.state_dir / "probe-state.sqlite3")
         )  # fmt: skip
-        self.router = Router(self.settings)
+        self.router = Router(self.settings, RetryPolicy.from_settings(self.settings))
 
     def _parts(self, client: httpx.AsyncClient) -> tuple[Dispatcher, Scheduler]:
         sinks: dict[str, Sink] = (
@@ -123,8 +125,8 @@ class Service:
             await self.outbox.close()
             log.info("service_stopped")
 
-    async def run_once(self) -> list[RunRecord]:
-        """Every probe once, deliver what is due, return the records."""
+    async def run_once(self) -> tuple[list[RunRecord], dict[str, list[Delivery]]]:
+        """Every probe once, deliver what is due; the records and each event's deliveries."""
         await self.outbox.open()
         try:
             async with make_client(self.settings.http_timeout.total_seconds()) as client:
@@ -133,7 +135,12 @@ class Service:
                 records = await scheduler.run_once()
                 with anyio.move_on_after(self.grace * 3):
                     await dispatcher.run(until_idle=True)
-            return records
+            by_key: dict[str, list[Delivery]] = {}
+            for record in records:
+                if record.event is not None:
+                    key = record.event.idempotency_key
+                    by_key[key] = await self.outbox.deliveries(key=key)
+            return records, by_key
         finally:
             await self.state.close()
             await self.outbox.close()

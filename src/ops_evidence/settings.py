@@ -146,6 +146,21 @@ class Settings(BaseSettings):
         validation_alias="OPS_EVIDENCE_HTTP_TIMEOUT",
         description="Timeout for each request to Inter-Hub or State Hub.",
     )
+    retry_base: Duration = Field(
+        default=timedelta(seconds=1),
+        validation_alias="OPS_EVIDENCE_RETRY_BASE",
+        description="First retry ceiling; doubles per attempt (full jitter).",
+    )
+    retry_cap: Duration = Field(
+        default=timedelta(minutes=5),
+        validation_alias="OPS_EVIDENCE_RETRY_CAP",
+        description="Largest backoff between two attempts (Retry-After may ask for more).",
+    )
+    retry_horizon: Duration = Field(
+        default=timedelta(hours=72),
+        validation_alias="OPS_EVIDENCE_RETRY_HORIZON",
+        description="Give up (`dead`, kept and replayable) after failing this long.",
+    )
 
     @field_validator("ops_hub_key")
     @classmethod

@@ -21,7 +21,7 @@ def drain(settings: Settings, timeout: float, policy: RetryPolicy | None = None)
 
     Deliveries scheduled further out (deferred types, slow auth retries) are left to `run`.
     """
-    return anyio.run(_drain, settings, timeout, policy or RetryPolicy())
+    return anyio.run(_drain, settings, timeout, policy or RetryPolicy.from_settings(settings))
 
 
 async def _drain(settings: Settings, deadline_s: float, policy: RetryPolicy) -> int:

@@ -1,0 +1,61 @@
+"""kill -9 during delivery, over and over: nothing lost, nothing duplicated at the hub."""
+
+from __future__ import annotations
+
+import random
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from ops_evidence.emulator import create_app
+from ops_evidence.emulator.config import FaultConfig
+from tests.delivery_support import delivery_env, emulator_config, fill_outbox, stored_keys
+from tests.servers import serve_asgi
+from tests.support import REPO
+
+KILLS = 20
+EVENTS = 1500
+# Latency keeps each child busy for a while; faults make it retry and read back.
+FAULTS = FaultConfig(seed=11, error_rates={503: 0.3}, reset_after_commit=0.1,
+                     reset_before_commit=0.05, latency_ms=8, latency_jitter_ms=8)  # fmt: skip
+
+
+def _drain(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "ops_evidence", "outbox", "drain", "--timeout", "120"],
+        env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
+@pytest.mark.slow
+def test_sigkill_at_random_points_loses_and_duplicates_nothing(tmp_path: Path) -> None:
+    """≥20 SIGKILLs of a delivering child; after a final drain every event is stored once."""
+    import os
+
+    rng = random.Random(20261123)
+    with serve_asgi(create_app(emulator_config(FAULTS))) as url:
+        env = {**os.environ, **delivery_env(url, tmp_path)}
+        keys = fill_outbox(tmp_path, EVENTS, delivery_env(url, tmp_path))
+        kills, progress = 0, []
+        while kills < KILLS:
+            child = _drain(env)
+            try:
+                child.wait(timeout=rng.uniform(0.8, 2.0))
+            except subprocess.TimeoutExpired:
+                child.send_signal(signal.SIGKILL)
+                child.wait()
+                kills += 1
+                progress.append(httpx.get(f"{url}/_emulator/counts").json()["interaction_events"])
+            else:
+                break  # drained before the kill came: the backlog is done
+        assert kills == KILLS, f"the backlog drained after only {kills} kills; make it bigger"
+        assert progress[-1] < EVENTS, "every kill must land while work remains"
+        assert progress[0] < progress[-1], "the children made progress between kills"
+        final = _drain(env)
+        assert final.wait(timeout=180) == 0
+        assert sorted(stored_keys(url)) == sorted(keys)
+        assert httpx.get(f"{url}/_emulator/duplicates").json() == {}
