@@ -30,7 +30,7 @@ async def _first_line(stream: anyio.abc.ByteStream) -> str:
     while b"\n" not in data and len(data) < _BANNER_BYTES:
         try:
             data += await stream.receive(_BANNER_BYTES - len(data))
-        except anyio.EndOfStream:
+        except (anyio.EndOfStream, anyio.BrokenResourceError):
             break
     line = data.split(b"\n", 1)[0].rstrip(b"\r")
     return line.decode("utf-8", errors="replace")
@@ -49,7 +49,7 @@ async def check_tcp(host: str, port: int, *, banner: str | None, timeout: float)
     except TimeoutError:
         reason = "banner_timeout" if banner is not None and observed is None else "timeout"
         return TcpResult(where, failure=Failure.of(reason, f"{where}: no answer in {timeout}s"))
-    except OSError as exc:
+    except (OSError, anyio.BrokenResourceError) as exc:
         return TcpResult(where, failure=failure_from(exc, where))
     latency = elapsed_ms(started)
     if banner is not None and not re.search(banner, observed or ""):

@@ -6,6 +6,7 @@ practice, the earliest-expiring certificate of a chain, and verification covers 
 
 from __future__ import annotations
 
+import contextlib
 import ssl
 import time
 from dataclasses import dataclass
@@ -95,11 +96,15 @@ async def check_tls(target: TlsTarget) -> TlsResult:
                 ssl_context=ssl_context(True, target.ca_file),
                 tls_hostname=target.server_name or target.host,
             )
-            async with stream:
+            try:
                 cert = cert_of(stream.extra(TLSAttribute.ssl_object))  # noqa: S610 - anyio, not Django
+            finally:
+                # The certificate is read; a peer that drops the TLS close is not a failure.
+                with contextlib.suppress(anyio.BrokenResourceError, OSError, ssl.SSLError):
+                    await stream.aclose()
     except TimeoutError:
         return TlsResult(where, failure=Failure.of("timeout", f"{where}: no handshake in time"))
-    except (OSError, ssl.SSLError) as exc:
+    except (OSError, ssl.SSLError, anyio.BrokenResourceError) as exc:
         return TlsResult(where, failure=failure_from(exc, where))
     if cert is None:
         return TlsResult(where, failure=Failure.of("tls_no_certificate", f"{where}: no cert"))
