@@ -51,6 +51,18 @@ def _failure(
     return None
 
 
+def observed_headers(result: HttpResult, endpoint: Endpoint) -> dict[str, str]:
+    """Allow-listed and declared headers, named as declared (else in canonical case)."""
+    declared = [*endpoint.expect.headers, *endpoint.expect.header_patterns]
+    names = {name.lower(): name for name in declared}
+    allow = HEADER_ALLOW_LIST | set(names)
+    pairs = [
+        (names.get(name.lower()) or "-".join(p.capitalize() for p in name.split("-")), value)
+        for name, value in result.headers.multi_items()
+    ]
+    return allowed_headers(pairs, allow)
+
+
 def _min_days(ctx: ProbeContext, endpoint: Endpoint) -> int:
     if endpoint.tls_min_days is not None:
         return endpoint.tls_min_days
@@ -72,15 +84,10 @@ async def probe_endpoint(ctx: ProbeContext, target: ProbeTarget) -> EvidenceEven
         endpoint, timeout=target.timeout_seconds, client_factory=ctx.client_factory
     )
     days = result.cert.days_remaining(ctx.now()) if result.cert else None
-    allow = (
-        HEADER_ALLOW_LIST
-        | {n.lower() for n in endpoint.expect.headers}
-        | {n.lower() for n in endpoint.expect.header_patterns}
-    )
     attributes = {
         **_declared(endpoint, min_days),
         "observed_status": result.status,
-        "observed_headers": allowed_headers(result.headers.multi_items(), allow),
+        "observed_headers": observed_headers(result, endpoint),
         "tls_days_remaining": days,
         "tls_not_after": result.cert.not_after if result.cert else None,
         "latency_ms": result.latency_ms,
