@@ -70,6 +70,12 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
                 r"(?=[A-Za-z0-9+/_-]*[A-Z])[A-Za-z0-9+/_-]{32,}={0,2}"), MASK),
 )  # fmt: skip
 
+# Every pattern above needs one of these to match (userinfo `@`, query `?#`, `key=value` or
+# `key: value`, whitespace after a scheme word, a JWT's `eyJ`, a PEM header, or a 32+ run of
+# token characters). Text without any of them skips the substitutions: most attribute values
+# (ids, statuses, header values) are such text, and a probe redacts dozens of them.
+_MAYBE_SECRET = re.compile(r"[@?#=:\s]|eyJ|-----BEGIN|[A-Za-z0-9+/_-]{32}")
+
 _lock = threading.Lock()
 _registered: set[str] = set()
 
@@ -99,8 +105,9 @@ def redact_text(text: str, *, limit: int = MAX_STRING) -> str:
     for secret in known:
         if secret in text:
             text = text.replace(secret, MASK)
-    for pattern, replacement in _PATTERNS:
-        text = pattern.sub(replacement, text)
+    if _MAYBE_SECRET.search(text):
+        for pattern, replacement in _PATTERNS:
+            text = pattern.sub(replacement, text)
     if len(text) > limit:
         text = text[: max(0, limit - 1)] + "…"
     return text
