@@ -90,9 +90,11 @@ class HttpResult:
 
 
 def _auth_headers(options: HttpOptions) -> dict[str, str]:
+    # identity: the capped body is read raw, and a compressed one could not be parsed.
+    headers = {"Accept-Encoding": "identity"}
     if options.bearer_token is not None:
-        return {"Authorization": f"Bearer {options.bearer_token.read()}"}
-    return {}
+        headers["Authorization"] = f"Bearer {options.bearer_token.read()}"
+    return headers
 
 
 def _auth(options: HttpOptions) -> httpx.BasicAuth | None:

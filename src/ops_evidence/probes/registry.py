@@ -71,8 +71,9 @@ def register_probe(
 
 def probes() -> dict[str, ProbeSpec]:
     """Every registered probe (importing the probe modules registers them)."""
-    for name in PROBE_MODULES:
-        import_module(f"ops_evidence.probes.{name}")
+    if len(PROBES) < len(PROBE_MODULES):
+        for name in PROBE_MODULES:
+            import_module(f"ops_evidence.probes.{name}")
     return PROBES
 
 
