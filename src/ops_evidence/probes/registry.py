@@ -12,8 +12,10 @@ Drift targets should run after the other targets of their environment in a pass;
 no network calls. Use one `ProbeContext` (so one `Observations` store) for every target of an
 inventory, and targets from `plan(ctx.inventory)` of that same inventory: after a reload, plan
 again. `ProbeTarget.interval` says how often to run a target, `timeout` bounds one run, and
-`heartbeat` is how often an unchanged result should still be emitted (the emitter's concern). Adding an event type is one model in `events/types.py` plus one probe module
-listed in `PROBE_MODULES`.
+`heartbeat` is how often an unchanged result should still be emitted (the emitter's concern).
+
+Adding an event type is one model in `events/types.py` plus one probe module listed in
+`PROBE_MODULES`.
 """
 
 from __future__ import annotations
