@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests import backup_tools, servers
+from tests import backup_tools
+from tests import real_servers as servers
 from tests.support import require_tool
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")

@@ -20,7 +20,8 @@ from ops_evidence.inventory.checks import (
     PgBackRestBackup,
     ResticBackup,
 )
-from tests import backup_tools, servers
+from tests import backup_tools
+from tests import real_servers as servers
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration]
 NOW = datetime.now(UTC)

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from ops_evidence.events.types import BackupVerified
-from tests import backup_tools, servers
+from tests import backup_tools
+from tests import real_servers as servers
 from tests.probes.inventories import inventory, probe
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration]

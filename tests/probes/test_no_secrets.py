@@ -9,7 +9,8 @@ import pytest
 
 from ops_evidence.logging import configure_logging
 from ops_evidence.probes import ProbeContext, plan, run_probe
-from tests import backup_tools, servers
+from tests import backup_tools
+from tests import real_servers as servers
 from tests.probes.inventories import inventory
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration]
