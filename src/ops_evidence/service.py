@@ -47,6 +47,7 @@ class Service:
     jobs: Sequence[Job]
     dry_run: bool = False
     grace: float = 10.0
+    initial_spread: float = 60.0
     metrics: Metrics = field(default_factory=Metrics)
 
     def __post_init__(self) -> None:
@@ -70,7 +71,8 @@ class Service:
         dispatcher = Dispatcher(self.outbox, self.router, sinks,
                                 observers=[self.metrics.observe_delivery])  # fmt: skip
         scheduler = Scheduler(self.jobs, self._submit_to(dispatcher), self.state,
-                              observers=[self.metrics.observe_run])  # fmt: skip
+                              observers=[self.metrics.observe_run],
+                              initial_spread=self.initial_spread)  # fmt: skip
         self.view.results = scheduler.results
         return dispatcher, scheduler
 
@@ -91,9 +93,10 @@ class Service:
 
         return submit
 
-    async def run(self, *, listen: bool = True) -> None:
-        """Run until SIGTERM/SIGINT, then shut down in order within the grace bounds."""
+    async def run(self, *, listen: bool = True, stop: anyio.Event | None = None) -> None:
+        """Run until SIGTERM/SIGINT (or `stop`), then shut down in order within the bounds."""
         await self.outbox.open()
+        self.view.outbox = self.outbox
         try:
             async with make_client(self.settings.http_timeout.total_seconds()) as client:
                 dispatcher, scheduler = self._parts(client)
@@ -107,7 +110,7 @@ class Service:
                     self.view.ready = True
                     log.info("service_ready", probes=len(self.jobs), sinks=list(self.view.sinks),
                              listen=self.settings.listen if listen else None)  # fmt: skip
-                    await _wait_for_signal()
+                    await _wait_for_signal(stop)
                     self.view.ready = False
                     scheduler.stop()
                     await _within(self.grace, scheduler_done)
@@ -146,11 +149,25 @@ class Service:
             await self.outbox.close()
 
 
-async def _wait_for_signal() -> None:
-    with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
-        async for signum in signals:
-            log.info("shutdown_requested", signal=signal.Signals(signum).name)
-            return
+async def _wait_for_signal(stop: anyio.Event | None) -> None:
+    """Return on SIGTERM/SIGINT or when `stop` is set."""
+    async with anyio.create_task_group() as tg:
+
+        async def on_signal() -> None:
+            with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+                async for signum in signals:
+                    log.info("shutdown_requested", signal=signal.Signals(signum).name)
+                    break
+            tg.cancel_scope.cancel()
+
+        async def on_stop(event: anyio.Event) -> None:
+            await event.wait()
+            log.info("shutdown_requested", signal=None)
+            tg.cancel_scope.cancel()
+
+        tg.start_soon(on_signal)
+        if stop is not None:
+            tg.start_soon(on_stop, stop)
 
 
 def _start(tg: TaskGroup, func: Callable[[], Awaitable[object]]) -> anyio.Event:

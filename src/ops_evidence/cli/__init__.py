@@ -15,7 +15,16 @@ from ops_evidence import __version__
 from ops_evidence.errors import EX_USAGE, OpsEvidenceError
 
 # Subcommand modules under ops_evidence.cli, in the order `--help` lists them.
-COMMANDS = ("validate", "probe", "schemas", "outbox", "manifest", "emulate")
+COMMANDS = (
+    "validate",
+    "probe",
+    "run",
+    "demo",
+    "schemas",
+    "outbox",
+    "manifest",
+    "emulate",
+)
 
 Handler = Callable[[argparse.Namespace], int]
 
