@@ -9,6 +9,7 @@ record in-flight outcomes within `grace`, stop the listener, close the outbox.
 from __future__ import annotations
 
 import signal
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -37,6 +38,7 @@ from ops_evidence.web import ServiceView, create_web_app
 from ops_evidence.wiring import build_sinks, open_outbox
 
 log = get_logger(component="service")
+PRUNE_EVERY = 3600.0
 
 
 @dataclass
@@ -105,6 +107,7 @@ class Service:
                     server = embedded_server(create_web_app(self.view), self.settings.listen)
                     server_done = _start(tg, server.serve) if listen else None
                     dispatcher_done = _start(tg, dispatcher.run)
+                    tg.start_soon(self._prune_forever)
                     scheduler_scope = anyio.CancelScope()
                     scheduler_done = _start(tg, _scoped(scheduler_scope, scheduler.run))
                     self.view.ready = True
@@ -127,6 +130,15 @@ class Service:
             await self.state.close()
             await self.outbox.close()
             log.info("service_stopped")
+
+    async def _prune_forever(self) -> None:
+        """Delete delivered events older than the retention, hourly (cancelled at shutdown)."""
+        retention = self.settings.outbox_retention.total_seconds()
+        while True:
+            removed = await self.outbox.prune(time.time() - retention)
+            if removed:
+                log.info("outbox_pruned", removed=removed, retention_seconds=retention)
+            await anyio.sleep(PRUNE_EVERY)
 
     async def run_once(self) -> tuple[list[RunRecord], dict[str, list[Delivery]]]:
         """Every probe once, deliver what is due; the records and each event's deliveries."""
