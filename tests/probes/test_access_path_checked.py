@@ -50,6 +50,9 @@ async def test_tls_valid(nginx: servers.Nginx, certs: servers.Certs) -> None:
     assert event.attributes.verified
     assert event.attributes.tls_days_remaining is not None
     assert event.attributes.tls_issuer
+    assert event.attributes.tls_sans == ["localhost"]
+    assert event.attributes.tls_serial is not None
+    assert "REDACTED" not in event.attributes.tls_serial
 
 
 async def test_tls_expiring(nginx: servers.Nginx, certs: servers.Certs) -> None:

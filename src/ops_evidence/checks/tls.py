@@ -51,6 +51,12 @@ def _name(rdns: Any) -> str:
     return ",".join(parts)[:200]
 
 
+def _serial(hex_digits: str) -> str:
+    # Colon-separated like openssl prints it; a bare 40-digit hex run would read as a token.
+    digits = hex_digits.upper().rjust(len(hex_digits) + len(hex_digits) % 2, "0")
+    return ":".join(digits[i : i + 2] for i in range(0, len(digits), 2))[:200]
+
+
 def cert_info(peer: dict[str, Any] | None) -> CertInfo | None:
     """Parse `SSLSocket.getpeercert()` (verified form); None when there is no certificate."""
     if not peer or "notAfter" not in peer:
@@ -61,7 +67,7 @@ def cert_info(peer: dict[str, Any] | None) -> CertInfo | None:
         not_after=not_after,
         subject=_name(peer.get("subject")),
         issuer=_name(peer.get("issuer")),
-        serial=str(peer.get("serialNumber", "")),
+        serial=_serial(str(peer.get("serialNumber", ""))),
         sans=sans[:20],
     )
 

@@ -19,10 +19,10 @@ from ops_evidence.redact import compact_url
 
 def _target_text(check: SshPath | TcpPath | TlsPath | DnsPath | KubernetesApiPath) -> str:
     if isinstance(check, DnsPath):
-        return check.name
+        return check.name[:200]
     if isinstance(check, KubernetesApiPath):
         return compact_url(check.url.rstrip("/") + check.path)
-    return f"{check.host}:{check.port}"
+    return f"{check.host}:{check.port}"[:200]
 
 
 async def _tls(check: TlsPath, budget: float, ctx: ProbeContext) -> dict[str, Any]:
@@ -40,6 +40,9 @@ async def _tls(check: TlsPath, budget: float, ctx: ProbeContext) -> dict[str, An
         "tls_days_remaining": days,
         "tls_subject": result.cert.subject,
         "tls_issuer": result.cert.issuer,
+        "tls_serial": result.cert.serial,
+        "tls_sans": list(result.cert.sans),
+        "tls_not_after": result.cert.not_after,
         "latency_ms": result.latency_ms,
         **verdict(failure),
     }

@@ -9,8 +9,13 @@ on_failure=...)`. `run_probe` enforces the target's timeout as a backstop (check
 own), turns any unexpected exception into a `verified: false` event through `on_failure`,
 and records the event in `ctx.observations` so `ops-inventory-drift` can compare it later.
 Drift targets should run after the other targets of their environment in a pass; drift makes
-no network calls. Adding an event type is one model in `events/types.py` plus one probe module
-listed in `PROBE_MODULES`.
+no network calls. Use one `ProbeContext` (so one `Observations` store) for every target of an
+inventory, and targets from `plan(ctx.inventory)` of that same inventory: after a reload, plan
+again. `ProbeTarget.interval` says how often to run a target, `timeout` bounds one run, and
+`heartbeat` is how often an unchanged result should still be emitted (the emitter's concern).
+
+Adding an event type is one model in `events/types.py` plus one probe module listed in
+`PROBE_MODULES`.
 """
 
 from __future__ import annotations

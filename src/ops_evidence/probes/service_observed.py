@@ -17,7 +17,7 @@ from ops_evidence.events.types import ServiceObserved
 from ops_evidence.inventory.checks import HttpServiceCheck, VersionSource
 from ops_evidence.probes.base import ProbeContext, ProbeTarget, entity, make_event, verdict
 from ops_evidence.probes.registry import register_probe
-from ops_evidence.redact import redact_text
+from ops_evidence.redact import compact_url, redact_text
 
 
 def observed_version(result: HttpResult, source: VersionSource | None) -> str | None:
@@ -52,7 +52,11 @@ def _http_verdict(check: HttpServiceCheck, result: HttpResult) -> tuple[str, Fai
 def _failed(ctx: ProbeContext, target: ProbeTarget, failure: Failure) -> EvidenceEvent:
     service = entity(ctx.inventory.services, target.entity_id)
     kind = service.check.kind if service.check else "tcp"
-    where = service.check.url if isinstance(service.check, HttpServiceCheck) else target.entity_id
+    where = target.entity_id
+    if isinstance(service.check, HttpServiceCheck):
+        where = compact_url(service.check.url)
+    elif service.check is not None:
+        where = f"{service.check.host}:{service.check.port}"[:200]
     attributes = {"service": service.id, "status": "down", "check": kind, "target": where}
     return make_event(ServiceObserved, ctx, target, {**attributes, **verdict(failure)})
 
@@ -81,7 +85,7 @@ async def probe_service(ctx: ProbeContext, target: ProbeTarget) -> EvidenceEvent
         )
         failure = tcp.failure
         status = "down" if failure else "up"
-        base |= {"check": "tcp", "target": tcp.target, "latency_ms": tcp.latency_ms}
+        base |= {"check": "tcp", "target": tcp.target[:200], "latency_ms": tcp.latency_ms}
     else:
         return _failed(ctx, target, Failure.of("no_check", f"{service.id} declares no check"))
     return make_event(ServiceObserved, ctx, target, {**base, "status": status, **verdict(failure)})
