@@ -42,3 +42,10 @@ async def test_plain_http_to_a_tls_port(nginx: servers.Nginx) -> None:
     """Speaking HTTP to a TLS port is an answer (nginx says 400), not a crash."""
     result = await fetch(HttpOptions(url=f"http://127.0.0.1:{nginx.valid}/health"), timeout=5)
     assert result.status == 400
+
+
+async def test_not_http_at_all(sshd_port: int) -> None:
+    """An SSH server answering an HTTP request is `protocol_error`, not an exception."""
+    result = await fetch(HttpOptions(url=f"http://127.0.0.1:{sshd_port}/"), timeout=5)
+    assert result.failure is not None
+    assert result.failure.reason == "protocol_error"

@@ -31,6 +31,7 @@ _CAUSES: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], str]
     (socket.gaierror, "dns_failure"),
     (ConnectionRefusedError, "connection_refused"),
     ((TimeoutError, httpx.TimeoutException), "timeout"),
+    (httpx.RemoteProtocolError, "protocol_error"),
 )
 
 

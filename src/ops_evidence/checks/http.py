@@ -134,7 +134,7 @@ async def fetch(
                 body = await _read_capped(response, options.max_body_bytes)
             finally:
                 await response.aclose()
-    except (httpx.HTTPError, OSError) as exc:
+    except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError, OSError) as exc:
         return HttpResult(url, options.method, failure=failure_from(exc, url))
     return HttpResult(
         url,

@@ -126,7 +126,10 @@ class FreshConnectionTransport(httpx.AsyncBaseTransport):
             )
             body = await request.aread()
             data = conn.send(head) + (conn.send(h11.Data(data=body)) if body else b"")
-            await stream.send(data + conn.send(h11.EndOfMessage()))
+            try:
+                await stream.send(data + conn.send(h11.EndOfMessage()))
+            except (OSError, anyio.BrokenResourceError) as exc:
+                raise httpx.WriteError(str(exc)) from exc
             event = await _response_head(conn, stream, self._timeout)
         except BaseException:
             await _close(stream)
