@@ -1,10 +1,11 @@
 """An httpx transport that opens one new connection per request and closes it after.
 
 A prober wants exactly that (evidence of reachability, not of a pooled socket), so the pool,
-its locks and keep-alive bookkeeping of the default transport are pure cost: measured at
-about half a millisecond of CPU per probe. HTTP/1.1 framing is h11's (the same state machine
-httpcore uses); this module only moves bytes and maps failures onto httpx's exceptions, so
-the client, auth, redirects and `Response` behave as with any other transport.
+its locks and keep-alive bookkeeping of the default transport are pure cost: about a
+millisecond of CPU per probe on the benchmark machine (see bench/README.md). HTTP/1.1
+framing is h11's (the same state machine httpcore uses); this module only moves bytes and
+maps failures onto httpx's exceptions, so the client, auth, redirects and `Response` behave
+as with any other transport.
 """
 
 from __future__ import annotations
@@ -45,10 +46,9 @@ class _Body(httpx.AsyncByteStream):
         """Yield body chunks until the end of the message."""
         while True:
             event = await _next_event(self._conn, self._stream, self._timeout)
-            if isinstance(event, h11.Data):
-                yield bytes(event.data)
-            elif isinstance(event, h11.EndOfMessage | h11.ConnectionClosed):
-                return
+            if not isinstance(event, h11.Data):
+                return  # EndOfMessage, ConnectionClosed (or PAUSED): the body is complete
+            yield bytes(event.data)
 
     async def aclose(self) -> None:
         """Close the connection without waiting for the peer (it is never reused)."""
