@@ -91,15 +91,19 @@ def synthetic(target: str, count: int) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def start(inventory: dict[str, Any], hub: str, workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start(
+    inventory: dict[str, Any], hub: str, workdir: Path
+) -> tuple[subprocess.Popen[bytes], str]:
     """Start `ops-evidence run` on the inventory; returns the process and its listen address."""
     path = workdir / "inventory.yaml"
     path.write_text(yaml.safe_dump(inventory))
     listen = f"127.0.0.1:{free_port()}"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPS_", "INTER_HUB"))}
-    env |= {"OPS_EVIDENCE_INVENTORY": str(path), "OPS_EVIDENCE_STATE_DIR": str(workdir / "state"),
-            "STATE_HUB_URL": hub, "OPS_EVIDENCE_LISTEN": listen, "OPS_EVIDENCE_LOG_LEVEL": "warning",
-            "OPS_EVIDENCE_LOG_FORMAT": "json"}  # fmt: skip
+    env |= {
+        "OPS_EVIDENCE_INVENTORY": str(path), "OPS_EVIDENCE_STATE_DIR": str(workdir / "state"),
+        "STATE_HUB_URL": hub, "OPS_EVIDENCE_LISTEN": listen, "OPS_EVIDENCE_LOG_LEVEL": "warning",
+        "OPS_EVIDENCE_LOG_FORMAT": "json",
+    }  # fmt: skip
     proc = subprocess.Popen([sys.executable, "-m", "ops_evidence", "run"], env=env, cwd=REPO,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     return proc, listen
@@ -148,8 +152,10 @@ def lateness_quantiles(
     return q(0.5), q(0.99), int(total)
 
 
-def scenario(name: str, inventory: dict[str, Any], hub: str, workdir: Path, settle_runs: int,
-             window: float) -> dict[str, Any]:  # fmt: skip
+def scenario(
+    name: str, inventory: dict[str, Any], hub: str, workdir: Path, *, settle_runs: int,
+    window: float,
+) -> dict[str, Any]:  # fmt: skip
     """Run one scenario; RSS and CPU% over `window` seconds after `settle_runs` runs."""
     proc, listen = start(inventory, hub, workdir)
     try:
@@ -176,15 +182,31 @@ def main() -> None:
     with serve_asgi(create_app()) as hub, serve_asgi(targets_app()) as target:
         with tempfile.TemporaryDirectory() as tmp:
             example = loopback_example(target, Path(tmp))
-            count = sum(len(example.get(k, [])) for k in ("services", "endpoints", "access_paths", "backups"))
-            rows.append(scenario("example inventory (idle)", example, hub, Path(tmp), count, args.idle))
+            count = sum(
+                len(example.get(k, []))
+                for k in ("services", "endpoints", "access_paths", "backups")
+            )
+            rows.append(
+                scenario(
+                    "example inventory (idle)",
+                    example,
+                    hub,
+                    Path(tmp),
+                    settle_runs=count,
+                    window=args.idle,
+                )
+            )
         with tempfile.TemporaryDirectory() as tmp:
-            rows.append(scenario(f"{args.probes} probes / 10 s", synthetic(target, args.probes), hub,
-                                 Path(tmp), args.probes, args.window))  # fmt: skip
-    print(f"{'scenario':<28} {'RSS MiB':>8} {'CPU %':>6} {'lateness p50 ≤':>15} {'p99 ≤':>7} {'runs':>6}")
+            rows.append(scenario(f"{args.probes} probes / 10 s", synthetic(target, args.probes),
+                                 hub, Path(tmp), settle_runs=args.probes,
+                                 window=args.window))  # fmt: skip
+    head = ("scenario", "RSS MiB", "CPU %", "lateness p50 ≤", "p99 ≤", "runs")
+    print(f"{head[0]:<28} {head[1]:>8} {head[2]:>6} {head[3]:>15} {head[4]:>7} {head[5]:>6}")
     for r in rows:
-        print(f"{r['scenario']:<28} {r['rss_mb']:>8.1f} {r['cpu_pct']:>6.2f} "
-              f"{r['p50'] * 1000:>12.0f} ms {r['p99'] * 1000:>4.0f} ms {r['samples']:>6}")  # fmt: skip
+        late = f"{r['p50'] * 1000:>12.0f} ms {r['p99'] * 1000:>4.0f} ms"
+        print(
+            f"{r['scenario']:<28} {r['rss_mb']:>8.1f} {r['cpu_pct']:>6.2f} {late} {r['samples']:>6}"
+        )
 
 
 if __name__ == "__main__":

@@ -16,7 +16,14 @@ from tests import backup_tools
 from tests import real_servers as servers
 from tests.support import require_tool
 
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
+
+def _postgres_bin() -> Path:
+    """The newest installed PostgreSQL's bin directory (Debian installs them side by side)."""
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3]))
+    return found[-1].parent if found else Path("/usr/lib/postgresql/15/bin")
+
+
+PG_BIN = _postgres_bin()
 
 
 @pytest.fixture(scope="session")
@@ -56,7 +63,7 @@ def sshd_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
         yield port
 
 
-DNS_RECORDS = {"registry.test": "127.0.0.7", "moved.test": "127.0.0.9"}
+DNS_RECORDS = {"registry.test": "127.0.0.7", "moved.test": "127.0.0.9", "v6.test": "fd00::7"}
 
 
 @pytest.fixture(scope="session")
@@ -106,9 +113,9 @@ def borg_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture(scope="session")
 def pgbackrest() -> Iterator[backup_tools.PgBackRest]:
-    """A pgBackRest repository with one full backup of a throwaway PostgreSQL 15."""
+    """A pgBackRest repository with one full backup of a throwaway PostgreSQL."""
     binary = require_tool("pgbackrest")
     if not (PG_BIN / "initdb").exists():
-        pytest.skip("PostgreSQL 15 not installed (apt-get install postgresql)")
+        pytest.skip("PostgreSQL not installed (apt-get install postgresql)")
     with backup_tools.pgbackrest_repo(PG_BIN, binary) as repo:
         yield repo

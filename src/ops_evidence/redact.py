@@ -70,11 +70,20 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
                 r"(?=[A-Za-z0-9+/_-]*[A-Z])[A-Za-z0-9+/_-]{32,}={0,2}"), MASK),
 )  # fmt: skip
 
-# Every pattern above needs one of these to match (userinfo `@`, query `?#`, `key=value` or
-# `key: value`, whitespace after a scheme word, a JWT's `eyJ`, a PEM header, or a 32+ run of
-# token characters). Text without any of them skips the substitutions: most attribute values
-# (ids, statuses, header values) are such text, and a probe redacts dozens of them.
-_MAYBE_SECRET = re.compile(r"[@?#=:\s]|eyJ|-----BEGIN|[A-Za-z0-9+/_-]{32}")
+# Every pattern above needs one of these to match (userinfo `@`, query `?#`, whitespace after
+# a scheme word, a JWT's `eyJ`, a PEM header, a 32+ run of token characters, or `=`/`:` next
+# to a secret-like name). Text without them skips the substitutions: most attribute values
+# (ids, statuses, header values, plain URLs, context keys) are such text, and every probe
+# redacts dozens of them.
+_MAYBE_SECRET = re.compile(r"[@?#\s]|eyJ|-----BEGIN|[A-Za-z0-9+/_-]{32}")
+_KEY_VALUE_MARK = re.compile(r"[=:]")
+
+
+def _maybe_secret(text: str) -> bool:
+    if _MAYBE_SECRET.search(text):
+        return True
+    return bool(_KEY_VALUE_MARK.search(text) and _SECRET_NAME.search(text))
+
 
 _lock = threading.Lock()
 _registered: set[str] = set()
@@ -112,7 +121,7 @@ def redact_text(text: str, *, limit: int = MAX_STRING) -> str:
     for secret in _known:
         if secret in text:
             text = text.replace(secret, MASK)
-    if _MAYBE_SECRET.search(text):
+    if _maybe_secret(text):
         for pattern, replacement in _PATTERNS:
             text = pattern.sub(replacement, text)
     if len(text) > limit:

@@ -58,3 +58,12 @@ def test_parse_resolver() -> None:
     assert parse_resolver("127.0.0.1:5353") == ("127.0.0.1", 5353)
     assert parse_resolver("[::1]:5353") == ("::1", 5353)
     assert parse_resolver("::1") == ("::1", 53)
+
+
+async def test_aaaa_records(dns_port: int) -> None:
+    """AAAA records are compared in canonical IPv6 form."""
+    result = await check_dns(
+        "v6.test", ["fd00:0::7"], record_types=["AAAA"], resolver=f"127.0.0.1:{dns_port}"
+    )
+    assert result.failure is None
+    assert result.addresses == ("fd00::7",)

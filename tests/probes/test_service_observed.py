@@ -76,3 +76,16 @@ async def test_tcp_refused() -> None:
     assert isinstance(event, ServiceObserved)
     assert event.attributes.status == "down"
     assert not event.attributes.verified
+
+
+async def test_version_from_header_and_body(nginx: servers.Nginx) -> None:
+    """The version can come from a response header or a body regex (group 1)."""
+    url = f"http://127.0.0.1:{nginx.http}/health"
+    by_header = inventory(services=[http_service(url, version={"header": "Server"})])
+    by_body = inventory(services=[http_service(url, version={"pattern": r'"version": "([^"]+)"'})])
+    header_event = await probe(by_header, "service:api")
+    body_event = await probe(by_body, "service:api")
+    assert isinstance(header_event, ServiceObserved)
+    assert isinstance(body_event, ServiceObserved)
+    assert (header_event.attributes.observed_version or "").startswith("nginx/")
+    assert body_event.attributes.observed_version == "1.25.4"

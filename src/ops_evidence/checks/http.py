@@ -6,10 +6,8 @@ read only up to a cap and never leaves this module except as parsed, asserted va
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,13 +22,6 @@ from ops_evidence.checks.transport import FreshConnectionTransport
 from ops_evidence.inventory.checks import HttpExpect, HttpOptions
 from ops_evidence.inventory.secrets import SecretUnavailableError
 from ops_evidence.redact import compact_url
-
-# httpcore runs `import sniffio` for every lock it creates (several per request). sniffio is
-# not installed (anyio 4 does not need it), and each failed import scans sys.path: measured at
-# about a millisecond of CPU per probe. Recording the absence once makes the import fail
-# instantly; httpcore then assumes asyncio, which is the only loop this service runs.
-if importlib.util.find_spec("sniffio") is None:
-    sys.modules.setdefault("sniffio", None)  # type: ignore[arg-type]
 
 ClientFactory = Callable[[HttpOptions, float], httpx.AsyncClient]
 """Builds the client for one probe from its options and timeout (tests inject transports)."""

@@ -1,10 +1,11 @@
 """An httpx transport that opens one new connection per request and closes it after.
 
 A prober wants exactly that (evidence of reachability, not of a pooled socket), so the pool,
-its locks and keep-alive bookkeeping of the default transport are pure cost: measured at
-about half a millisecond of CPU per probe. HTTP/1.1 framing is h11's (the same state machine
-httpcore uses); this module only moves bytes and maps failures onto httpx's exceptions, so
-the client, auth, redirects and `Response` behave as with any other transport.
+its locks and keep-alive bookkeeping of the default transport are pure cost: about a
+millisecond of CPU per probe on the benchmark machine (see bench/README.md). HTTP/1.1
+framing is h11's (the same state machine httpcore uses); this module only moves bytes and
+maps failures onto httpx's exceptions, so the client, auth, redirects and `Response` behave
+as with any other transport.
 """
 
 from __future__ import annotations
@@ -45,10 +46,9 @@ class _Body(httpx.AsyncByteStream):
         """Yield body chunks until the end of the message."""
         while True:
             event = await _next_event(self._conn, self._stream, self._timeout)
-            if isinstance(event, h11.Data):
-                yield bytes(event.data)
-            elif isinstance(event, h11.EndOfMessage | h11.ConnectionClosed):
-                return
+            if not isinstance(event, h11.Data):
+                return  # EndOfMessage, ConnectionClosed (or PAUSED): the body is complete
+            yield bytes(event.data)
 
     async def aclose(self) -> None:
         """Close the connection without waiting for the peer (it is never reused)."""
@@ -63,7 +63,10 @@ async def _close(stream: anyio.abc.ByteStream) -> None:
         await anyio.aclose_forcefully(stream)
 
 
-async def _next_event(conn: h11.Connection, stream: anyio.abc.ByteStream, timeout: float) -> Any:
+async def _next_event(
+    conn: h11.Connection, stream: anyio.abc.ByteStream, timeout: float | None
+) -> Any:
+    """The next h11 event, reading as needed; `timeout` per read (None: the caller's scope)."""
     while True:
         try:
             event = conn.next_event()
@@ -83,12 +86,10 @@ async def _next_event(conn: h11.Connection, stream: anyio.abc.ByteStream, timeou
         conn.receive_data(data)
 
 
-async def _response_head(
-    conn: h11.Connection, stream: anyio.abc.ByteStream, timeout: float
-) -> h11.Response:
-    event = await _next_event(conn, stream, timeout)
+async def _response_head(conn: h11.Connection, stream: anyio.abc.ByteStream) -> h11.Response:
+    event = await _next_event(conn, stream, None)
     while isinstance(event, h11.InformationalResponse):
-        event = await _next_event(conn, stream, timeout)
+        event = await _next_event(conn, stream, None)
     if not isinstance(event, h11.Response):
         raise httpx.RemoteProtocolError("connection closed before a response")
     return event
@@ -105,34 +106,43 @@ class FreshConnectionTransport(httpx.AsyncBaseTransport):
         https = url.scheme == "https"
         port = url.port or (443 if https else 80)
         try:
-            with anyio.fail_after(self._timeout):
-                if https:
-                    return await anyio.connect_tcp(
-                        url.host, port, ssl_context=self._ssl, tls_hostname=url.host
-                    )
-                return await anyio.connect_tcp(url.host, port)
-        except TimeoutError as exc:
-            raise httpx.ConnectTimeout("no connection in time") from exc
+            if https:
+                return await anyio.connect_tcp(
+                    url.host, port, ssl_context=self._ssl, tls_hostname=url.host
+                )
+            return await anyio.connect_tcp(url.host, port)
         except (OSError, ssl.SSLError, anyio.BrokenResourceError) as exc:
             raise httpx.ConnectError(str(exc)) from exc
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        """Connect, send the request, read the status line and headers; body streams later."""
-        stream = await self._connect(request.url)
+    async def _exchange(
+        self, stream: anyio.abc.ByteStream, request: httpx.Request
+    ) -> tuple[h11.Connection, h11.Response]:
+        conn = h11.Connection(h11.CLIENT)
+        head = h11.Request(
+            method=request.method, target=request.url.raw_path, headers=request.headers.raw
+        )
+        body = await request.aread()
+        data = conn.send(head) + (conn.send(h11.Data(data=body)) if body else b"")
         try:
-            conn = h11.Connection(h11.CLIENT)
-            head = h11.Request(
-                method=request.method, target=request.url.raw_path, headers=request.headers.raw
-            )
-            body = await request.aread()
-            data = conn.send(head) + (conn.send(h11.Data(data=body)) if body else b"")
-            try:
-                await stream.send(data + conn.send(h11.EndOfMessage()))
-            except (OSError, anyio.BrokenResourceError) as exc:
-                raise httpx.WriteError(str(exc)) from exc
-            event = await _response_head(conn, stream, self._timeout)
-        except BaseException:
-            await _close(stream)
+            await stream.send(data + conn.send(h11.EndOfMessage()))
+        except (OSError, anyio.BrokenResourceError) as exc:
+            raise httpx.WriteError(str(exc)) from exc
+        return conn, await _response_head(conn, stream)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Connect, send, read the status line and headers in one timeout; body streams later."""
+        stream: anyio.abc.ByteStream | None = None
+        try:
+            # One deadline for connect + send + head: a cancel scope per step costs CPU.
+            with anyio.fail_after(self._timeout):
+                stream = await self._connect(request.url)
+                conn, event = await self._exchange(stream, request)
+        except BaseException as exc:
+            if stream is not None:
+                await _close(stream)
+            if isinstance(exc, TimeoutError):
+                kind = httpx.ConnectTimeout if stream is None else httpx.ReadTimeout
+                raise kind("no answer in time") from exc
             raise
         return httpx.Response(
             status_code=event.status_code,

@@ -25,7 +25,13 @@ EX_NOT_VERIFIED = 1
 
 def register(sub: Any) -> None:
     """Add the `probe` subcommand."""
-    parser = sub.add_parser("probe", help="run one probe now and print its event")
+    parser = sub.add_parser(
+        "probe",
+        help="run one probe now and print its event",
+        description="Run one probe now and print its event (the operator's debugging tool).",
+        epilog="exit status: 0 verified, 1 not verified (the event says why), "
+        "64 unknown context key, 78 bad settings or inventory",
+    )
     parser.add_argument("context_key", help="e.g. endpoint:gitea-registry (see `validate`)")
     add_inventory_argument(parser)
     parser.add_argument("--json", action="store_true", help="print the event as JSON")

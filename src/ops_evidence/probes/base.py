@@ -105,9 +105,10 @@ def make_event(
 ) -> E:
     """An event of `model` for `target`, attributes redacted, envelope filled in."""
     attributes.setdefault("environment", target.environment)
+    # Top-level keys are the model's own field names; every value (nested keys too) is redacted.
     return model.build(
         context_key=target.context_key,
-        attributes=redact(attributes),
+        attributes={name: redact(value) for name, value in attributes.items()},
         run_id=ctx.run_id(),
         observed_at=ctx.now(),
     )

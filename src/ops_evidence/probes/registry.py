@@ -153,7 +153,9 @@ async def run_probe(ctx: ProbeContext, target: ProbeTarget) -> EvidenceEvent:
         log.warning("probe_crashed", context_key=target.context_key, error=describe_exception(exc))
         event = spec.on_failure(ctx, target, Failure.of("probe_error", describe_exception(exc)))
     ctx.observations.record(event)
-    log.info(
+    # A passing probe is routine (thousands an hour): debug. A failing one is what operators tail.
+    emit = log.debug if event.attributes.verified else log.info
+    emit(
         "probe_finished" if event.attributes.verified else "probe_failed",
         context_key=target.context_key,
         event_type=target.event_type,
