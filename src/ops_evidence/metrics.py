@@ -30,7 +30,7 @@ class Metrics:
         )  # fmt: skip
         self.probe_lateness = Histogram(
             f"{_PREFIX}_probe_lateness_seconds", "Start delay behind schedule.", registry=r,
-            buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1, 5),
+            buckets=(0.001, 0.005, 0.01, 0.02, 0.03, 0.04, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 5),
         )  # fmt: skip
         self.events_enqueued = Counter(
             f"{_PREFIX}_events_enqueued", "Events committed to the outbox.", ["event_type"],
