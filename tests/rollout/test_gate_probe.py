@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
 from ops_evidence.emulator import create_app
+from ops_evidence.errors import UnavailableError
 from ops_evidence.mapping import WidgetMapping
 from ops_evidence.rollout.gate_probe import BOOTSTRAP, GateReport, endpoint_methods, probe_gates
 from ops_evidence.vocabulary import EVENT_TYPES
@@ -85,3 +92,46 @@ def test_endpoint_methods_match_prefixed_relative_and_sub_paths() -> None:
          "/api/v2/widgets parameters", "/policy-scope get"]
     )  # fmt: skip
     assert found == {"/widgets": ["GET", "POST"], "/hubs": [], "/interaction-events": ["POST"]}
+
+
+def stub_hub(openapi_status: int, paths: dict[str, Any] | None = None) -> Starlette:
+    """A fake Inter-Hub: the OpenAPI document with `paths` (or an error), an empty widget list."""
+
+    async def openapi(_: Request) -> Response:
+        if openapi_status != 200:
+            return JSONResponse({"error": "nope"}, status_code=openapi_status)
+        return JSONResponse({"openapi": "3.1.0", "servers": [{"url": "/api/v2"}], "paths": paths})
+
+    async def widgets(_: Request) -> Response:
+        return JSONResponse({"data": [], "meta": {"hasMore": False}})
+
+    return Starlette(routes=[Route("/api/v2/openapi.json", openapi),
+                             Route("/api/v2/widgets", widgets)])  # fmt: skip
+
+
+async def test_no_openapi_document_closes_the_gate(hub_on: HubOn) -> None:
+    """A 404 for openapi.json fails that check and leaves the endpoints unknown: not live."""
+    async with hub_on(stub_hub(404)) as hub:
+        report = await probe_gates(hub, AGGREGATES)
+    assert not report.live
+    assert check(report, "OpenAPI document")[0] is False
+    assert check(report, "endpoint /api/v2/interaction-events")[2] == "unknown: no OpenAPI document"
+
+
+async def test_openapi_server_error_is_unavailable(hub_on: HubOn) -> None:
+    """A 5xx for the OpenAPI document means Inter-Hub is down: UnavailableError (exit 69)."""
+    async with hub_on(stub_hub(503)) as hub:
+        with pytest.raises(UnavailableError, match="503"):
+            await probe_gates(hub, AGGREGATES)
+
+
+async def test_relative_paths_without_events_post_close_the_gate(hub_on: HubOn) -> None:
+    """Paths relative to a /api/v2 server count; lacking POST /interaction-events blocks."""
+    paths: dict[str, Any] = {"/widgets": {"get": {}, "post": {}}, "/interaction-events": {"get": {}},
+             "/hubs": {"get": {}}}  # fmt: skip
+    async with hub_on(stub_hub(200, paths)) as hub:
+        report = await probe_gates(hub, None)
+    assert check(report, "endpoint /api/v2/widgets")[0] is True
+    assert check(report, "endpoint /api/v2/interaction-events") == (False, True, "listed: GET")
+    assert check(report, "endpoint /api/v2/hubs") == (True, False, "listed: GET")
+    assert not report.live
