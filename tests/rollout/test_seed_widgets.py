@@ -10,7 +10,7 @@ from ops_evidence.errors import ConfigError, UsageError
 from ops_evidence.inventory import Inventory
 from ops_evidence.rollout.seed_widgets import choose_hub_id, seed_widgets, wanted_widgets
 from ops_evidence.vocabulary import EVENT_TYPES, HUB_NAME, POLICY_SCOPE
-from tests.emulator.conftest import hub_config
+from tests.emulator.conftest import REVOKED_KEY, hub_config
 from tests.rollout.conftest import HubOn
 
 pytestmark = pytest.mark.anyio
@@ -100,3 +100,12 @@ def test_hub_id_explicit_then_inferred_then_default() -> None:
     assert choose_hub_id(None, [other])[0] == HUB_NAME
     with pytest.raises(UsageError, match="--hub-id"):
         choose_hub_id(None, [ours, {"hubId": "h2", "policyScope": POLICY_SCOPE}])
+
+
+async def test_a_refused_key_is_a_config_error(hub_on: HubOn) -> None:
+    """A revoked key fails the listing with 78 pointing at OPS_HUB_KEY, never showing it."""
+    wanted = wanted_widgets(None, per_entity=False, aggregate=True)
+    async with hub_on(create_app(hub_config()), key=REVOKED_KEY) as hub:
+        with pytest.raises(ConfigError, match="OPS_HUB_KEY") as caught:
+            await seed_widgets(hub, wanted, hub_id=None, dry_run=False)
+    assert REVOKED_KEY not in caught.value.render()

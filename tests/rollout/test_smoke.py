@@ -11,7 +11,7 @@ from ops_evidence.mapping import WidgetMapping
 from ops_evidence.rollout.smoke import UNDECLARED_TYPE, pick_widget, run_smoke
 from ops_evidence.rollout.smoke_events import SAMPLES, smoke_event
 from ops_evidence.vocabulary import EVENT_TYPES
-from tests.emulator.conftest import UNBOUND_KEY, hub_config
+from tests.emulator.conftest import REVOKED_KEY, UNBOUND_KEY, hub_config
 from tests.rollout.conftest import HubOn
 
 pytestmark = pytest.mark.anyio
@@ -98,3 +98,12 @@ def test_every_registered_type_has_a_smoke_sample(event_type: str) -> None:
     assert event_type in SAMPLES
     event = smoke_event(event_type, f"{EVENT_TYPES[event_type][2]}:smoke", "run-1")
     assert event.attributes.reason == "smoke_test"
+
+
+async def test_a_refused_key_fails_every_check(hub_on: HubOn) -> None:
+    """With a revoked key nothing is accepted: every declared check says the key was refused."""
+    async with hub_on(create_app(hub_config()), key=REVOKED_KEY) as hub:
+        report = await run_smoke(hub, AGGREGATES)
+    assert not any(c.ok for c in report.checks)
+    assert all(c.detail.startswith("key refused") for c in report.checks[:5])
+    assert REVOKED_KEY not in str(report.as_json())

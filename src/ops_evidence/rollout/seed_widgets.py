@@ -182,6 +182,7 @@ async def _create(hub: InterHubClient, want: WantedWidget, hub_id: str) -> str:
     response = await hub.post("/widgets", body)
     data = response_data(response)
     if response.status_code not in (200, 201) or not isinstance(data, dict) or "id" not in data:
+        # Widgets created before this one stay; a re-run finds them and continues.
         raise _refused(HubRefused(f"POST {API}/widgets ({want.name})", response))
     return str(data["id"])
 
