@@ -19,7 +19,7 @@ EXIT_CLOSED = 1
 def register(sub: Any) -> None:
     """Add the `gate-probe` subcommand."""
     parser = sub.add_parser(
-        "gate-probe", help="check Inter-Hub endpoints, key and mapped widgets before go-live"
+        "gate-probe", help="can Inter-Hub submission go live? endpoints, key, widgets"
     )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.set_defaults(handler=run)
