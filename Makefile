@@ -13,7 +13,7 @@ sync: uv
 	$(UV) sync --locked --quiet
 
 demo: sync
-	$(UV) run ops-evidence validate --inventory examples/railiance.yaml
+	$(UV) run ops-evidence demo
 
 lint: sync
 	$(UV) run ruff check .

@@ -11,6 +11,9 @@ import pytest
 from ops_evidence.redact import clear_registered_secrets
 from ops_evidence.settings import Settings
 
+# Real servers and backup tools for the check and probe tests (started once per run).
+pytest_plugins = ["tests.realfixtures"]
+
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_INVENTORY = REPO / "examples" / "railiance.yaml"
 

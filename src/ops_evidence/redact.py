@@ -70,21 +70,45 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
                 r"(?=[A-Za-z0-9+/_-]*[A-Z])[A-Za-z0-9+/_-]{32,}={0,2}"), MASK),
 )  # fmt: skip
 
+# Every pattern above needs one of these to match (userinfo `@`, query `?#`, whitespace after
+# a scheme word, a JWT's `eyJ`, a PEM header, a 32+ run of token characters, or `=`/`:` next
+# to a secret-like name). Text without them skips the substitutions: most attribute values
+# (ids, statuses, header values, plain URLs, context keys) are such text, and every probe
+# redacts dozens of them.
+_MAYBE_SECRET = re.compile(r"[@?#\s]|eyJ|-----BEGIN|[A-Za-z0-9+/_-]{32}")
+_KEY_VALUE_MARK = re.compile(r"[=:]")
+
+
+def _maybe_secret(text: str) -> bool:
+    if _MAYBE_SECRET.search(text):
+        return True
+    return bool(_KEY_VALUE_MARK.search(text) and _SECRET_NAME.search(text))
+
+
 _lock = threading.Lock()
 _registered: set[str] = set()
+# Longest first, rebuilt on every registration (rare) so that redacting (constant) neither
+# locks nor sorts: a tuple is replaced atomically, readers see the old or the new one.
+_known: tuple[str, ...] = ()
 
 
 def register_secret(value: str | None) -> None:
     """Mask this exact value everywhere from now on (keys, passwords read at runtime)."""
     if value and len(value) >= MIN_REGISTERED_SECRET:
+        global _known  # noqa: PLW0603 - copy-on-write snapshot, see above
         with _lock:
+            if value in _registered:
+                return
             _registered.add(value)
+            _known = tuple(sorted(_registered, key=len, reverse=True))
 
 
 def clear_registered_secrets() -> None:
     """Forget registered secrets (tests)."""
+    global _known  # noqa: PLW0603 - copy-on-write snapshot, see above
     with _lock:
         _registered.clear()
+        _known = ()
 
 
 def is_secret_name(name: str) -> bool:
@@ -94,13 +118,12 @@ def is_secret_name(name: str) -> bool:
 
 def redact_text(text: str, *, limit: int = MAX_STRING) -> str:
     """Mask credentials and token-like material in free text, then cap its length."""
-    with _lock:
-        known = sorted(_registered, key=len, reverse=True)
-    for secret in known:
+    for secret in _known:
         if secret in text:
             text = text.replace(secret, MASK)
-    for pattern, replacement in _PATTERNS:
-        text = pattern.sub(replacement, text)
+    if _maybe_secret(text):
+        for pattern, replacement in _PATTERNS:
+            text = pattern.sub(replacement, text)
     if len(text) > limit:
         text = text[: max(0, limit - 1)] + "…"
     return text

@@ -62,6 +62,8 @@ class Scheduler:
     submit: Submit
     state: ProbeStateStore
     concurrency: int = 32
+    # First runs are spread over min(interval, this) so a restart does not stampede.
+    initial_spread: float = 60.0
     clock: Callable[[], float] = time.time
     rng: random.Random = field(default_factory=random.Random)
     observers: list[Callable[[RunRecord], None]] = field(default_factory=list)
@@ -90,7 +92,7 @@ class Scheduler:
         late = [job for job in self.jobs if job.after_observations]
         for job in self.jobs:
             if not job.after_observations:
-                table.add(job.key, job.interval, now)
+                table.add(job.key, job.interval, now, spread_cap=self.initial_spread)
         pending_first = {j.key for j in self.jobs if not j.after_observations}
         async with anyio.create_task_group() as tg:
             while not self._stopping:

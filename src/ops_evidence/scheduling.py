@@ -62,10 +62,19 @@ class Timetable:
     _running: set[str] = field(default_factory=set)
     _seq: int = 0
 
-    def add(self, key: str, interval: float, now: float, *, spread: bool = True) -> None:
-        """Register a probe; its first run is spread over one interval (or now)."""
+    def add(
+        self,
+        key: str,
+        interval: float,
+        now: float,
+        *,
+        spread: bool = True,
+        spread_cap: float | None = None,
+    ) -> None:
+        """Register a probe; its first run is spread over one interval (at most `spread_cap`)."""
         self._intervals[key] = interval
-        self._push(key, now + (self.rng.uniform(0, interval) if spread else 0.0))
+        window = interval if spread_cap is None else min(interval, spread_cap)
+        self._push(key, now + (self.rng.uniform(0, window) if spread else 0.0))
 
     def _push(self, key: str, due: float) -> None:
         self._seq += 1

@@ -9,6 +9,7 @@ record in-flight outcomes within `grace`, stop the listener, close the outbox.
 from __future__ import annotations
 
 import signal
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -37,6 +38,7 @@ from ops_evidence.web import ServiceView, create_web_app
 from ops_evidence.wiring import build_sinks, open_outbox
 
 log = get_logger(component="service")
+PRUNE_EVERY = 3600.0
 
 
 @dataclass
@@ -47,6 +49,7 @@ class Service:
     jobs: Sequence[Job]
     dry_run: bool = False
     grace: float = 10.0
+    initial_spread: float = 60.0
     metrics: Metrics = field(default_factory=Metrics)
 
     def __post_init__(self) -> None:
@@ -70,7 +73,8 @@ class Service:
         dispatcher = Dispatcher(self.outbox, self.router, sinks,
                                 observers=[self.metrics.observe_delivery])  # fmt: skip
         scheduler = Scheduler(self.jobs, self._submit_to(dispatcher), self.state,
-                              observers=[self.metrics.observe_run])  # fmt: skip
+                              observers=[self.metrics.observe_run],
+                              initial_spread=self.initial_spread)  # fmt: skip
         self.view.results = scheduler.results
         return dispatcher, scheduler
 
@@ -91,9 +95,10 @@ class Service:
 
         return submit
 
-    async def run(self, *, listen: bool = True) -> None:
-        """Run until SIGTERM/SIGINT, then shut down in order within the grace bounds."""
+    async def run(self, *, listen: bool = True, stop: anyio.Event | None = None) -> None:
+        """Run until SIGTERM/SIGINT (or `stop`), then shut down in order within the bounds."""
         await self.outbox.open()
+        self.view.outbox = self.outbox
         try:
             async with make_client(self.settings.http_timeout.total_seconds()) as client:
                 dispatcher, scheduler = self._parts(client)
@@ -102,12 +107,13 @@ class Service:
                     server = embedded_server(create_web_app(self.view), self.settings.listen)
                     server_done = _start(tg, server.serve) if listen else None
                     dispatcher_done = _start(tg, dispatcher.run)
+                    tg.start_soon(self._prune_forever)
                     scheduler_scope = anyio.CancelScope()
                     scheduler_done = _start(tg, _scoped(scheduler_scope, scheduler.run))
                     self.view.ready = True
                     log.info("service_ready", probes=len(self.jobs), sinks=list(self.view.sinks),
                              listen=self.settings.listen if listen else None)  # fmt: skip
-                    await _wait_for_signal()
+                    await _wait_for_signal(stop)
                     self.view.ready = False
                     scheduler.stop()
                     await _within(self.grace, scheduler_done)
@@ -124,6 +130,15 @@ class Service:
             await self.state.close()
             await self.outbox.close()
             log.info("service_stopped")
+
+    async def _prune_forever(self) -> None:
+        """Delete delivered events older than the retention, hourly (cancelled at shutdown)."""
+        retention = self.settings.outbox_retention.total_seconds()
+        while True:
+            removed = await self.outbox.prune(time.time() - retention)
+            if removed:
+                log.info("outbox_pruned", removed=removed, retention_seconds=retention)
+            await anyio.sleep(PRUNE_EVERY)
 
     async def run_once(self) -> tuple[list[RunRecord], dict[str, list[Delivery]]]:
         """Every probe once, deliver what is due; the records and each event's deliveries."""
@@ -146,11 +161,25 @@ class Service:
             await self.outbox.close()
 
 
-async def _wait_for_signal() -> None:
-    with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
-        async for signum in signals:
-            log.info("shutdown_requested", signal=signal.Signals(signum).name)
-            return
+async def _wait_for_signal(stop: anyio.Event | None) -> None:
+    """Return on SIGTERM/SIGINT or when `stop` is set."""
+    async with anyio.create_task_group() as tg:
+
+        async def on_signal() -> None:
+            with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+                async for signum in signals:
+                    log.info("shutdown_requested", signal=signal.Signals(signum).name)
+                    break
+            tg.cancel_scope.cancel()
+
+        async def on_stop(event: anyio.Event) -> None:
+            await event.wait()
+            log.info("shutdown_requested", signal=None)
+            tg.cancel_scope.cancel()
+
+        tg.start_soon(on_signal)
+        if stop is not None:
+            tg.start_soon(on_stop, stop)
 
 
 def _start(tg: TaskGroup, func: Callable[[], Awaitable[object]]) -> anyio.Event:

@@ -17,6 +17,9 @@ from ops_evidence.errors import EX_USAGE, OpsEvidenceError
 # Subcommands in the order `--help` lists them; the module is the name with `_` for `-`.
 COMMANDS = (
     "validate",
+    "probe",
+    "run",
+    "demo",
     "schemas",
     "outbox",
     "manifest",

@@ -80,6 +80,11 @@ class AccessPathCheckedAttributes(Attributes):
     tls_days_remaining: int | None = None
     tls_subject: str | None = Field(default=None, max_length=_SHORT)
     tls_issuer: str | None = Field(default=None, max_length=_SHORT)
+    tls_serial: str | None = Field(
+        default=None, max_length=_SHORT, description="Hex, colon-separated."
+    )
+    tls_sans: list[str] = Field(default_factory=list, max_length=20, description="DNS names.")
+    tls_not_after: datetime | None = None
     kubernetes_version: str | None = Field(default=None, max_length=64)
     latency_ms: float | None = None
 

@@ -1,0 +1,101 @@
+"""`ops-access-path-checked`: ssh banner, tcp reachability, tls handshake, dns, Kubernetes API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ops_evidence.checks.base import Failure
+from ops_evidence.checks.dns import check_dns
+from ops_evidence.checks.kubernetes import check_kubernetes
+from ops_evidence.checks.tcp import check_tcp
+from ops_evidence.checks.tls import TlsTarget, check_tls
+from ops_evidence.events.envelope import EvidenceEvent
+from ops_evidence.events.types import AccessPathChecked
+from ops_evidence.inventory.checks import DnsPath, KubernetesApiPath, SshPath, TcpPath, TlsPath
+from ops_evidence.probes.base import ProbeContext, ProbeTarget, entity, make_event, verdict
+from ops_evidence.probes.registry import register_probe
+from ops_evidence.redact import compact_url
+
+
+def _target_text(check: SshPath | TcpPath | TlsPath | DnsPath | KubernetesApiPath) -> str:
+    if isinstance(check, DnsPath):
+        return check.name[:200]
+    if isinstance(check, KubernetesApiPath):
+        return compact_url(check.url.rstrip("/") + check.path)
+    return f"{check.host}:{check.port}"[:200]
+
+
+async def _tls(check: TlsPath, budget: float, ctx: ProbeContext) -> dict[str, Any]:
+    result = await check_tls(
+        TlsTarget(check.host, check.port, check.server_name, check.ca_file, budget)
+    )
+    if result.cert is None:
+        return {"latency_ms": result.latency_ms, **verdict(result.failure)}
+    days = result.cert.days_remaining(ctx.now())
+    failure = result.failure
+    if days < check.min_days:
+        message = f"{result.target}: certificate expires in {days} days (minimum {check.min_days})"
+        failure = Failure.of("tls_expiring", message)
+    return {
+        "tls_days_remaining": days,
+        "tls_subject": result.cert.subject,
+        "tls_issuer": result.cert.issuer,
+        "tls_serial": result.cert.serial,
+        "tls_sans": list(result.cert.sans),
+        "tls_not_after": result.cert.not_after,
+        "latency_ms": result.latency_ms,
+        **verdict(failure),
+    }
+
+
+async def _observe(path_check: Any, budget: float, ctx: ProbeContext) -> dict[str, Any]:
+    if isinstance(path_check, SshPath | TcpPath):
+        tcp = await check_tcp(
+            path_check.host, path_check.port, banner=path_check.banner, timeout=budget
+        )
+        return {"banner": tcp.banner, "latency_ms": tcp.latency_ms, **verdict(tcp.failure)}
+    if isinstance(path_check, TlsPath):
+        return await _tls(path_check, budget, ctx)
+    if isinstance(path_check, DnsPath):
+        dns = await check_dns(
+            path_check.name,
+            path_check.addresses,
+            record_types=path_check.record_types,
+            resolver=path_check.resolver,
+            timeout=budget,
+        )
+        return {
+            "declared_addresses": list(path_check.addresses),
+            "resolved_addresses": list(dns.addresses),
+            "latency_ms": dns.latency_ms,
+            **verdict(dns.failure),
+        }
+    k8s = await check_kubernetes(path_check, timeout=budget, client_factory=ctx.client_factory)
+    return {"kubernetes_version": k8s.version, "latency_ms": k8s.latency_ms, **verdict(k8s.failure)}
+
+
+def _failed(ctx: ProbeContext, target: ProbeTarget, failure: Failure) -> EvidenceEvent:
+    path = entity(ctx.inventory.access_paths, target.entity_id)
+    attributes = {
+        "access_path": path.id,
+        "method": path.check.kind,
+        "target": _target_text(path.check),
+        "host": path.host,
+        **verdict(failure),
+    }
+    return make_event(AccessPathChecked, ctx, target, attributes)
+
+
+@register_probe("ops-access-path-checked", on_failure=_failed)
+async def probe_access_path(ctx: ProbeContext, target: ProbeTarget) -> EvidenceEvent:
+    """Run the access path's check; verified when it answers as declared."""
+    path = entity(ctx.inventory.access_paths, target.entity_id)
+    observed = await _observe(path.check, target.timeout_seconds, ctx)
+    attributes = {
+        "access_path": path.id,
+        "method": path.check.kind,
+        "target": _target_text(path.check),
+        "host": path.host,
+        **observed,
+    }
+    return make_event(AccessPathChecked, ctx, target, attributes)

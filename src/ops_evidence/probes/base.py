@@ -1,0 +1,121 @@
+"""The seam between the scheduler and the probes: `ProbeTarget`, `ProbeContext`, `Observations`.
+
+A probe is `async def probe(ctx: ProbeContext, target: ProbeTarget) -> EvidenceEvent`. It
+reads its entity from `ctx.inventory` by `target.entity_id`, runs shared checks, and returns
+one event of `target.event_type` whose attributes went through `redact`. It never raises:
+every failure of the outside world is a `verified: false` event with a reason and message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol, TypeVar
+
+from ops_evidence.checks.base import Failure
+from ops_evidence.checks.http import ClientFactory, fresh_client
+from ops_evidence.events.envelope import EvidenceEvent, new_run_id
+from ops_evidence.inventory.models import Inventory
+from ops_evidence.redact import redact
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeTarget:
+    """One thing to probe: which event type, for which entity, how often and how long."""
+
+    event_type: str
+    context_key: str
+    entity_id: str
+    environment: str | None
+    interval: timedelta
+    timeout: timedelta
+    heartbeat: timedelta
+
+    @property
+    def timeout_seconds(self) -> float:
+        """The probe's time budget in seconds, as the checks take it."""
+        return self.timeout.total_seconds()
+
+
+class Observations(Protocol):
+    """The latest event per context key: what drift compares the inventory with."""
+
+    def record(self, event: EvidenceEvent) -> None:
+        """Keep `event` as the latest for its context key (if it is not older)."""
+
+    def latest(self, context_key: str) -> EvidenceEvent | None:
+        """The latest event for a context key, or None when never observed."""
+
+    def all(self) -> Iterable[EvidenceEvent]:
+        """Every latest event."""
+
+
+class MemoryObservations:
+    """In-memory `Observations`: one dict, latest wins by `observed_at`."""
+
+    def __init__(self) -> None:
+        """Start empty."""
+        self._latest: dict[str, EvidenceEvent] = {}
+
+    def record(self, event: EvidenceEvent) -> None:
+        """Keep `event` unless a newer one for the same key is already known."""
+        known = self._latest.get(event.context_key)
+        if known is None or known.observed_at <= event.observed_at:
+            self._latest[event.context_key] = event
+
+    def latest(self, context_key: str) -> EvidenceEvent | None:
+        """The latest event for a context key."""
+        return self._latest.get(context_key)
+
+    def all(self) -> Iterable[EvidenceEvent]:
+        """Every latest event (a snapshot, safe to iterate while recording)."""
+        return list(self._latest.values())
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(slots=True)
+class ProbeContext:
+    """What a probe may use besides its target: inventory, HTTP clients, clock, observations."""
+
+    inventory: Inventory
+    observations: Observations = field(default_factory=MemoryObservations)
+    client_factory: ClientFactory = fresh_client
+    now: Callable[[], datetime] = _utc_now
+    run_id: Callable[[], str] = new_run_id
+
+
+E = TypeVar("E", bound=EvidenceEvent)
+_HasId = TypeVar("_HasId")
+
+
+def entity(items: Iterable[_HasId], entity_id: str) -> _HasId:
+    """The inventory entry with this id (the plan only lists ids that exist)."""
+    for item in items:
+        if getattr(item, "id", None) == entity_id:
+            return item
+    raise LookupError(entity_id)
+
+
+def make_event(
+    model: type[E], ctx: ProbeContext, target: ProbeTarget, attributes: dict[str, Any]
+) -> E:
+    """An event of `model` for `target`, attributes redacted, envelope filled in."""
+    attributes.setdefault("environment", target.environment)
+    # Top-level keys are the model's own field names; every value (nested keys too) is redacted.
+    return model.build(
+        context_key=target.context_key,
+        attributes={name: redact(value) for name, value in attributes.items()},
+        run_id=ctx.run_id(),
+        observed_at=ctx.now(),
+    )
+
+
+def verdict(failure: Failure | None) -> dict[str, Any]:
+    """`verified`, `reason`, `message` attributes from an optional failure."""
+    if failure is None:
+        return {"verified": True, "reason": None, "message": None}
+    return {"verified": False, "reason": failure.reason[:64], "message": failure.message}

@@ -1,0 +1,96 @@
+"""`ops-endpoint-verified`: an endpoint answers as declared, and its certificate lasts.
+
+The seeds' registry example is written in the inventory as-is: `expect: {status: 401,
+headers: {Docker-Distribution-Api-Version: registry/2.0}}`. Only allow-listed headers and the
+declared ones are quoted back as `observed_headers`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ops_evidence.checks.base import Failure
+from ops_evidence.checks.http import HttpResult, fetch, mismatches
+from ops_evidence.events.envelope import EvidenceEvent
+from ops_evidence.events.types import EndpointVerified
+from ops_evidence.inventory.models import Endpoint
+from ops_evidence.probes.base import ProbeContext, ProbeTarget, entity, make_event, verdict
+from ops_evidence.probes.registry import register_probe
+from ops_evidence.redact import HEADER_ALLOW_LIST, allowed_headers, compact_url
+
+
+def _declared(endpoint: Endpoint, tls_min_days: int) -> dict[str, Any]:
+    return {
+        "endpoint": endpoint.id,
+        "service": endpoint.service,
+        "url": compact_url(endpoint.url),
+        "method": endpoint.method,
+        "expected_status": list(endpoint.expect.status),
+        "expected_headers": {**endpoint.expect.headers, **endpoint.expect.header_patterns},
+        "tls_min_days": tls_min_days if endpoint.url.startswith("https:") else None,
+    }
+
+
+def _failure(
+    result: HttpResult, endpoint: Endpoint, days: int | None, min_days: int
+) -> Failure | None:
+    if result.failure is not None:
+        return result.failure
+    problems = mismatches(result, endpoint.expect)
+    if problems:
+        reason = (
+            "unexpected_status"
+            if result.status not in endpoint.expect.status
+            else "header_mismatch"
+        )
+        if endpoint.expect.json_field and all(p.startswith(("JSON", "body")) for p in problems):
+            reason = "json_mismatch"
+        return Failure.of(reason, f"{result.url}: {'; '.join(problems)}")
+    if days is not None and days < min_days:
+        return Failure.of("tls_expiring", f"{result.url}: certificate expires in {days} days")
+    return None
+
+
+def observed_headers(result: HttpResult, endpoint: Endpoint) -> dict[str, str]:
+    """Allow-listed and declared headers, named as declared (else in canonical case)."""
+    declared = [*endpoint.expect.headers, *endpoint.expect.header_patterns]
+    names = {name.lower(): name for name in declared}
+    allow = HEADER_ALLOW_LIST | set(names)
+    pairs = [
+        (names.get(name.lower()) or "-".join(p.capitalize() for p in name.split("-")), value)
+        for name, value in result.headers.multi_items()
+    ]
+    return allowed_headers(pairs, allow)
+
+
+def _min_days(ctx: ProbeContext, endpoint: Endpoint) -> int:
+    if endpoint.tls_min_days is not None:
+        return endpoint.tls_min_days
+    return ctx.inventory.defaults.tls_min_days
+
+
+def _failed(ctx: ProbeContext, target: ProbeTarget, failure: Failure) -> EvidenceEvent:
+    endpoint = entity(ctx.inventory.endpoints, target.entity_id)
+    attributes = {**_declared(endpoint, _min_days(ctx, endpoint)), **verdict(failure)}
+    return make_event(EndpointVerified, ctx, target, attributes)
+
+
+@register_probe("ops-endpoint-verified", on_failure=_failed)
+async def probe_endpoint(ctx: ProbeContext, target: ProbeTarget) -> EvidenceEvent:
+    """Request the endpoint once; verified when status, headers and TLS lifetime hold."""
+    endpoint = entity(ctx.inventory.endpoints, target.entity_id)
+    min_days = _min_days(ctx, endpoint)
+    result = await fetch(
+        endpoint, timeout=target.timeout_seconds, client_factory=ctx.client_factory
+    )
+    days = result.cert.days_remaining(ctx.now()) if result.cert else None
+    attributes = {
+        **_declared(endpoint, min_days),
+        "observed_status": result.status,
+        "observed_headers": observed_headers(result, endpoint),
+        "tls_days_remaining": days,
+        "tls_not_after": result.cert.not_after if result.cert else None,
+        "latency_ms": result.latency_ms,
+        **verdict(_failure(result, endpoint, days, min_days)),
+    }
+    return make_event(EndpointVerified, ctx, target, attributes)

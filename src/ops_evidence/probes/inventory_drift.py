@@ -1,0 +1,161 @@
+"""`ops-inventory-drift`: declared inventory vs the latest observations, per environment.
+
+No network calls: drift reads `ctx.observations` (the latest event per context key, recorded
+by `run_probe`) and compares each with what the inventory declares.
+
+    missing    declared but not observed: never probed, down, unreachable, no recent backup
+    changed    observed, but different from what is declared (version, status, addresses …)
+    unmanaged  observed but not declared (an observation for an entity the inventory no
+               longer lists, or a fact such as a version the inventory leaves undeclared)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ops_evidence.checks.base import Failure
+from ops_evidence.events.envelope import EvidenceEvent
+from ops_evidence.events.types import (
+    AccessPathChecked,
+    DriftRecord,
+    DriftSummary,
+    EndpointVerified,
+    InventoryDrift,
+    ServiceObserved,
+)
+from ops_evidence.probes.base import ProbeContext, ProbeTarget, make_event, verdict
+from ops_evidence.probes.registry import plan, register_probe
+
+_MAX_RECORDS = 50
+# Endpoint failures that mean the answer differs rather than that nothing answered.
+_ENDPOINT_CHANGED = {
+    "unexpected_status": "status",
+    "header_mismatch": "headers",
+    "json_mismatch": "json_field",
+    "tls_expiring": "tls_days_remaining",
+}
+
+
+def _record(kind: str, key: str, attribute: str, declared: Any, observed: Any) -> DriftRecord:
+    def text(value: Any) -> str | None:
+        return None if value is None else str(value)[:200]
+
+    return DriftRecord.model_validate(
+        {
+            "kind": kind,
+            "entity": key,
+            "attribute": attribute,
+            "declared": text(declared),
+            "observed": text(observed),
+        }
+    )
+
+
+def _service(event: ServiceObserved) -> list[DriftRecord]:
+    a, key = event.attributes, event.context_key
+    records = []
+    if a.status == "down":
+        records.append(_record("missing", key, "status", "up", a.reason or "down"))
+    elif a.status == "degraded":
+        records.append(_record("changed", key, "status", "up", "degraded"))
+    if a.declared_version and a.observed_version and a.declared_version != a.observed_version:
+        records.append(_record("changed", key, "version", a.declared_version, a.observed_version))
+    if a.observed_version and not a.declared_version:
+        records.append(_record("unmanaged", key, "version", None, a.observed_version))
+    return records
+
+
+def _endpoint(event: EndpointVerified) -> list[DriftRecord]:
+    a, key = event.attributes, event.context_key
+    if a.verified:
+        return []
+    if a.observed_status is None:
+        return [_record("missing", key, "reachable", "reachable", a.reason)]
+    attribute = _ENDPOINT_CHANGED.get(a.reason or "", "answer")
+    declared: Any = a.expected_status if attribute == "status" else a.reason
+    observed: Any = a.observed_status if attribute == "status" else a.message
+    if attribute == "tls_days_remaining":
+        declared, observed = f">= {a.tls_min_days}", a.tls_days_remaining
+    return [_record("changed", key, attribute, declared, observed)]
+
+
+def _access_path(event: AccessPathChecked) -> list[DriftRecord]:
+    a, key = event.attributes, event.context_key
+    if a.verified:
+        return []
+    if a.reason == "address_mismatch":
+        declared, observed = ",".join(a.declared_addresses), ",".join(a.resolved_addresses)
+        return [_record("changed", key, "addresses", declared, observed or None)]
+    return [_record("missing", key, "reachable", "reachable", a.reason)]
+
+
+def compare(event: EvidenceEvent) -> list[DriftRecord]:
+    """Drift records for one latest observation of a declared entity."""
+    if isinstance(event, ServiceObserved):
+        return _service(event)
+    if isinstance(event, EndpointVerified):
+        return _endpoint(event)
+    if isinstance(event, AccessPathChecked):
+        return _access_path(event)
+    if not event.attributes.verified:
+        return [
+            _record(
+                "missing", event.context_key, "recent_backup", "recent", event.attributes.reason
+            )
+        ]
+    return []
+
+
+def drift_records(ctx: ProbeContext, environment: str) -> list[DriftRecord]:
+    """Every drift record for one environment, from the observations only."""
+    declared = [
+        t for t in plan(ctx.inventory)
+        if t.environment == environment and t.event_type != InventoryDrift.EVENT_TYPE
+    ]  # fmt: skip
+    keys = {t.context_key for t in declared}
+    records: list[DriftRecord] = []
+    for target in declared:
+        latest = ctx.observations.latest(target.context_key)
+        if latest is None:
+            records.append(_record("missing", target.context_key, "observation", "probed", None))
+        else:
+            records += compare(latest)
+    for event in ctx.observations.all():
+        if (
+            event.attributes.environment == environment
+            and event.context_key not in keys
+            and event.event_type != InventoryDrift.EVENT_TYPE
+        ):
+            records.append(_record("unmanaged", event.context_key, "entity", None, "observed"))
+    return records
+
+
+def _event(ctx: ProbeContext, target: ProbeTarget, records: list[DriftRecord]) -> EvidenceEvent:
+    summary = DriftSummary(
+        changed=sum(r.kind == "changed" for r in records),
+        missing=sum(r.kind == "missing" for r in records),
+        unmanaged=sum(r.kind == "unmanaged" for r in records),
+    )
+    failure = None
+    if records:
+        counts = (
+            f"{summary.changed} changed, {summary.missing} missing, {summary.unmanaged} unmanaged"
+        )
+        failure = Failure.of("drift", f"{target.entity_id}: {counts}")
+    attributes = {
+        "records": [r.model_dump() for r in records[:_MAX_RECORDS]],
+        "summary": summary.model_dump(),
+        "truncated": len(records) > _MAX_RECORDS,
+        **verdict(failure),
+    }
+    return make_event(InventoryDrift, ctx, target, attributes)
+
+
+def _failed(ctx: ProbeContext, target: ProbeTarget, failure: Failure) -> EvidenceEvent:
+    return make_event(InventoryDrift, ctx, target, verdict(failure))
+
+
+@register_probe("ops-inventory-drift", on_failure=_failed)
+async def probe_drift(ctx: ProbeContext, target: ProbeTarget) -> EvidenceEvent:
+    """Compare the environment's declared entities with their latest observations."""
+    return _event(ctx, target, drift_records(ctx, target.entity_id))

@@ -1,0 +1,51 @@
+"""The fresh-connection transport: methods, bodies, TLS and failures, against real nginx."""
+
+from __future__ import annotations
+
+import pytest
+
+from ops_evidence.checks.http import fetch
+from ops_evidence.inventory.checks import HttpOptions
+from tests import real_servers as servers
+
+pytestmark = [pytest.mark.anyio, pytest.mark.integration]
+
+
+async def test_head_has_no_body(nginx: servers.Nginx) -> None:
+    """HEAD gets the status and headers, and no body is awaited."""
+    result = await fetch(
+        HttpOptions(url=f"http://127.0.0.1:{nginx.http}/v2/", method="HEAD"), timeout=5
+    )
+    assert result.status == 401
+    assert result.headers["docker-distribution-api-version"] == "registry/2.0"
+    assert result.body == b""
+
+
+async def test_post(nginx: servers.Nginx) -> None:
+    """POST goes through the same path."""
+    result = await fetch(
+        HttpOptions(url=f"http://127.0.0.1:{nginx.http}/v2/", method="POST"), timeout=5
+    )
+    assert result.status == 401
+
+
+async def test_tls_certificate_is_exposed(nginx: servers.Nginx, certs: servers.Certs) -> None:
+    """Over TLS the verified leaf certificate is read from the connection."""
+    opts = HttpOptions(url=f"https://127.0.0.1:{nginx.expiring}/health", ca_file=certs.ca_file)
+    result = await fetch(opts, timeout=5)
+    assert result.status == 200
+    assert result.cert is not None
+    assert "localhost" in result.cert.sans
+
+
+async def test_plain_http_to_a_tls_port(nginx: servers.Nginx) -> None:
+    """Speaking HTTP to a TLS port is an answer (nginx says 400), not a crash."""
+    result = await fetch(HttpOptions(url=f"http://127.0.0.1:{nginx.valid}/health"), timeout=5)
+    assert result.status == 400
+
+
+async def test_not_http_at_all(sshd_port: int) -> None:
+    """An SSH server answering an HTTP request is `protocol_error`, not an exception."""
+    result = await fetch(HttpOptions(url=f"http://127.0.0.1:{sshd_port}/"), timeout=5)
+    assert result.failure is not None
+    assert result.failure.reason == "protocol_error"

@@ -1,0 +1,128 @@
+"""`ops-inventory-drift`: computed from the latest observations, never from the network."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from ops_evidence.events.types import (
+    AccessPathChecked,
+    EndpointVerified,
+    InventoryDrift,
+    ServiceObserved,
+)
+from ops_evidence.probes import MemoryObservations, ProbeContext
+from tests.probes.inventories import inventory, probe
+
+pytestmark = pytest.mark.anyio
+
+INV = inventory(
+    services=[{"id": "api", "environment": "local", "version": "1.0",
+               "check": {"kind": "tcp", "host": "127.0.0.1", "port": 1}}],
+    endpoints=[{"id": "ep", "service": "api", "url": "http://127.0.0.1:1/", "expect": {"status": 401}}],
+    access_paths=[{"id": "dns", "environment": "local",
+                   "check": {"kind": "dns", "name": "a.test", "addresses": ["127.0.0.7"]}}],
+)  # fmt: skip
+
+
+def service(status: str, version: str | None, **more: Any) -> ServiceObserved:
+    """A service observation for `service:api`."""
+    attributes = {"verified": status == "up", "environment": "local", "service": "api",
+                  "status": status, "check": "tcp", "target": "127.0.0.1:1",
+                  "declared_version": "1.0", "observed_version": version, **more}  # fmt: skip
+    return ServiceObserved.build(context_key="service:api", attributes=attributes)
+
+
+def endpoint(status: int | None, reason: str | None) -> EndpointVerified:
+    """An endpoint observation for `endpoint:ep`."""
+    attributes = {"verified": reason is None, "reason": reason, "environment": "local",
+                  "endpoint": "ep", "url": "http://127.0.0.1:1/", "expected_status": [401],
+                  "observed_status": status}  # fmt: skip
+    return EndpointVerified.build(context_key="endpoint:ep", attributes=attributes)
+
+
+def dns(resolved: list[str]) -> AccessPathChecked:
+    """A dns observation for `access-path:dns`."""
+    attributes = {"verified": resolved == ["127.0.0.7"], "environment": "local",
+                  "access_path": "dns", "method": "dns", "target": "a.test",
+                  "declared_addresses": ["127.0.0.7"], "resolved_addresses": resolved,
+                  "reason": None if resolved == ["127.0.0.7"] else "address_mismatch"}  # fmt: skip
+    return AccessPathChecked.build(context_key="access-path:dns", attributes=attributes)
+
+
+async def drift(*events: Any) -> InventoryDrift:
+    """Record `events`, then run the drift probe of environment `local`."""
+    observations = MemoryObservations()
+    for event in events:
+        observations.record(event)
+    result = await probe(INV, "environment:local", ctx=ProbeContext(INV, observations))
+    assert isinstance(result, InventoryDrift)
+    return result
+
+
+async def test_no_drift() -> None:
+    """Every entity observed as declared: verified, no records."""
+    result = await drift(service("up", "1.0"), endpoint(401, None), dns(["127.0.0.7"]))
+    assert result.attributes.verified
+    assert result.attributes.records == []
+
+
+async def test_changed_records() -> None:
+    """A new version, a different status and moved addresses are `changed` records."""
+    result = await drift(
+        service("up", "1.1"), endpoint(200, "unexpected_status"), dns(["10.0.0.1"])
+    )
+    records = {(r.entity, r.attribute): r for r in result.attributes.records}
+    assert records["service:api", "version"].declared == "1.0"
+    assert records["service:api", "version"].observed == "1.1"
+    assert records["endpoint:ep", "status"].observed == "200"
+    assert records["access-path:dns", "addresses"].observed == "10.0.0.1"
+    assert result.attributes.summary.changed == 3
+    assert not result.attributes.verified
+    assert result.attributes.reason == "drift"
+
+
+async def test_missing_records() -> None:
+    """A down service, an unreachable endpoint and an unobserved path are `missing`."""
+    result = await drift(
+        service("down", None, reason="connection_refused"), endpoint(None, "timeout")
+    )
+    kinds = {(r.entity, r.attribute): r.kind for r in result.attributes.records}
+    assert kinds == {
+        ("service:api", "status"): "missing",
+        ("endpoint:ep", "reachable"): "missing",
+        ("access-path:dns", "observation"): "missing",
+    }
+    assert result.attributes.summary.missing == 3
+
+
+async def test_unmanaged_records() -> None:
+    """An observation of an entity the inventory does not declare is `unmanaged`."""
+    stray = ServiceObserved.build(context_key="service:legacy", attributes={
+        "verified": True, "environment": "local", "service": "legacy", "status": "up",
+        "check": "tcp", "target": "127.0.0.1:2"})  # fmt: skip
+    result = await drift(service("up", "1.0"), endpoint(401, None), dns(["127.0.0.7"]), stray)
+    assert [(r.kind, r.entity) for r in result.attributes.records] == [
+        ("unmanaged", "service:legacy")
+    ]
+    assert result.attributes.summary.unmanaged == 1
+
+
+async def test_other_environments_are_ignored() -> None:
+    """Observations of another environment never show up in this one's drift."""
+    other = ServiceObserved.build(context_key="service:far", attributes={
+        "verified": True, "environment": "elsewhere", "service": "far", "status": "up",
+        "check": "tcp", "target": "127.0.0.1:2"})  # fmt: skip
+    result = await drift(service("up", "1.0"), endpoint(401, None), dns(["127.0.0.7"]), other)
+    assert result.attributes.records == []
+
+
+def test_latest_observation_wins() -> None:
+    """The store keeps the newest event per context key, whatever the recording order."""
+    observations = MemoryObservations()
+    newer, older = service("up", "2.0"), service("up", "1.0")
+    older = older.model_copy(update={"observed_at": newer.observed_at.replace(year=2000)})
+    observations.record(newer)
+    observations.record(older)
+    assert observations.latest("service:api") == newer

@@ -1,0 +1,121 @@
+"""Session fixtures that start the real servers and tools the check and probe tests use.
+
+Loaded from the root conftest with `pytest_plugins`, so each server starts once per run.
+A missing tool skips locally (`require_tool`) and fails under CI=true.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from tests import backup_tools
+from tests import real_servers as servers
+from tests.support import require_tool
+
+
+def _postgres_bin() -> Path:
+    """The newest installed PostgreSQL's bin directory (Debian installs them side by side)."""
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3]))
+    return found[-1].parent if found else Path("/usr/lib/postgresql/15/bin")
+
+
+PG_BIN = _postgres_bin()
+
+
+@pytest.fixture(scope="session")
+def certs(tmp_path_factory: pytest.TempPathFactory) -> servers.Certs:
+    """A test CA plus valid, 3-day and self-signed server certificates for 127.0.0.1."""
+    openssl = require_tool("openssl")
+    return servers.make_certs(tmp_path_factory.mktemp("certs"), openssl)
+
+
+@pytest.fixture(scope="session")
+def nginx(
+    tmp_path_factory: pytest.TempPathFactory, certs: servers.Certs
+) -> Iterator[servers.Nginx]:
+    """nginx serving the test locations over HTTP and three TLS certificates."""
+    require_tool("nginx")
+    with servers.nginx(tmp_path_factory.mktemp("nginx"), certs) as ports:
+        yield ports
+
+
+@pytest.fixture(scope="session")
+def registry(
+    tmp_path_factory: pytest.TempPathFactory, certs: servers.Certs
+) -> Iterator[servers.Registry]:
+    """The real docker-registry with TLS and htpasswd auth (401 on /v2/ without login)."""
+    require_tool("docker-registry")
+    htpasswd = require_tool("htpasswd", "apache2-utils")
+    with servers.docker_registry(tmp_path_factory.mktemp("registry"), certs, htpasswd) as reg:
+        yield reg
+
+
+@pytest.fixture(scope="session")
+def sshd_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    """OpenSSH sshd on a high loopback port."""
+    binary = require_tool("sshd", "openssh-server")
+    keygen = require_tool("ssh-keygen", "openssh-client")
+    with servers.sshd(tmp_path_factory.mktemp("sshd"), binary, keygen) as port:
+        yield port
+
+
+DNS_RECORDS = {"registry.test": "127.0.0.7", "moved.test": "127.0.0.9", "v6.test": "fd00::7"}
+
+
+@pytest.fixture(scope="session")
+def dns_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    """dnsmasq answering `DNS_RECORDS` on a high loopback port."""
+    binary = require_tool("dnsmasq", "dnsmasq-base")
+    with servers.dnsmasq(tmp_path_factory.mktemp("dnsmasq"), binary, DNS_RECORDS) as port:
+        yield port
+
+
+@pytest.fixture(scope="session")
+def restic_fresh(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A restic repository whose only snapshot was taken just now."""
+    binary = require_tool("restic")
+    return backup_tools.restic_repo(tmp_path_factory.mktemp("restic-fresh"), binary, when=None)
+
+
+@pytest.fixture(scope="session")
+def restic_stale(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A restic repository whose only snapshot is backdated three days (`--time`)."""
+    binary = require_tool("restic")
+    when = datetime.now(UTC) - backup_tools.STALE
+    return backup_tools.restic_repo(tmp_path_factory.mktemp("restic-stale"), binary, when=when)
+
+
+@pytest.fixture(scope="session")
+def borg_fresh(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A borg repository whose only archive was created just now."""
+    binary = require_tool("borg", "borgbackup")
+    return backup_tools.borg_repo(tmp_path_factory.mktemp("borg-fresh"), binary, when=None)
+
+
+@pytest.fixture(scope="session")
+def borg_stale(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A borg repository whose only archive is backdated three days (`--timestamp`)."""
+    binary = require_tool("borg", "borgbackup")
+    when = datetime.now(UTC) - backup_tools.STALE
+    return backup_tools.borg_repo(tmp_path_factory.mktemp("borg-stale"), binary, when=when)
+
+
+@pytest.fixture
+def borg_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """borg keeps its cache and security state under BORG_BASE_DIR; give it a temp one."""
+    monkeypatch.setenv("BORG_BASE_DIR", str(tmp_path / "borg-base"))
+    return tmp_path
+
+
+@pytest.fixture(scope="session")
+def pgbackrest() -> Iterator[backup_tools.PgBackRest]:
+    """A pgBackRest repository with one full backup of a throwaway PostgreSQL."""
+    binary = require_tool("pgbackrest")
+    if not (PG_BIN / "initdb").exists():
+        pytest.skip("PostgreSQL not installed (apt-get install postgresql)")
+    with backup_tools.pgbackrest_repo(PG_BIN, binary) as repo:
+        yield repo

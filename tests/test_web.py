@@ -1,0 +1,60 @@
+"""The listener in process: readiness gate, metrics format, status page content."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from ops_evidence.metrics import Metrics
+from ops_evidence.outbox import MemoryOutbox
+from ops_evidence.scheduler import Job, RunRecord
+from ops_evidence.web import ServiceView, create_web_app
+from tests.factories import endpoint_event
+
+pytestmark = pytest.mark.anyio
+
+
+async def _noop() -> None:  # pragma: no cover - never called
+    raise AssertionError
+
+
+def _client(view: ServiceView) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=create_web_app(view)),
+                             base_url="http://listener.test")  # fmt: skip
+
+
+async def test_readyz_is_503_until_ready() -> None:
+    """Before the outbox is open and the service says ready, /readyz is 503; then 200."""
+    view = ServiceView(Metrics())
+    async with _client(view) as client:
+        assert (await client.get("/readyz")).status_code == 503
+        assert (await client.get("/healthz")).status_code == 200
+        view.outbox, view.ready = MemoryOutbox(), True
+        assert (await client.get("/readyz")).status_code == 200
+
+
+async def test_status_page_lists_every_probe_and_escapes() -> None:
+    """Every probe appears, with verdict and reason; untrusted text is HTML-escaped."""
+    event = endpoint_event("reg", verified=False)
+    job = Job("endpoint:reg", "ops-endpoint-verified", 60, 5, 3600, _noop)  # type: ignore[arg-type]
+    view = ServiceView(Metrics(), MemoryOutbox(), probes=[("endpoint:reg", "ops-endpoint-verified"),
+                       ("backup:db", "ops-backup-verified")], sinks={"inter-hub": "<b>x</b>"},
+                       ready=True)  # fmt: skip
+    view.results["endpoint:reg"] = RunRecord(job, event, 0.0, 0.1, 0.0, True)
+    async with _client(view) as client:
+        page = (await client.get("/")).text
+    assert "endpoint:reg" in page
+    assert "status_mismatch" in page
+    assert "backup:db" in page
+    assert "not run yet" in page
+    assert "<b>x</b>" not in page
+
+
+async def test_metrics_parse() -> None:
+    """/metrics is valid Prometheus text with the outbox gauges."""
+    view = ServiceView(Metrics(), MemoryOutbox(), ready=True)
+    async with _client(view) as client:
+        response = await client.get("/metrics")
+    names = {family.name for family in text_string_to_metric_families(response.text)}
+    assert "ops_evidence_outbox_oldest_pending_age_seconds" in names
