@@ -14,7 +14,7 @@ from importlib import import_module
 from ops_evidence import __version__
 from ops_evidence.errors import EX_USAGE, OpsEvidenceError
 
-# Subcommand modules under ops_evidence.cli, in the order `--help` lists them.
+# Subcommands in the order `--help` lists them; the module is the name with `_` for `-`.
 COMMANDS = (
     "validate",
     "probe",
@@ -24,6 +24,9 @@ COMMANDS = (
     "outbox",
     "manifest",
     "emulate",
+    "gate-probe",
+    "seed-widgets",
+    "smoke",
 )
 
 Handler = Callable[[argparse.Namespace], int]
@@ -43,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
     for name in COMMANDS:
-        import_module(f"ops_evidence.cli.{name}").register(sub)
+        import_module(f"ops_evidence.cli.{name.replace('-', '_')}").register(sub)
     return parser
 
 

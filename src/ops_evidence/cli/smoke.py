@@ -1,0 +1,64 @@
+"""`ops-evidence smoke [--inventory FILE] [--json]`: production gate 6 (see rollout.smoke).
+
+Exit 0 only when all six checks pass, 1 when one fails, 69 when Inter-Hub is unreachable,
+78 when INTER_HUB_URL, OPS_HUB_KEY or OPS_HUB_WIDGET_MAPPING is unset or invalid.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from ops_evidence.cli.common import add_inventory_argument, print_json, print_table
+from ops_evidence.cli.rollout_common import rollout_settings, with_hub
+from ops_evidence.errors import ConfigError
+from ops_evidence.inventory import load_inventory
+from ops_evidence.rollout.smoke import SmokeReport, run_smoke
+
+EXIT_FAILED = 1
+
+
+def register(sub: Any) -> None:
+    """Add the `smoke` subcommand."""
+    parser = sub.add_parser(
+        "smoke", help="send one event per declared type; prove an undeclared type is rejected"
+    )
+    add_inventory_argument(parser)
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the six checks and print what was sent and what came back."""
+    settings = rollout_settings()
+    mapping = settings.widget_mapping
+    if mapping is None or mapping.is_empty():
+        raise ConfigError("OPS_HUB_WIDGET_MAPPING is not set (run `ops-evidence seed-widgets`)")
+    # The inventory only picks entity widgets when no aggregate is mapped; read it when named.
+    entity_ids = None
+    if args.inventory or "inventory" in settings.model_fields_set:
+        entity_ids = load_inventory(args.inventory or settings.inventory).probe_targets()
+    report = with_hub(settings, lambda hub: run_smoke(hub, mapping, entity_ids))
+    if args.json:
+        print_json(report.as_json())
+    else:
+        print_report(report)
+    return 0 if report.ok else EXIT_FAILED
+
+
+def print_report(report: SmokeReport) -> None:
+    """The checks as a table, then each request and answer as compact JSON."""
+    print(f"smoke run {report.run_id} (viewContext {report.view_context})")
+    print_table(
+        ["event type", "expect", "widget", "http", "result", "detail"],
+        [(c.event_type, c.expect, c.widget_id or "", c.http_status or "",
+          "ok" if c.ok else "FAIL", c.detail) for c in report.checks],
+    )  # fmt: skip
+    for check in report.checks:
+        if check.sent is not None:
+            print(f"\n{check.event_type}:")
+            print(f"  sent: {json.dumps(check.sent, sort_keys=True)}")
+            print(f"  got:  {check.http_status} {json.dumps(check.answer, sort_keys=True)}")
+    failed = [c.event_type for c in report.checks if not c.ok]
+    print(f"\nsmoke {'passed: 6 of 6 checks' if report.ok else 'FAILED: ' + ', '.join(failed)}")

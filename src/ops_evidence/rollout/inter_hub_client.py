@@ -1,0 +1,162 @@
+"""A small authenticated client of Inter-Hub `/api/v2` for the rollout tools.
+
+The service's sink only posts events; `gate-probe`, `seed-widgets` and `smoke` also read
+the OpenAPI document and list widgets page by page. The injected `httpx.AsyncClient` does
+the I/O (tests pass one on `httpx.ASGITransport` or a loopback server). The key goes out
+only in the configured header, and never over plain http to a non-loopback host.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import anyio
+import httpx
+from pydantic import SecretStr
+
+from ops_evidence.backoff import parse_retry_after
+from ops_evidence.errors import ConfigError, UnavailableError
+from ops_evidence.redact import redact_text
+from ops_evidence.settings import Settings
+from ops_evidence.sinks.classify import short_error
+from ops_evidence.sinks.http import check_key_transport
+
+API = "/api/v2"
+PAGE_SIZE = 100
+# A runaway `hasMore` must not loop for ever: 10 000 pages of 100 is far beyond any hub.
+MAX_PAGES = 10_000
+# Reads are rate limited; wait out a 429 a few times, but never for long.
+MAX_RATE_LIMIT_WAITS = 3
+MAX_RATE_LIMIT_SLEEP = 30.0
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class InterHubClient:
+    """GET, paginated GET and POST against `INTER_HUB_URL/api/v2` with the API key."""
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        base_url: str,
+        key: SecretStr,
+        *,
+        auth_header: str = "Authorization",
+        auth_scheme: str = "Bearer",
+        allow_insecure_http: bool = False,
+        sleep: Sleep = anyio.sleep,
+    ) -> None:
+        check_key_transport(base_url, allow_insecure=allow_insecure_http)
+        self._client = client
+        self.base_url = base_url.rstrip("/")
+        self._key = key
+        self._auth_header = auth_header
+        self._auth_scheme = auth_scheme
+        self._sleep = sleep
+
+    @classmethod
+    def from_settings(cls, settings: Settings, client: httpx.AsyncClient) -> InterHubClient:
+        """A client from INTER_HUB_URL and OPS_HUB_KEY; ConfigError (78) naming what is unset."""
+        missing = [m for m in settings.inter_hub_missing() if m != "OPS_HUB_WIDGET_MAPPING"]
+        if missing or settings.inter_hub_url is None or settings.ops_hub_key is None:
+            problems = [f"{m} is not set" for m in missing]
+            raise ConfigError("Inter-Hub is not configured", problems=problems)
+        return cls(
+            client,
+            str(settings.inter_hub_url),
+            settings.ops_hub_key,
+            auth_header=settings.inter_hub_auth_header,
+            auth_scheme=settings.inter_hub_auth_scheme,
+            allow_insecure_http=settings.allow_insecure_http,
+        )
+
+    def url(self, path: str) -> str:
+        """The absolute URL of an API path such as `/widgets`."""
+        return f"{self.base_url}{API}{path}"
+
+    def _headers(self) -> dict[str, str]:
+        secret = self._key.get_secret_value()
+        value = f"{self._auth_scheme} {secret}" if self._auth_scheme else secret
+        return {self._auth_header: value, "Accept": "application/json"}
+
+    async def get(self, path: str, params: dict[str, Any] | None = None) -> httpx.Response:
+        """An authenticated GET; waits out a few 429s; UnavailableError if unreachable."""
+        for _ in range(MAX_RATE_LIMIT_WAITS):
+            response = await self._send("GET", path, params=params)
+            if response.status_code != 429:
+                return response
+            wait = parse_retry_after(response.headers.get("retry-after")) or 1.0
+            await self._sleep(min(wait, MAX_RATE_LIMIT_SLEEP))
+        return await self._send("GET", path, params=params)
+
+    async def post(self, path: str, body: dict[str, Any]) -> httpx.Response:
+        """An authenticated JSON POST (sent once: the rollout tools never retry writes)."""
+        return await self._send("POST", path, json=body)
+
+    async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            return await self._client.request(
+                method, self.url(path), headers=self._headers(), **kwargs
+            )
+        except httpx.HTTPError as exc:
+            # The exception text may carry the URL; it never carries headers, but redact anyway.
+            detail = redact_text(f"{type(exc).__name__}: {exc}", limit=240)
+            raise UnavailableError(
+                f"Inter-Hub at {self.base_url} is unreachable ({method} {API}{path}): {detail}"
+            ) from None
+
+    async def list_all(self, path: str, params: dict[str, Any] | None = None) -> list[Any]:
+        """Every item of a paginated list, page by page until `meta.hasMore` is false.
+
+        Raises `HubRefused` for an answer other than 200 (status and redacted reason).
+        """
+        items: list[Any] = []
+        for page in range(1, MAX_PAGES + 1):
+            query = {**(params or {}), "page": page, "pageSize": PAGE_SIZE}
+            response = await self.get(path, query)
+            if response.status_code != 200:
+                raise HubRefused(f"GET {API}{path}", response)
+            batch, has_more = page_items(response)
+            items.extend(batch)
+            if not has_more:
+                break
+        return items
+
+
+class HubRefused(Exception):
+    """Inter-Hub answered a request with a non-success status (kept as data by callers)."""
+
+    def __init__(self, request: str, response: httpx.Response) -> None:
+        self.status = response.status_code
+        self.reason = short_error(response)
+        super().__init__(f"{request}: {self.reason}")
+
+
+def page_items(response: httpx.Response) -> tuple[list[Any], bool]:
+    """A list page's items and whether more pages follow.
+
+    `{"data": [...], "meta": {"hasMore": ...}}` (docs/contracts.md); a bare list or a page
+    without `meta` counts as "more" only when it came back full.
+    """
+    try:
+        body = response.json()
+    except ValueError:
+        return [], False
+    meta: Any = None
+    if isinstance(body, dict):
+        meta = body.get("meta")
+        body = body.get("data", body.get("items", []))
+    items = body if isinstance(body, list) else []
+    if isinstance(meta, dict) and isinstance(meta.get("hasMore"), bool):
+        return items, bool(meta["hasMore"]) and bool(items)
+    return items, len(items) >= PAGE_SIZE
+
+
+def response_data(response: httpx.Response) -> Any:
+    """The JSON body's `data` member (or the whole body); None when it is not JSON."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body.get("data", body) if isinstance(body, dict) else body

@@ -1,0 +1,84 @@
+"""The rollout tools' Inter-Hub client: key transport, config errors, paging, 429, outages."""
+
+from __future__ import annotations
+
+import anyio
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from ops_evidence.emulator import create_app
+from ops_evidence.emulator.config import RateLimitConfig, SeedWidget
+from ops_evidence.errors import ConfigError, UnavailableError
+from ops_evidence.rollout.inter_hub_client import HubRefused, InterHubClient
+from ops_evidence.settings import load_settings
+from tests.emulator.conftest import hub_config
+from tests.rollout.conftest import HubOn
+
+pytestmark = pytest.mark.anyio
+
+
+def many_widgets(count: int) -> tuple[SeedWidget, ...]:
+    """`count` seed widgets with predictable ids."""
+    return tuple(SeedWidget(id=f"w{n:04d}", name=f"filler-{n}", widget_type="ops-endpoint-card")
+                 for n in range(count))  # fmt: skip
+
+
+async def test_list_all_reads_every_page(hub_on: HubOn) -> None:
+    """list_all follows meta.hasMore past the server's page-size clamp to the last widget."""
+    app = create_app(hub_config(seed_widgets=many_widgets(23), max_page_size=5))
+    async with hub_on(app) as hub:
+        widgets = await hub.list_all("/widgets")
+    assert [w["id"] for w in widgets] == [f"w{n:04d}" for n in range(23)]
+
+
+async def test_list_all_raises_hub_refused_with_a_redacted_reason(hub_on: HubOn) -> None:
+    """A refused list raises HubRefused carrying the status, never the key."""
+    app = create_app(hub_config())
+    async with hub_on(app, key="wrong-key-canary-55aa") as hub:
+        with pytest.raises(HubRefused) as caught:
+            await hub.list_all("/widgets")
+    assert caught.value.status == 401
+    assert "wrong-key-canary-55aa" not in str(caught.value)
+
+
+async def test_rate_limited_reads_are_waited_out() -> None:
+    """A 429 on a read is retried after Retry-After (via the injected sleep)."""
+    app = create_app(hub_config(read_rate_limit=RateLimitConfig(requests=1, window_seconds=0.05)))
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        await anyio.sleep(0.06)
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app)) as client:
+        hub = InterHubClient(client, "http://127.0.0.1", SecretStr("emulator-test-key-bound"),
+                             sleep=sleep)  # fmt: skip
+        first = await hub.get("/widgets")
+        second = await hub.get("/widgets")
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert slept == [1.0]
+
+
+def test_plain_http_to_a_remote_host_is_refused() -> None:
+    """The key is never sent over http:// to a non-loopback host unless explicitly allowed."""
+    with pytest.raises(ConfigError, match="plain http"):
+        InterHubClient(httpx.AsyncClient(), "http://hub.example.org", SecretStr("k" * 12))
+
+
+def test_missing_settings_name_the_variables() -> None:
+    """from_settings without INTER_HUB_URL and OPS_HUB_KEY is a ConfigError naming both."""
+    with pytest.raises(ConfigError) as caught:
+        InterHubClient.from_settings(load_settings(), httpx.AsyncClient())
+    assert "INTER_HUB_URL is not set" in caught.value.render()
+    assert "OPS_HUB_KEY is not set" in caught.value.render()
+
+
+async def test_unreachable_hub_is_unavailable() -> None:
+    """A connection error becomes UnavailableError (exit 69) naming the request, not the key."""
+    async with httpx.AsyncClient(timeout=2) as client:
+        hub = InterHubClient(client, "http://127.0.0.1:9", SecretStr("canary-key-unreach"))
+        with pytest.raises(UnavailableError) as caught:
+            await hub.get("/openapi.json")
+    assert "unreachable" in caught.value.message
+    assert "canary-key-unreach" not in caught.value.message
