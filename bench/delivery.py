@@ -368,8 +368,9 @@ def explain(folder: Path) -> list[str]:
             "AND next_attempt_at <= 1 AND lease_until <= 1 ORDER BY next_attempt_at LIMIT 8"
         ),
         "next_due": (
-            "SELECT MIN(MAX(next_attempt_at, lease_until)) FROM deliveries "  # noqa: S608
-            f"WHERE sink = 'inter-hub' AND status IN {ACTIVE_SQL}"
+            "SELECT MAX(next_attempt_at, lease_until) FROM deliveries "  # noqa: S608
+            f"WHERE sink = 'inter-hub' AND status IN {ACTIVE_SQL} "
+            "ORDER BY MAX(next_attempt_at, lease_until) LIMIT 1"
         ),
         "stats counts": "SELECT sink, status, COUNT(*) FROM deliveries GROUP BY sink, status",
         "stats oldest": f"SELECT MIN(created_at) FROM deliveries WHERE status IN {ACTIVE_SQL}",  # noqa: S608
