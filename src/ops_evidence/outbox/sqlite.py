@@ -142,12 +142,14 @@ class SqliteOutbox(Outbox):
         """Earliest time a delivery of `sink` can be claimed."""
 
         def op(conn: sqlite3.Connection) -> float | None:
+            # Ordered by the indexed expression (deliveries_wake): one probe, not a scan.
             row = conn.execute(
-                f"SELECT MIN(MAX(next_attempt_at, lease_until)) FROM deliveries "
-                f"WHERE sink = ? AND status IN {ACTIVE_SQL}",
+                f"SELECT MAX(next_attempt_at, lease_until) FROM deliveries "
+                f"WHERE sink = ? AND status IN {ACTIVE_SQL} "
+                "ORDER BY MAX(next_attempt_at, lease_until) LIMIT 1",
                 (sink,),
             ).fetchone()
-            return None if row[0] is None else float(row[0])
+            return None if row is None else float(row[0])
 
         result: float | None = await self._db.read(op)
         return result

@@ -2,23 +2,41 @@
 
 from __future__ import annotations
 
+import importlib.util
 import ipaddress
+import sys
 from urllib.parse import urlsplit
 
 import httpx
 
 from ops_evidence import __version__
 from ops_evidence.errors import ConfigError
+from ops_evidence.sinks.transport import KeepAliveTransport
+
+# httpcore runs `import sniffio` for every lock it creates (several per request); sniffio is
+# not installed, and each failed import scans sys.path. The probes record its absence once
+# (checks/http.py); the sinks need the same, as `outbox drain` never imports the probes:
+# measured at ~1 ms CPU per delivered event (bench/delivery.py). httpcore then assumes
+# asyncio, the only loop this service runs.
+if importlib.util.find_spec("sniffio") is None:
+    sys.modules.setdefault("sniffio", None)  # type: ignore[arg-type]
+
+
+MAX_CONNECTIONS = 32
 
 
 def make_client(timeout: float = 10.0) -> httpx.AsyncClient:
-    """An AsyncClient with explicit timeouts and TLS verification on."""
+    """An AsyncClient with explicit timeouts and TLS verification on (httpx's CA bundle).
+
+    The transport is our keep-alive one (`sinks/transport.py`): httpcore's pool was most of
+    the CPU per delivered event. Proxies from the environment still get httpx's transports.
+    """
     return httpx.AsyncClient(
         timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
         verify=True,
         follow_redirects=False,
         headers={"User-Agent": f"ops-evidence/{__version__}"},
-        limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
+        transport=KeepAliveTransport(httpx.create_ssl_context(), MAX_CONNECTIONS),
     )
 
 
