@@ -16,6 +16,7 @@ import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -47,10 +48,19 @@ class _Server(uvicorn.Server):
 
 
 @contextmanager
-def serve_asgi(app: ASGIApp, *, log_level: str = "warning") -> Iterator[str]:
-    """Serve `app` on 127.0.0.1 (free port) in a thread; yields the base URL."""
+def serve_asgi(app: ASGIApp, *, log_level: str = "warning", **options: Any) -> Iterator[str]:
+    """Serve `app` on 127.0.0.1 (free port) in a thread; yields the base URL.
+
+    `options` go to uvicorn.Config (e.g. `ssl_certfile`/`ssl_keyfile` for https).
+    """
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, log_level=log_level, lifespan="off", access_log=False
+        app,
+        host="127.0.0.1",
+        port=0,
+        log_level=log_level,
+        lifespan="off",
+        access_log=False,
+        **options,
     )
     server = _Server(config)
     thread = threading.Thread(target=server.run_in_thread, name="serve_asgi", daemon=True)
@@ -58,7 +68,8 @@ def serve_asgi(app: ASGIApp, *, log_level: str = "warning") -> Iterator[str]:
     try:
         if not server.ready.wait(STARTUP_DEADLINE) or not server.started:
             raise RuntimeError("uvicorn did not start on 127.0.0.1 within the deadline")
-        yield f"http://127.0.0.1:{server.port}"
+        scheme = "https" if options.get("ssl_certfile") else "http"
+        yield f"{scheme}://127.0.0.1:{server.port}"
     finally:
         server.should_exit = True
         thread.join(SHUTDOWN_DEADLINE)

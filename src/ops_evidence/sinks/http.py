@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import ipaddress
+import ssl
 import sys
 from urllib.parse import urlsplit
 
@@ -25,8 +26,13 @@ if importlib.util.find_spec("sniffio") is None:
 MAX_CONNECTIONS = 32
 
 
-def make_client(timeout: float = 10.0) -> httpx.AsyncClient:
-    """An AsyncClient with explicit timeouts and TLS verification on (httpx's CA bundle).
+def make_client(
+    timeout: float = 10.0, ssl_context: ssl.SSLContext | None = None
+) -> httpx.AsyncClient:
+    """An AsyncClient with explicit timeouts and TLS verification on.
+
+    Trust comes from httpx's CA bundle (or `SSL_CERT_FILE`/`SSL_CERT_DIR`), unless a context
+    is given (tests with their own CA).
 
     The transport is our keep-alive one (`sinks/transport.py`): httpcore's pool was most of
     the CPU per delivered event. Proxies from the environment still get httpx's transports.
@@ -36,7 +42,7 @@ def make_client(timeout: float = 10.0) -> httpx.AsyncClient:
         verify=True,
         follow_redirects=False,
         headers={"User-Agent": f"ops-evidence/{__version__}"},
-        transport=KeepAliveTransport(httpx.create_ssl_context(), MAX_CONNECTIONS),
+        transport=KeepAliveTransport(ssl_context or httpx.create_ssl_context(), MAX_CONNECTIONS),
     )
 
 

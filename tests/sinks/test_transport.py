@@ -1,0 +1,68 @@
+"""The sinks' keep-alive transport over real loopback servers: TLS verified, reuse, failures."""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import trustme
+
+from ops_evidence.emulator import create_app
+from ops_evidence.outbox.models import Delivery
+from ops_evidence.sinks.http import make_client
+from ops_evidence.sinks.state_hub import StateHubSink
+from tests.real_servers import free_port
+from tests.servers import serve_asgi
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(scope="module")
+def tls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, trustme.CA]]:
+    """The emulator over https on 127.0.0.1 with a certificate from a test CA."""
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1")
+    directory: Path = tmp_path_factory.mktemp("tls")
+    certfile, keyfile = directory / "cert.pem", directory / "key.pem"
+    cert.private_key_and_cert_chain_pem.write_to_path(str(certfile))
+    cert.private_key_pem.write_to_path(str(keyfile))
+    with serve_asgi(create_app(), ssl_certfile=str(certfile), ssl_keyfile=str(keyfile)) as url:
+        yield url, ca
+
+
+def _delivery(n: int) -> Delivery:
+    body = b'{"event_type":"ops_inventory_probe","idempotency_key":"k%d","summary":"s"}' % n
+    return Delivery(f"k{n}", "state-hub", "pending", 0, 0.0, body, None,
+                    "ops-endpoint-verified", "endpoint:e", 0.0, 0.0)  # fmt: skip
+
+
+def _trusting(ca: trustme.CA) -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    ca.configure_trust(context)
+    return context
+
+
+async def test_https_with_a_trusted_ca_delivers_and_reuses(tls: tuple[str, trustme.CA]) -> None:
+    """Verified TLS works, and several deliveries in a row all succeed on the kept-alive pool."""
+    url, ca = tls
+    async with make_client(5.0, _trusting(ca)) as client:
+        sink = StateHubSink(client, url)
+        kinds = [(await sink.send(_delivery(n))).kind for n in range(5)]
+    assert kinds == ["delivered"] * 5
+
+
+async def test_untrusted_certificate_is_refused_before_sending(tls: tuple[str, trustme.CA]) -> None:
+    """A certificate the client does not trust fails as transient and surely not sent."""
+    url, _ = tls
+    async with make_client(5.0) as client:
+        attempt = await StateHubSink(client, url).send(_delivery(99))
+    assert (attempt.kind, attempt.ambiguous) == ("transient", False)
+
+
+async def test_connection_refused_is_not_ambiguous() -> None:
+    """Nothing listening: a connect error, retried, never read back."""
+    async with make_client(2.0) as client:
+        attempt = await StateHubSink(client, f"http://127.0.0.1:{free_port()}").send(_delivery(1))
+    assert (attempt.kind, attempt.ambiguous) == ("transient", False)
