@@ -49,3 +49,13 @@ def test_level_filters() -> None:
     configure_logging("warning", "json", stream)
     get_logger().info("quiet")
     assert stream.getvalue() == ""
+
+
+def test_loggers_made_before_configuration_follow_it() -> None:
+    """A module-level logger created before configure_logging renders with the later config."""
+    early = get_logger(component="early")
+    stream = io.StringIO()
+    configure_logging("info", "json", stream)
+    early.info("after_configure")
+    line = json.loads(stream.getvalue().strip())
+    assert (line["event"], line["component"]) == ("after_configure", "early")

@@ -136,7 +136,9 @@ def test_dry_run_prints_json_lines(tmp_path: Path) -> None:
     """--dry-run --once prints each event as a JSON line and delivers nothing."""
     with world(tmp_path) as (hub, env):
         result = run_cli(["run", "--once", "--dry-run"], env, timeout=120)
-        events = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+        # stdout carries only the events (logs go to stderr), one JSON object per line.
+        events = [json.loads(line) for line in result.stdout.splitlines()]
+        assert all("idempotency_key" in e for e in events)
         assert {e["event_type"] for e in events} >= {"ops-endpoint-verified", "ops-backup-verified"}
         assert stored_keys(hub) == []
         assert not (tmp_path / "state" / "outbox.sqlite3").exists()

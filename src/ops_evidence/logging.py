@@ -56,5 +56,9 @@ def configure_logging(level: str = "info", fmt: str = "auto", stream: TextIO | N
 
 
 def get_logger(**context: Any) -> Any:
-    """A bound structlog logger with `context` (probe, event, sink…)."""
-    return structlog.get_logger().bind(**context)
+    """A structlog logger with `context` (probe, event, sink…) bound.
+
+    Lazy: modules create their logger at import time, before `configure_logging` runs, so
+    binding must happen at each use, with the configuration then in force.
+    """
+    return structlog.get_logger(**context)
