@@ -55,9 +55,12 @@ def delivery_env(base_url: str, state_dir: Path) -> dict[str, str]:
 
 
 def fill_outbox(
-    state_dir: Path, count: int, env: dict[str, str], concurrency: int = 64
+    state_dir: Path, count: int, env: dict[str, str], concurrency: int = 64, prefix: str = "e"
 ) -> list[str]:
-    """Enqueue `count` endpoint events as the service would route them; returns their keys."""
+    """Enqueue `count` endpoint events as the service would route them; returns their keys.
+
+    `prefix` names the batch, so a second fill adds new events rather than repeats.
+    """
     import os
 
     saved = {k: os.environ.get(k) for k in env}
@@ -70,7 +73,7 @@ def fill_outbox(
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
-    planned = [router.plan(endpoint_event(f"e{n}")) for n in range(count)]
+    planned = [router.plan(endpoint_event(f"{prefix}{n}")) for n in range(count)]
 
     async def fill() -> None:
         box = SqliteOutbox(state_dir / "outbox.sqlite3", max_rows=max(100_000, count))
