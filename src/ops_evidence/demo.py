@@ -132,7 +132,7 @@ async def run_demo(
         targets=_url(targets_sock), targets_port=targets_sock.getsockname()[1], backups=backups,
     ))  # fmt: skip
     settings = demo_settings(workdir, _url(hub_sock), key, listen)
-    jobs = build_jobs(load_inventory(settings.inventory))
+    jobs = build_jobs(load_inventory(settings.inventory), state_dir=settings.state_dir)
     service = Service(settings, jobs, grace=5, initial_spread=2.0)
     servers: list[EmbeddedServer] = []
     stop = anyio.Event()

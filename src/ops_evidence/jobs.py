@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from pathlib import Path
 
 from ops_evidence.inventory.models import Entity, Inventory
 from ops_evidence.probes.base import ProbeContext, ProbeTarget
-from ops_evidence.probes.registry import plan, run_probe
+from ops_evidence.probes.registry import derived, plan, run_probe
 from ops_evidence.scheduler import Job
 
 DRIFT = "ops-inventory-drift"
 
 
-def build_jobs(inventory: Inventory, ctx: ProbeContext | None = None) -> list[Job]:
-    """One job per planned probe target; drift jobs wait for the other observations."""
-    ctx = ctx or ProbeContext(inventory)
+def build_jobs(
+    inventory: Inventory, ctx: ProbeContext | None = None, *, state_dir: Path | None = None
+) -> list[Job]:
+    """One job per planned probe target; derived jobs (drift, gates) wait for the other
+    observations. `state_dir` is where the gate rules find recorded rollout outcomes."""
+    ctx = ctx or ProbeContext(inventory, state_dir=state_dir)
     return [
         Job(
             key=target.context_key,
@@ -25,7 +29,7 @@ def build_jobs(inventory: Inventory, ctx: ProbeContext | None = None) -> list[Jo
             heartbeat=target.heartbeat.total_seconds(),
             run=functools.partial(run_probe, ctx, target),
             view_context=_view_context(inventory, target),
-            after_observations=target.event_type == DRIFT,
+            after_observations=derived(target.event_type),
         )
         for target in plan(inventory)
     ]

@@ -22,6 +22,7 @@ EventTypeName = Literal[
     "ops-access-path-checked",
     "ops-backup-verified",
     "ops-inventory-drift",
+    "ops-readiness-gate-updated",
 ]
 
 # Event type -> (widget type, inventory section, context-key prefix, widget name prefix).
@@ -37,6 +38,8 @@ EVENT_TYPES: Final[dict[str, tuple[str, str, str, str]]] = {
     ),
     "ops-backup-verified": ("ops-backup-card", "backups", "backup", "ops-backup-"),
     "ops-inventory-drift": ("ops-drift-card", "environments", "environment", "ops-env-"),
+    # Gates are not inventory entities: their ids come from the shipped gate catalog.
+    "ops-readiness-gate-updated": ("ops-readiness-card", "gates", "gate", "ops-readiness-"),
 }
 
 WIDGET_TYPES: Final = tuple(spec[0] for spec in EVENT_TYPES.values())

@@ -39,7 +39,8 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Start the service or a single pass."""
     settings, inventory = settings_and_inventory(args)
-    service = Service(settings, build_jobs(inventory), dry_run=args.dry_run, grace=args.grace)
+    jobs = build_jobs(inventory, state_dir=settings.state_dir)
+    service = Service(settings, jobs, dry_run=args.dry_run, grace=args.grace)
     if not args.once:
         anyio.run(service.run)
         return 0

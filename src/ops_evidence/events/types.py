@@ -1,4 +1,5 @@
-"""The five evidence event types published in `event-types/`.
+"""The evidence event types published in `event-types/`: the five of the first slice and
+`ops-readiness-gate-updated`.
 
 Adding a type: one model here (decorated with `@register`) plus one probe; the registry,
 schemas, manifest and router pick it up from there.
@@ -6,13 +7,14 @@ schemas, manifest and router pick it up from there.
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Literal
+from datetime import date, datetime
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from ops_evidence.events.envelope import Attributes, EvidenceEvent
 from ops_evidence.events.registry import register
+from ops_evidence.gates.catalog import GATE_ID_PATTERN, GateStatus
 
 _SHORT = 200
 
@@ -159,3 +161,34 @@ class InventoryDrift(EvidenceEvent):
     EVENT_TYPE = "ops-inventory-drift"
     event_type: Literal["ops-inventory-drift"]
     attributes: InventoryDriftAttributes
+
+
+class ReadinessGateAttributes(Attributes):
+    """A readiness gate's status, computed from evidence, and why.
+
+    `verified` is true only for `ready`; otherwise `reason` is the status.
+    """
+
+    gate: str = Field(pattern=GATE_ID_PATTERN, description="Gate id, e.g. `OPS-G05`.")
+    name: str = Field(max_length=_SHORT)
+    status: GateStatus
+    seed_status: GateStatus = Field(description="The status the seed recorded (2026-06-14).")
+    decided_by: Literal["evidence", "manual", "none"] = Field(
+        description="Probe evidence, manual evidence from the inventory, or nothing yet."
+    )
+    reasons: list[Annotated[str, StringConstraints(max_length=_SHORT)]] = Field(
+        default_factory=list, max_length=12
+    )
+    waves: list[str] = Field(default_factory=list, description="Waves that require the gate.")
+    evidence_link: str | None = Field(default=None, max_length=_SHORT)
+    evidence_date: date | None = None
+    evidence_by: str | None = Field(default=None, max_length=64)
+
+
+@register
+class ReadinessGateUpdated(EvidenceEvent):
+    """`ops-readiness-gate-updated`: a readiness gate's status changed (or its heartbeat)."""
+
+    EVENT_TYPE = "ops-readiness-gate-updated"
+    event_type: Literal["ops-readiness-gate-updated"]
+    attributes: ReadinessGateAttributes

@@ -7,12 +7,13 @@ error can name both ends.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
 from ops_evidence.durations import ByteSize, Duration
+from ops_evidence.gates.catalog import GateStatus, load_catalog
 from ops_evidence.inventory.checks import (
     AccessPathCheck,
     BackupCheck,
@@ -28,6 +29,8 @@ EntityId = Annotated[
 ]
 Lifecycle = Literal["active", "transitional", "provisioning", "planned", "retired", "unknown"]
 Fact = str | int | float | bool
+# The field `date` below would shadow the type inside its class body.
+Day = date
 
 
 class Entity(Strict):
@@ -109,6 +112,18 @@ class Backup(Entity, Schedule):
     check: BackupCheck
 
 
+class ManualGateEvidence(Strict):
+    """Evidence for a readiness gate that no probe can see: where it is, when, and who says so."""
+
+    link: str = Field(min_length=1, description="URL or repo path of the evidence.")
+    date: Day
+    by: str = Field(min_length=1, description="Who recorded it.")
+    status: GateStatus | None = Field(
+        default=None, description="The status the evidence supports; `partial` when omitted."
+    )
+    notes: str | None = None
+
+
 class Inventory(Strict):
     """One inventory file."""
 
@@ -122,6 +137,9 @@ class Inventory(Strict):
     endpoints: list[Endpoint] = Field(default_factory=list)
     access_paths: list[AccessPath] = Field(default_factory=list)
     backups: list[Backup] = Field(default_factory=list)
+    gates: dict[str, ManualGateEvidence] = Field(
+        default_factory=dict, description="Manual evidence per readiness gate id (`OPS-G03`)."
+    )
 
     def schedule_of(self, entity: Schedule) -> Schedule:
         """The entity's schedule with the inventory defaults filled in."""
@@ -147,4 +165,5 @@ class Inventory(Strict):
             "ops-access-path-checked": [a.id for a in self.access_paths],
             "ops-backup-verified": [b.id for b in self.backups],
             "ops-inventory-drift": [e.id for e in self.environments],
+            "ops-readiness-gate-updated": load_catalog().gate_ids(),
         }

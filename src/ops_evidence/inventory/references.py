@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from ops_evidence.gates.catalog import load_catalog
 from ops_evidence.inventory.models import Inventory
 
 Loc = tuple[str | int, ...]
@@ -35,7 +36,8 @@ _REFERENCES = (
 
 
 def reference_problems(inventory: Inventory) -> Iterator[tuple[Loc, str]]:
-    """Yield (location, message) for duplicate ids and references to unknown entities."""
+    """Yield (location, message) for duplicate ids, references to unknown entities and
+    manual evidence for gates the catalog does not have."""
     ids: dict[str, set[str]] = {}
     for section in _SECTIONS:
         seen: dict[str, int] = {}
@@ -57,3 +59,10 @@ def reference_problems(inventory: Inventory) -> Iterator[tuple[Loc, str]]:
                     (section, index, field),
                     f"{owner} {entity.id!r} refers to unknown {singular} {ref!r}",
                 )
+    known_gates = load_catalog().gate_ids()
+    for gate_id in inventory.gates:
+        if gate_id not in known_gates:
+            yield (
+                ("gates", gate_id),
+                (f"unknown gate {gate_id!r} (the catalog has {known_gates[0]}…{known_gates[-1]})"),
+            )

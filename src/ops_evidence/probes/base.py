@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from ops_evidence.checks.base import Failure
@@ -79,13 +80,15 @@ def _utc_now() -> datetime:
 
 @dataclass(slots=True)
 class ProbeContext:
-    """What a probe may use besides its target: inventory, HTTP clients, clock, observations."""
+    """What a probe may use besides its target: inventory, HTTP clients, clock, observations,
+    and the state directory (where `gate-probe --record` and `smoke --record` leave outcomes)."""
 
     inventory: Inventory
     observations: Observations = field(default_factory=MemoryObservations)
     client_factory: ClientFactory = fresh_client
     now: Callable[[], datetime] = _utc_now
     run_id: Callable[[], str] = new_run_id
+    state_dir: Path | None = None
 
 
 E = TypeVar("E", bound=EvidenceEvent)

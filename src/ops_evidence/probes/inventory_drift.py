@@ -24,7 +24,7 @@ from ops_evidence.events.types import (
     ServiceObserved,
 )
 from ops_evidence.probes.base import ProbeContext, ProbeTarget, make_event, verdict
-from ops_evidence.probes.registry import plan, register_probe
+from ops_evidence.probes.registry import derived, plan, register_probe
 
 _MAX_RECORDS = 50
 # Endpoint failures that mean the answer differs rather than that nothing answered.
@@ -110,7 +110,7 @@ def drift_records(ctx: ProbeContext, environment: str) -> list[DriftRecord]:
     """Every drift record for one environment, from the observations only."""
     declared = [
         t for t in plan(ctx.inventory)
-        if t.environment == environment and t.event_type != InventoryDrift.EVENT_TYPE
+        if t.environment == environment and not derived(t.event_type)
     ]  # fmt: skip
     keys = {t.context_key for t in declared}
     records: list[DriftRecord] = []
@@ -124,7 +124,7 @@ def drift_records(ctx: ProbeContext, environment: str) -> list[DriftRecord]:
         if (
             event.attributes.environment == environment
             and event.context_key not in keys
-            and event.event_type != InventoryDrift.EVENT_TYPE
+            and not derived(event.event_type)
         ):
             records.append(_record("unmanaged", event.context_key, "entity", None, "observed"))
     return records
@@ -155,7 +155,7 @@ def _failed(ctx: ProbeContext, target: ProbeTarget, failure: Failure) -> Evidenc
     return make_event(InventoryDrift, ctx, target, verdict(failure))
 
 
-@register_probe("ops-inventory-drift", on_failure=_failed)
+@register_probe("ops-inventory-drift", on_failure=_failed, after_observations=True)
 async def probe_drift(ctx: ProbeContext, target: ProbeTarget) -> EvidenceEvent:
     """Compare the environment's declared entities with their latest observations."""
     return _event(ctx, target, drift_records(ctx, target.entity_id))

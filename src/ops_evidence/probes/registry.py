@@ -8,14 +8,16 @@ A probe module registers one function per event type with `@register_probe(event
 on_failure=...)`. `run_probe` enforces the target's timeout as a backstop (checks have their
 own), turns any unexpected exception into a `verified: false` event through `on_failure`,
 and records the event in `ctx.observations` so `ops-inventory-drift` can compare it later.
-Drift targets should run after the other targets of their environment in a pass; drift makes
-no network calls. Use one `ProbeContext` (so one `Observations` store) for every target of an
-inventory, and targets from `plan(ctx.inventory)` of that same inventory: after a reload, plan
-again. `ProbeTarget.interval` says how often to run a target, `timeout` bounds one run, and
-`heartbeat` is how often an unchanged result should still be emitted (the emitter's concern).
+Probes registered with `after_observations=True` (drift, readiness gates) are computed from
+the other probes' observations: they make no network calls and should run after the other
+targets in a pass (`derived(event_type)` says which). Use one `ProbeContext` (so one
+`Observations` store) for every target of an inventory, and targets from `plan(ctx.inventory)`
+of that same inventory: after a reload, plan again. `ProbeTarget.interval` says how often to
+run a target, `timeout` bounds one run, and `heartbeat` is how often an unchanged result
+should still be emitted (the emitter's concern).
 
 Adding an event type is one model in `events/types.py` plus one probe module listed in
-`PROBE_MODULES`.
+`PROBE_MODULES` (and its line in `vocabulary.EVENT_TYPES`).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from ops_evidence.events.envelope import EvidenceEvent
 from ops_evidence.inventory.checks import Schedule
 from ops_evidence.inventory.models import AccessPath, Backup, Endpoint, Inventory, Service
 from ops_evidence.probes.base import ProbeContext, ProbeTarget
-from ops_evidence.vocabulary import context_key
+from ops_evidence.vocabulary import EVENT_TYPES, context_key
 
 ProbeFunction = Callable[[ProbeContext, ProbeTarget], Awaitable[EvidenceEvent]]
 FailureEvent = Callable[[ProbeContext, ProbeTarget, Failure], EvidenceEvent]
@@ -46,6 +48,7 @@ PROBE_MODULES = (
     "access_path_checked",
     "backup_verified",
     "inventory_drift",
+    "readiness_gate",
 )
 
 log = structlog.get_logger("ops_evidence.probes")
@@ -53,22 +56,24 @@ log = structlog.get_logger("ops_evidence.probes")
 
 @dataclass(frozen=True, slots=True)
 class ProbeSpec:
-    """A registered probe and how to express a failure it could not express itself."""
+    """A registered probe, how to express a failure it could not express itself, and whether
+    it is computed from the other probes' observations (so runs after them)."""
 
     probe: ProbeFunction
     on_failure: FailureEvent
+    after_observations: bool = False
 
 
 PROBES: dict[str, ProbeSpec] = {}
 
 
 def register_probe(
-    event_type: str, *, on_failure: FailureEvent
+    event_type: str, *, on_failure: FailureEvent, after_observations: bool = False
 ) -> Callable[[ProbeFunction], ProbeFunction]:
     """Decorator: make `probe` the one probe of `event_type`."""
 
     def decorate(probe: ProbeFunction) -> ProbeFunction:
-        PROBES[event_type] = ProbeSpec(probe, on_failure)
+        PROBES[event_type] = ProbeSpec(probe, on_failure, after_observations)
         return probe
 
     return decorate
@@ -80,6 +85,11 @@ def probes() -> dict[str, ProbeSpec]:
         for name in PROBE_MODULES:
             import_module(f"ops_evidence.probes.{name}")
     return PROBES
+
+
+def derived(event_type: str) -> bool:
+    """True for a probe computed from the other probes' observations (drift, gates)."""
+    return probes()[event_type].after_observations
 
 
 Declared = Service | Endpoint | AccessPath | Backup
@@ -98,9 +108,11 @@ def _entry(inventory: Inventory, event_type: str, entity_id: str) -> Declared | 
 
 
 def _environment_of(inventory: Inventory, event_type: str, entity_id: str) -> str | None:
+    if EVENT_TYPES[event_type][1] == "environments":
+        return entity_id  # a drift target's entity is its environment
     item = _entry(inventory, event_type, entity_id)
     if item is None:
-        return entity_id  # a drift target's entity is its environment
+        return None  # not in one environment (a readiness gate)
     if isinstance(item, Endpoint) and item.environment is None:
         service = inventory.service(item.service)
         return service.environment if service else None
@@ -108,7 +120,7 @@ def _environment_of(inventory: Inventory, event_type: str, entity_id: str) -> st
 
 
 def plan(inventory: Inventory) -> list[ProbeTarget]:
-    """Every probe to run, drift last, with schedules resolved from the inventory defaults."""
+    """Every probe to run, derived ones (drift, gates) last, schedules resolved from defaults."""
     targets: list[ProbeTarget] = []
     for event_type, ids in inventory.probe_targets().items():
         for entity_id in ids:
