@@ -1,5 +1,6 @@
-"""`ops-evidence gate-probe [--json]`: can Inter-Hub submission go live? (see rollout.gate_probe)
+"""`ops-evidence gate-probe [--json] [--record]`: can Inter-Hub submission go live?
 
+See rollout.gate_probe. `--record` keeps the verdict as evidence for readiness gate OPS-G15.
 Exit 0 when it can, 1 when a blocking check fails, 69 when Inter-Hub cannot be reached,
 78 when INTER_HUB_URL or OPS_HUB_KEY is unset or invalid.
 """
@@ -10,7 +11,12 @@ import argparse
 from typing import Any
 
 from ops_evidence.cli.common import print_json, print_table
-from ops_evidence.cli.rollout_common import rollout_settings, with_hub
+from ops_evidence.cli.rollout_common import (
+    add_record_argument,
+    record_if_asked,
+    rollout_settings,
+    with_hub,
+)
 from ops_evidence.rollout.gate_probe import GateReport, probe_gates
 
 EXIT_CLOSED = 1
@@ -22,6 +28,7 @@ def register(sub: Any) -> None:
         "gate-probe", help="can Inter-Hub submission go live? endpoints, key, widgets"
     )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    add_record_argument(parser)
     parser.set_defaults(handler=run)
 
 
@@ -30,6 +37,9 @@ def run(args: argparse.Namespace) -> int:
     settings = rollout_settings()
     mapping = settings.widget_mapping
     report = with_hub(settings, lambda hub: probe_gates(hub, mapping))
+    failed = [c.check for c in report.checks if c.blocking and not c.ok]
+    detail = "submission can go live" if report.live else f"blocked: {', '.join(failed)}"
+    record_if_asked(args, settings, "gate-probe", report.live, detail)
     if args.json:
         print_json(report.as_json())
     else:

@@ -1,7 +1,9 @@
-"""`ops-evidence smoke [--inventory FILE] [--json]`: production gate 6 (see rollout.smoke).
+"""`ops-evidence smoke [--inventory FILE] [--json] [--record]`: production gate 6.
 
-Exit 0 only when all six checks pass, 1 when one fails, 69 when Inter-Hub is unreachable,
-78 when INTER_HUB_URL, OPS_HUB_KEY or OPS_HUB_WIDGET_MAPPING is unset or invalid.
+See rollout.smoke. `--record` keeps the verdict as evidence for readiness gate OPS-G15.
+Exit 0 only when every check passes (one per declared type, plus the undeclared one), 1 when
+one fails, 69 when Inter-Hub is unreachable, 78 when INTER_HUB_URL, OPS_HUB_KEY or
+OPS_HUB_WIDGET_MAPPING is unset or invalid.
 """
 
 from __future__ import annotations
@@ -11,7 +13,12 @@ import json
 from typing import Any
 
 from ops_evidence.cli.common import add_inventory_argument, print_json, print_table
-from ops_evidence.cli.rollout_common import rollout_settings, with_hub
+from ops_evidence.cli.rollout_common import (
+    add_record_argument,
+    record_if_asked,
+    rollout_settings,
+    with_hub,
+)
 from ops_evidence.errors import ConfigError
 from ops_evidence.inventory import load_inventory
 from ops_evidence.rollout.smoke import SmokeReport, run_smoke
@@ -26,11 +33,12 @@ def register(sub: Any) -> None:
     )
     add_inventory_argument(parser)
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    add_record_argument(parser)
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the six checks and print what was sent and what came back."""
+    """Run the checks and print what was sent and what came back."""
     settings = rollout_settings()
     mapping = settings.widget_mapping
     if mapping is None or mapping.is_empty():
@@ -40,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
     if args.inventory or "inventory" in settings.model_fields_set:
         entity_ids = load_inventory(args.inventory or settings.inventory).probe_targets()
     report = with_hub(settings, lambda hub: run_smoke(hub, mapping, entity_ids))
+    record_if_asked(args, settings, "smoke", report.ok, report.verdict())
     if args.json:
         print_json(report.as_json())
     else:
@@ -60,5 +69,4 @@ def print_report(report: SmokeReport) -> None:
             print(f"\n{check.event_type}:")
             print(f"  sent: {json.dumps(check.sent, sort_keys=True)}")
             print(f"  got:  {check.http_status} {json.dumps(check.answer, sort_keys=True)}")
-    failed = [c.event_type for c in report.checks if not c.ok]
-    print(f"\nsmoke {'passed: 6 of 6 checks' if report.ok else 'FAILED: ' + ', '.join(failed)}")
+    print(f"\nsmoke {report.verdict()}")

@@ -1,7 +1,7 @@
 """`smoke`: the controlled smoke of production gate 6.
 
-Six checks: one event of each of the five declared types is accepted by its mapped widget,
-and one undeclared (but registered) type, `ops-risk-raised`, is rejected. Every smoke event
+One check per declared type of the vocabulary (an event of each is accepted by its mapped
+widget), and one undeclared (but registered) type, `ops-risk-raised`, is rejected. Every smoke event
 carries `viewContext: ops-evidence:smoke:<run id>` and `metadata.smoke: true`, so it can be
 told apart from evidence (and its attributes say `verified: false`, reason `smoke_test`).
 
@@ -52,7 +52,7 @@ class SmokeCheck:
 
 @dataclass(slots=True)
 class SmokeReport:
-    """The run id, its view context, and the six checks."""
+    """The run id, its view context, and the checks (declared types, then the undeclared one)."""
 
     run_id: str
     checks: list[SmokeCheck] = field(default_factory=list)
@@ -64,8 +64,14 @@ class SmokeReport:
 
     @property
     def ok(self) -> bool:
-        """True when all six checks passed."""
+        """True when every check passed (one per declared type, plus the undeclared one)."""
         return len(self.checks) == len(EVENT_TYPES) + 1 and all(c.ok for c in self.checks)
+
+    def verdict(self) -> str:
+        """`passed: 7 of 7 checks`, or `FAILED: ` and the failing event types."""
+        if self.ok:
+            return f"passed: {len(self.checks)} of {len(self.checks)} checks"
+        return "FAILED: " + ", ".join(c.event_type for c in self.checks if not c.ok)
 
     def as_json(self) -> dict[str, Any]:
         """The report as plain JSON, with each request body and answer."""
@@ -113,7 +119,7 @@ async def run_smoke(
     entity_ids: Mapping[str, list[str]] | None = None,
     run_id: str | None = None,
 ) -> SmokeReport:
-    """Send the five declared types, then the undeclared one; never retries a write."""
+    """Send each declared type, then the undeclared one; never retries a write."""
     report = SmokeReport(run_id or new_run_id())
     for event_type in EVENT_TYPES:
         target = pick_widget(event_type, mapping, (entity_ids or {}).get(event_type, []))

@@ -27,6 +27,8 @@ SAMPLES: dict[str, dict[str, Any]] = {
                                 "target": "smoke.invalid:22"},
     "ops-backup-verified": {"backup": "smoke", "tool": "files", "max_age_seconds": 86400},
     "ops-inventory-drift": {},
+    "ops-readiness-gate-updated": {"gate": "OPS-G15", "name": "smoke", "status": "unknown",
+                                   "seed_status": "unknown", "decided_by": "none"},
 }  # fmt: skip
 
 
