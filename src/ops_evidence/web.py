@@ -14,6 +14,9 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from ops_evidence import __version__
+from ops_evidence.events.types import ReadinessGateAttributes, ReadinessGateUpdated
+from ops_evidence.gates.catalog import GateStatus
+from ops_evidence.gates.evaluate import evaluate_waves
 from ops_evidence.metrics import Metrics
 from ops_evidence.outbox.base import Outbox
 from ops_evidence.scheduler import RunRecord
@@ -102,6 +105,43 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
+_STATUS_CLASS = {"ready": "ok", "blocked": "bad", "partial": "wait", "unknown": ""}
+
+
+def _status(status: str) -> str:
+    return f'<span class="{_STATUS_CLASS.get(status, "")}">{html.escape(status)}</span>'
+
+
+def _gates(view: ServiceView) -> list[str]:
+    """The readiness gates (from the gate probes' last events) and the waves they add up to."""
+    keys = [k for k, t in view.probes if t == ReadinessGateUpdated.EVENT_TYPE]
+    if not keys:
+        return []
+    rows, statuses = [], dict[str, GateStatus]()
+    for key in keys:
+        record = view.results.get(key)
+        attrs = record.event.attributes if record and record.event else None
+        if not isinstance(attrs, ReadinessGateAttributes):
+            rows.append([html.escape(key), "", '<span class="wait">not evaluated yet</span>', ""])
+            continue
+        statuses[attrs.gate] = attrs.status
+        reasons = html.escape("; ".join(attrs.reasons))
+        rows.append(
+            [html.escape(attrs.gate), html.escape(attrs.name), _status(attrs.status), reasons]
+        )
+    waves = [
+        [html.escape(w.wave.id), "yes" if w.ready else "no", _status(w.status),
+         html.escape(", ".join(f"{g} {s}" for g, s in w.gates.items()))]
+        for w in evaluate_waves(statuses)
+    ]  # fmt: skip
+    return [
+        "<h2>Readiness gates</h2>",
+        _table(["gate", "name", "status", "reasons"], rows),
+        "<h2>Migration waves</h2>",
+        _table(["wave", "ready", "status", "gates"], waves),
+    ]
+
+
 def render_status(view: ServiceView, counts: dict[tuple[str, str], int], now: float) -> str:
     """The server-rendered status page (no JavaScript)."""
     probes = [_probe_row(k, t, view.results.get(k), now) for k, t in view.probes]
@@ -116,6 +156,7 @@ def render_status(view: ServiceView, counts: dict[tuple[str, str], int], now: fl
         f"<p>{'ready' if view.ready else 'starting'} · up {_age(now - view.started_at)}</p>",
         "<h2>Probes</h2>",
         _table(["probe", "event type", "verdict", "reason", "age"], probes),
+        *_gates(view),
         "<h2>Sinks</h2>",
         _table(["sink", "state"], sinks),
         "<h2>Outbox</h2>",

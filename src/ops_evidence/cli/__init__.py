@@ -27,6 +27,7 @@ COMMANDS = (
     "gate-probe",
     "seed-widgets",
     "smoke",
+    "gates",
 )
 
 Handler = Callable[[argparse.Namespace], int]

@@ -2,14 +2,15 @@
 
 The operator's debugging tool. Exit codes: 0 the probe verified, 1 it ran and did not verify
 (the event says why), 64 the context key is not in the inventory's plan, 78 bad settings or
-inventory. Probing `environment:<id>` first probes that environment's other entities, since
-drift is computed from their latest observations.
+inventory. Probing a derived target first runs the observations it is computed from:
+`environment:<id>` (drift) that environment's entities, `gate:OPS-Gxx` every entity.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -18,7 +19,7 @@ from ops_evidence.cli.common import add_inventory_argument, print_table, setting
 from ops_evidence.errors import UsageError
 from ops_evidence.events.envelope import EvidenceEvent
 from ops_evidence.inventory.models import Inventory
-from ops_evidence.probes import ProbeContext, find_target, plan, run_probe
+from ops_evidence.probes import ProbeContext, derived, find_target, observe, run_probe
 
 EX_NOT_VERIFIED = 1
 
@@ -38,23 +39,21 @@ def register(sub: Any) -> None:
     parser.set_defaults(handler=run)
 
 
-async def probe_now(inventory: Inventory, key: str) -> EvidenceEvent:
-    """Run the probe of `key` (and, for drift, its environment's probes first)."""
+async def probe_now(inventory: Inventory, key: str, state_dir: Path | None = None) -> EvidenceEvent:
+    """Run the probe of `key` (a derived one after the observations it reads)."""
     target = find_target(inventory, key)
     if target is None:
         raise UsageError(f"{key} is not a probe of this inventory; `validate` lists them")
-    ctx = ProbeContext(inventory)
-    if target.event_type == "ops-inventory-drift":
-        for other in plan(inventory):
-            if other.environment == target.entity_id and other.event_type != target.event_type:
-                await run_probe(ctx, other)
+    ctx = ProbeContext(inventory, state_dir=state_dir)
+    if derived(target.event_type):
+        await observe(ctx, target.environment)
     return await run_probe(ctx, target)
 
 
 def run(args: argparse.Namespace) -> int:
     """Probe once, print the event, exit 0 when verified and 1 when not."""
-    _, inventory = settings_and_inventory(args)
-    event = anyio.run(probe_now, inventory, args.context_key)
+    settings, inventory = settings_and_inventory(args)
+    event = anyio.run(probe_now, inventory, args.context_key, settings.state_dir)
     data = event.model_dump(mode="json")
     if args.json:
         print(json.dumps(data, indent=2))

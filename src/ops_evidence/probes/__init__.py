@@ -7,6 +7,7 @@ from ops_evidence.probes.base import MemoryObservations, Observations, ProbeCont
 from ops_evidence.probes.registry import (
     derived,
     find_target,
+    observe,
     plan,
     probes,
     register_probe,
@@ -20,6 +21,7 @@ __all__ = [
     "ProbeTarget",
     "derived",
     "find_target",
+    "observe",
     "plan",
     "probes",
     "register_probe",

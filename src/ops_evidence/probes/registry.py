@@ -175,3 +175,18 @@ async def run_probe(ctx: ProbeContext, target: ProbeTarget) -> EvidenceEvent:
         message=event.attributes.message,
     )
     return event
+
+
+async def observe(ctx: ProbeContext, environment: str | None = None, concurrency: int = 16) -> None:
+    """Run every observation probe (not the derived ones) once, or only one environment's,
+    so a derived probe run next has evidence to read."""
+    limiter = anyio.CapacityLimiter(concurrency)
+
+    async def one(target: ProbeTarget) -> None:
+        async with limiter:
+            await run_probe(ctx, target)
+
+    async with anyio.create_task_group() as tg:
+        for target in plan(ctx.inventory):
+            if not derived(target.event_type) and environment in (None, target.environment):
+                tg.start_soon(one, target)
