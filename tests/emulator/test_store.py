@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from ops_evidence.emulator import create_app
+from ops_evidence.vocabulary import EVENT_TYPES
 from tests.emulator.conftest import Connect, auth, hub_config
 from tests.emulator.test_inter_hub import EVENTS, event
 
@@ -22,7 +23,11 @@ async def test_sqlite_file_survives_restart(connect: Connect, tmp_path: Path) ->
         await client.post("/progress/", json={"event_type": "x", "idempotency_key": "k"})
     async with connect(config) as client:
         counts = (await client.get("/_emulator/counts")).json()
-        assert (counts["interaction_events"], counts["progress"], counts["widgets"]) == (1, 1, 5)
+        assert (counts["interaction_events"], counts["progress"], counts["widgets"]) == (
+            1,
+            1,
+            len(EVENT_TYPES),
+        )
         again = await client.post("/progress/", json={"event_type": "x", "idempotency_key": "k"})
         assert again.status_code == 200
 
@@ -44,4 +49,8 @@ async def test_reset_forgets_and_reseeds(client: httpx.AsyncClient) -> None:
     await client.post("/api/v2/widgets", headers=auth(),
                       json={"hubId": "ops-hub", "name": "n", "widgetType": "ops-drift-card"})  # fmt: skip
     counts = (await client.post("/_emulator/reset")).json()
-    assert (counts["interaction_events"], counts["widgets"], counts["progress"]) == (0, 5, 0)
+    assert (counts["interaction_events"], counts["widgets"], counts["progress"]) == (
+        0,
+        len(EVENT_TYPES),
+        0,
+    )

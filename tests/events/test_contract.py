@@ -34,14 +34,15 @@ def _registry_event(**attrs: object) -> EndpointVerified:
     )
 
 
-def test_five_types_with_committed_schemas() -> None:
-    """Exactly the five seed event types exist and event-types/ equals the models."""
+def test_six_types_with_committed_schemas() -> None:
+    """The five seed event types plus ops-readiness-gate-updated exist; event-types/ equals the models."""
     assert event_types() == [
         "ops-service-observed",
         "ops-endpoint-verified",
         "ops-access-path-checked",
         "ops-backup-verified",
         "ops-inventory-drift",
+        "ops-readiness-gate-updated",
     ]
     assert stale_schemas(REPO / "event-types") == []
 

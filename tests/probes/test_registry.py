@@ -9,7 +9,7 @@ from ops_evidence.events.envelope import EvidenceEvent
 from ops_evidence.events.registry import event_types
 from ops_evidence.events.types import ServiceObserved
 from ops_evidence.inventory import load_inventory
-from ops_evidence.probes import ProbeContext, ProbeTarget, plan, probes, run_probe
+from ops_evidence.probes import ProbeContext, ProbeTarget, derived, plan, probes, run_probe
 from ops_evidence.probes.registry import PROBES, ProbeSpec
 from tests.conftest import EXAMPLE_INVENTORY
 from tests.probes.inventories import inventory
@@ -23,7 +23,8 @@ def test_every_event_type_has_a_probe() -> None:
 
 
 def test_plan_of_the_example_inventory() -> None:
-    """The plan lists every entity once, with schedules and environments, drift last."""
+    """The plan lists every entity once, with schedules and environments, derived probes
+    (drift, then the gates, which belong to no environment) last."""
     inv = load_inventory(EXAMPLE_INVENTORY)
     targets = plan(inv)
     keys = [t.context_key for t in targets]
@@ -34,8 +35,12 @@ def test_plan_of_the_example_inventory() -> None:
     assert registry.environment == "coulombcore"
     assert registry.timeout.total_seconds() == 10
     assert registry.interval.total_seconds() == 300
-    drift_positions = [i for i, t in enumerate(targets) if t.event_type == "ops-inventory-drift"]
-    assert drift_positions == list(range(len(targets) - len(drift_positions), len(targets)))
+    derived_positions = [i for i, t in enumerate(targets) if derived(t.event_type)]
+    assert derived_positions == list(range(len(targets) - len(derived_positions), len(targets)))
+    gates = [t for t in targets if t.event_type == "ops-readiness-gate-updated"]
+    assert [t.context_key for t in gates][:2] == ["gate:OPS-G01", "gate:OPS-G02"]
+    assert len(gates) == 15
+    assert {t.environment for t in gates} == {None}
 
 
 async def test_a_crashing_probe_becomes_evidence(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -36,7 +36,7 @@ async def test_live_when_endpoints_key_and_widgets_are_there(hub_on: HubOn) -> N
     assert report.live
     assert report.endpoints["/widgets"] == ["GET", "POST"]
     assert report.endpoints["/interaction-events"] == ["GET", "POST"]
-    assert check(report, "mapped widgets exist") == (True, True, "all 5 exist")
+    assert check(report, "mapped widgets exist") == (True, True, f"all {len(EVENT_TYPES)} exist")
 
 
 async def test_absent_bootstrap_endpoints_are_reported_but_do_not_block(hub_on: HubOn) -> None:

@@ -7,6 +7,7 @@ import pytest
 from ops_evidence.emulator import create_app, emulator_state
 from ops_evidence.emulator.config import SeedWidget
 from ops_evidence.errors import ConfigError, UsageError
+from ops_evidence.gates.catalog import load_catalog
 from ops_evidence.inventory import Inventory
 from ops_evidence.rollout.seed_widgets import choose_hub_id, seed_widgets, wanted_widgets
 from ops_evidence.vocabulary import EVENT_TYPES, HUB_NAME, POLICY_SCOPE
@@ -14,6 +15,7 @@ from tests.emulator.conftest import REVOKED_KEY, hub_config
 from tests.rollout.conftest import HubOn
 
 pytestmark = pytest.mark.anyio
+GATES = load_catalog().gate_ids()
 
 
 def test_wanted_widgets_follow_the_vocabulary(minimal_inventory: Inventory) -> None:
@@ -24,6 +26,7 @@ def test_wanted_widgets_follow_the_vocabulary(minimal_inventory: Inventory) -> N
         ("service:web", "ops-service-web", "ops-service-card"),
         ("endpoint:web-root", "ops-endpoint-web-root", "ops-endpoint-card"),
         ("environment:local", "ops-env-local", "ops-drift-card"),
+        *((f"gate:{g}", f"ops-readiness-{g}", "ops-readiness-card") for g in GATES),
     }
     assert [w.key for w in wanted if w.kind == "aggregate"] == list(EVENT_TYPES)
 
@@ -35,21 +38,22 @@ def test_per_entity_needs_an_inventory() -> None:
 
 
 async def test_second_run_creates_nothing(hub_on: HubOn, minimal_inventory: Inventory) -> None:
-    """The first run creates the 3 entity widgets (aggregates exist); the second creates none."""
+    """The first run creates the 3 entity and 15 gate widgets (aggregates exist); the second none."""
     app = create_app(hub_config(max_page_size=3))
     wanted = wanted_widgets(minimal_inventory, per_entity=True, aggregate=True)
     async with hub_on(app) as hub:
         first = await seed_widgets(hub, wanted, hub_id=None, dry_run=False)
         second = await seed_widgets(hub, wanted, hub_id=None, dry_run=False)
-    assert [w.action for w in first.widgets].count("created") == 3
+    assert [w.action for w in first.widgets].count("created") == 3 + len(GATES)
     assert {w.action for w in second.widgets} == {"exists"}
     assert second.mapping() == first.mapping()
     assert set(first.mapping().entities) == {
         "service:web",
         "endpoint:web-root",
         "environment:local",
+        *(f"gate:{g}" for g in GATES),
     }
-    assert emulator_state(app).store.counts()["widgets"] == 5 + 3
+    assert emulator_state(app).store.counts()["widgets"] == len(EVENT_TYPES) + 3 + len(GATES)
     created = [
         w for w in emulator_state(app).store.list_widgets(0, 100)[0] if w["name"] == "ops-env-local"
     ]
@@ -64,10 +68,10 @@ async def test_dry_run_creates_nothing(hub_on: HubOn, minimal_inventory: Invento
     wanted = wanted_widgets(minimal_inventory, per_entity=True, aggregate=True)
     async with hub_on(app) as hub:
         report = await seed_widgets(hub, wanted, hub_id=None, dry_run=True)
-    assert [w.action for w in report.widgets].count("would create") == 3
-    assert emulator_state(app).store.counts()["widgets"] == 5
+    assert [w.action for w in report.widgets].count("would create") == 3 + len(GATES)
+    assert emulator_state(app).store.counts()["widgets"] == len(EVENT_TYPES)
     assert report.mapping().entities == {}
-    assert len(report.mapping().event_types) == 5
+    assert len(report.mapping().event_types) == len(EVENT_TYPES)
 
 
 async def test_a_name_taken_by_another_type_is_a_conflict(hub_on: HubOn) -> None:
@@ -79,7 +83,7 @@ async def test_a_name_taken_by_another_type_is_a_conflict(hub_on: HubOn) -> None
         report = await seed_widgets(hub, wanted, hub_id=None, dry_run=False)
     assert [w.wanted.name for w in report.conflicts] == ["ops-backup-verified"]
     assert "ops-backup-verified" not in report.mapping().event_types
-    assert len(report.mapping().event_types) == 4
+    assert len(report.mapping().event_types) == len(EVENT_TYPES) - 1
 
 
 async def test_an_unknown_hub_is_a_config_error(hub_on: HubOn) -> None:
