@@ -13,7 +13,8 @@ INVENTORY = str(REPO / "tests" / "data" / "valid-minimal.yaml")
 
 
 def test_dry_run_then_create_then_nothing_left_to_create() -> None:
-    """Dry run creates nothing; the real run creates 3; a second run creates 0, same mapping."""
+    """Dry run creates nothing; the real run creates 3 entity + 15 gate widgets; a second run
+    creates 0, same mapping."""
     args = ["seed-widgets", "--inventory", INVENTORY]
     with canary_hub() as base_url:
         env = hub_env(base_url, mapping=None)
@@ -21,9 +22,9 @@ def test_dry_run_then_create_then_nothing_left_to_create() -> None:
         first = run_cli([*args, "--json"], env)
         second = run_cli([*args, "--json"], env)
     assert dry.returncode == 0, dry.stderr
-    assert "3 would create, 5 existing" in dry.stdout
+    assert "18 would create, 6 existing" in dry.stdout
     first_report, second_report = json.loads(first.stdout), json.loads(second.stdout)
-    assert [w["action"] for w in first_report["widgets"]].count("created") == 3
+    assert [w["action"] for w in first_report["widgets"]].count("created") == 18
     assert {w["action"] for w in second_report["widgets"]} == {"exists"}
     assert first_report["mapping"] == second_report["mapping"]
     mapping = parse_widget_mapping(json.dumps(second_report["mapping"]))
@@ -39,4 +40,4 @@ def test_aggregate_only_prints_a_pasteable_mapping() -> None:
     assert result.returncode == 0, result.stderr
     mapping = parse_widget_mapping(result.stdout.strip().splitlines()[-1])
     assert mapping.entities == {}
-    assert len(mapping.event_types) == 5
+    assert len(mapping.event_types) == 6

@@ -1,4 +1,4 @@
-"""`ops-evidence smoke` as an operator runs it: six checks, what was sent, exit codes."""
+"""`ops-evidence smoke` as an operator runs it: seven checks, what was sent, exit codes."""
 
 from __future__ import annotations
 
@@ -11,12 +11,12 @@ from tests.support import run_cli
 
 
 def test_smoke_passes_on_the_ops_hub() -> None:
-    """All six checks pass: exit 0, each request and answer printed, the key never."""
+    """All seven checks pass: exit 0, each request and answer printed, the key never."""
     with canary_hub() as base_url:
         result = run_cli(["smoke"], hub_env(base_url))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "smoke passed: 6 of 6 checks" in result.stdout
-    assert result.stdout.count("  sent: ") == 6
+    assert "smoke passed: 7 of 7 checks" in result.stdout
+    assert result.stdout.count("  sent: ") == 7
     assert "event_type_not_declared" in result.stdout
     assert CANARY not in result.stdout + result.stderr
 
