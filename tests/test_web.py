@@ -51,6 +51,30 @@ async def test_status_page_lists_every_probe_and_escapes() -> None:
     assert "<b>x</b>" not in page
 
 
+async def test_status_page_shows_gates_and_waves() -> None:
+    """Gate probes' last events appear as a gate table; waves follow from their statuses."""
+    from ops_evidence.probes import ProbeContext, find_target, run_probe
+    from tests.gates.evidence import inventory
+
+    inv = inventory()
+    target = find_target(inv, "gate:OPS-G01")
+    assert target is not None
+    event = await run_probe(ProbeContext(inv), target)
+    job = Job("gate:OPS-G01", "ops-readiness-gate-updated", 60, 5, 3600, _noop)  # type: ignore[arg-type]
+    view = ServiceView(Metrics(), MemoryOutbox(), ready=True,
+                       probes=[("gate:OPS-G01", "ops-readiness-gate-updated"),
+                               ("gate:OPS-G02", "ops-readiness-gate-updated")])  # fmt: skip
+    view.results["gate:OPS-G01"] = RunRecord(job, event, 0.0, 0.1, 0.0, True)
+    async with _client(view) as client:
+        page = (await client.get("/")).text
+    assert "<h2>Readiness gates</h2>" in page
+    assert "Environment inventory exists" in page
+    assert '<span class="ok">ready</span>' in page
+    assert "not evaluated yet" in page
+    assert "<h2>Migration waves</h2>" in page
+    assert "OPS-G01 ready, OPS-G02 unknown, OPS-G15 unknown" in page
+
+
 async def test_metrics_parse() -> None:
     """/metrics is valid Prometheus text with the outbox gauges."""
     view = ServiceView(Metrics(), MemoryOutbox(), ready=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ops_evidence.gates.catalog import GateStatus, load_catalog
 from ops_evidence.gates.rules import RULES, GateEvidence, aggregate
+from ops_evidence.rollout.outcomes import RolloutCommand, RolloutOutcome
 from tests.gates.evidence import (
     STALE,
     backup,
@@ -17,6 +18,8 @@ from tests.gates.evidence import (
     outcome,
     service_seen,
 )
+
+Rollout = dict[RolloutCommand, RolloutOutcome]
 
 
 def rule(gate_id: str, ev: GateEvidence) -> tuple[GateStatus, list[str]]:
@@ -179,15 +182,18 @@ def test_g14_partial_names_services_without_check_or_endpoint() -> None:
 
 def test_g15_ready_when_gate_probe_and_smoke_passed() -> None:
     """Recorded gate-probe and smoke passes: ready."""
-    rollout = {"gate-probe": outcome("gate-probe", True), "smoke": outcome("smoke", True)}
+    rollout: Rollout = {"gate-probe": outcome("gate-probe", True), "smoke": outcome("smoke", True)}
     assert rule("OPS-G15", evidence(inventory(), rollout=rollout))[0] == "ready"
 
 
 def test_g15_partial_blocked_and_unknown() -> None:
     """Gate-probe only: partial; a failed smoke: blocked; nothing recorded: unknown."""
-    only_probe = {"gate-probe": outcome("gate-probe", True)}
+    only_probe: Rollout = {"gate-probe": outcome("gate-probe", True)}
     assert rule("OPS-G15", evidence(inventory(), rollout=only_probe))[0] == "partial"
-    failed = {**only_probe, "smoke": outcome("smoke", False, "FAILED: ops-backup-verified")}
+    failed: Rollout = {
+        **only_probe,
+        "smoke": outcome("smoke", False, "FAILED: ops-backup-verified"),
+    }
     status, reasons = rule("OPS-G15", evidence(inventory(), rollout=failed))
     assert status == "blocked"
     assert "smoke failed on 2026-06-15: FAILED: ops-backup-verified" in reasons

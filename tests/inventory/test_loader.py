@@ -25,6 +25,8 @@ INVALID = [
     ("invalid-yaml-syntax.yaml", ":5:1: YAML syntax error"),
     ("invalid-url-credentials.yaml", ":10: endpoints[0] (web-root).url: credentials in a URL"),
     ("invalid-check-kind.yaml", ":7: access_paths[0] (ssh).check: Input tag 'telnet'"),
+    ("invalid-gate-status.yaml", ":8: gates.OPS-G07.status: Input should be 'unknown', 'partial'"),
+    ("invalid-unknown-gate.yaml", ":4: gates.OPS-G42: unknown gate 'OPS-G42'"),
 ]
 
 
