@@ -1,4 +1,4 @@
-"""The evidence-event contract: envelope, the five types, schemas and wire bodies."""
+"""The evidence-event contract: envelope, the declared types, schemas and wire bodies."""
 
 from ops_evidence.events.envelope import EvidenceEvent, idempotency_key, new_run_id
 from ops_evidence.events.registry import EVENT_MODELS, event_model, event_types, parse_event

@@ -10,8 +10,8 @@ Live means every *blocking* check passes:
 The bootstrap endpoints `/hubs`, `/hub-capability-manifests`, `/api-consumers` and
 `/policy-scopes` are reported but do not block: they are how a hub, its manifest, the API
 consumer and the policy scope would be created *through the API*; the same records can be
-created in the Inter-Hub UI or by migrations. Whether the active manifest declares the five
-event types is proven by `smoke`, not here.
+created in the Inter-Hub UI or by migrations. Whether the active manifest declares every
+event type is proven by `smoke`, not here.
 """
 
 from __future__ import annotations
