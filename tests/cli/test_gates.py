@@ -78,3 +78,49 @@ def test_unknown_gate_in_the_inventory_is_a_config_error(tmp_path: Path) -> None
     assert result.returncode == 78
     assert f"{path}:3: gates.OPS-G99: unknown gate 'OPS-G99'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+LOOPBACK_INVENTORY = """\
+version: 1
+name: loopback
+environments:
+  - {id: local, role: test, lifecycle: active, owner: ops}
+services:
+  - id: web
+    environment: local
+    owner_repo: web-repo
+    lifecycle: active
+    backing_stores: []
+    check: {kind: tcp, host: 127.0.0.1, port: 1}
+endpoints:
+  - {id: web-root, service: web, url: "http://127.0.0.1:1/"}
+"""
+
+
+def test_observe_runs_the_probes_first(tmp_path: Path) -> None:
+    """Without --observe G02 has no evidence (unknown); with it the refused loopback service
+    has been observed, so its fully declared catalog entry is ready."""
+    path = tmp_path / "inventory.yaml"
+    path.write_text(LOOPBACK_INVENTORY, encoding="utf-8")
+    env = {"OPS_EVIDENCE_STATE_DIR": str(tmp_path)}
+
+    def g02(*flags: str) -> str:
+        result = run_cli(["gates", "--inventory", str(path), "--json", *flags], env)
+        assert result.returncode == 0, result.stderr
+        gates = json.loads(result.stdout)["gates"]
+        return str(next(g["status"] for g in gates if g["gate"] == "OPS-G02"))
+
+    assert g02() == "unknown"
+    assert g02("--observe") == "ready"
+
+
+def test_probe_of_a_gate_observes_first(tmp_path: Path) -> None:
+    """`probe gate:OPS-G02` runs the observation probes before evaluating the gate."""
+    path = tmp_path / "inventory.yaml"
+    path.write_text(LOOPBACK_INVENTORY, encoding="utf-8")
+    result = run_cli(["probe", "gate:OPS-G02", "--inventory", str(path), "--json"],
+                     {"OPS_EVIDENCE_STATE_DIR": str(tmp_path)})  # fmt: skip
+    assert result.returncode == 0, result.stderr  # ready is verified
+    event = json.loads(result.stdout)
+    assert event["event_type"] == "ops-readiness-gate-updated"
+    assert event["attributes"]["status"] == "ready"
