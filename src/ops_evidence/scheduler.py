@@ -3,8 +3,9 @@
 Drives the pure `Timetable` with the real clock on the service's task group. A probe run is
 bounded by its timeout; the global limiter caps concurrent probes. Results are emitted
 (submitted to the outbox) on change or heartbeat; the last emission per probe is persisted so
-a restart does not re-emit everything. Jobs flagged `after_observations` (drift) start only
-after every other probe has run once, as they are computed from those observations.
+a restart does not re-emit everything. Jobs flagged `after_observations` (drift, readiness
+gates) start only after every other probe has run once, as they are computed from those
+observations.
 """
 
 from __future__ import annotations
