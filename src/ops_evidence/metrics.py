@@ -53,10 +53,7 @@ class Metrics:
     def observe_run(self, record: RunRecord) -> None:
         """Count a probe run."""
         event_type = record.job.event_type
-        if record.event is None:
-            verdict = "error"
-        else:
-            verdict = "verified" if record.event.attributes.verified else "failed"
+        verdict = "error" if record.event is None else record.event.attributes.verdict
         self.probe_runs.labels(event_type, verdict).inc()
         self.probe_duration.labels(event_type).observe(record.duration)
         self.probe_lateness.observe(record.lateness)

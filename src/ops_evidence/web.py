@@ -92,9 +92,8 @@ def _probe_row(key: str, event_type: str, record: RunRecord | None, now: float) 
         verdict, reason = '<span class="bad">error</span>', record.error or ""
     else:
         attrs = record.event.attributes
-        verdict = '<span class="ok">verified</span>' if attrs.verified else (
-            '<span class="bad">failed</span>'
-        )  # fmt: skip
+        css = {"verified": "ok", "failed": "bad"}.get(attrs.verdict, "wait")
+        verdict = f'<span class="{css}">{attrs.verdict}</span>'
         reason = " — ".join(x for x in (attrs.reason, attrs.message) if x)
     return [key, event_type, verdict, html.escape(reason), _age(now - record.started)]
 

@@ -9,12 +9,14 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from ops_evidence.checks.base import Failure
 from ops_evidence.events.schemas import event_schema
 from ops_evidence.events.types import ReadinessGateUpdated
 from ops_evidence.events.wire import event_attributes
 from ops_evidence.jobs import build_jobs
 from ops_evidence.probe_state import MemoryProbeState
 from ops_evidence.probes import ProbeContext, find_target, run_probe
+from ops_evidence.probes.registry import probes
 from ops_evidence.rollout.outcomes import RolloutOutcome, record_outcome
 from ops_evidence.scheduler import Job, Scheduler
 from ops_evidence.scheduling import fingerprint
@@ -45,6 +47,7 @@ async def test_gate_event_carries_status_reasons_and_waves() -> None:
     assert event.context_key == "gate:OPS-G05"
     assert (attrs.status, attrs.seed_status, attrs.decided_by) == ("partial", "partial", "evidence")
     assert (attrs.verified, attrs.reason) == (False, "partial")
+    assert (attrs.failed, attrs.verdict) == (False, "status")
     assert attrs.waves == ["wave-1-registry-proof"]
     assert attrs.message == "all 1 registry endpoints meet the requirement"
     jsonschema.validate(json.loads(event.model_dump_json()), event_schema(event.event_type))
@@ -55,6 +58,25 @@ async def test_a_ready_gate_is_verified() -> None:
     event = await gate_event(ProbeContext(inventory()), "OPS-G01")
     assert (event.attributes.status, event.attributes.verified) == ("ready", True)
     assert event.attributes.reason is None
+
+
+async def test_a_gate_whose_evaluation_failed_is_a_failure() -> None:
+    """The failure path (evaluation crashed or timed out): `unknown`, and a probe failure,
+    unlike a gate that is merely not ready."""
+    ctx = ProbeContext(REGISTRY, now=lambda: NOW)
+    target = find_target(ctx.inventory, "gate:OPS-G05")
+    assert target is not None
+    event = probes()["ops-readiness-gate-updated"].on_failure(
+        ctx, target, Failure.of("timeout", "no result within 5s")
+    )
+    assert isinstance(event, ReadinessGateUpdated)
+    attrs = event.attributes
+    assert (attrs.status, attrs.reason, attrs.failed, attrs.verdict) == (
+        "unknown",
+        "timeout",
+        True,
+        "failed",
+    )
 
 
 async def test_g15_reads_recorded_rollout_outcomes_from_the_state_dir(tmp_path: Path) -> None:

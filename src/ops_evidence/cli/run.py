@@ -1,7 +1,8 @@
 """`ops-evidence run [--once] [--dry-run]`: the service, one pass, or a printed dry run.
 
 Exit codes of `--once`: 0 when every probe verified; 1 when a probe ran and did not verify
-(or crashed); 78 for configuration errors. The long-running service exits 0 after a clean
+(or crashed) — a readiness gate short of `ready` is a status in the table, not a failure;
+78 for configuration errors. The long-running service exits 0 after a clean
 SIGTERM/SIGINT shutdown.
 """
 
@@ -47,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     records, outcomes = anyio.run(service.run_once)
     if not args.dry_run:
         _summary(records, outcomes)
-    failed = [r for r in records if r.event is None or not r.event.attributes.verified]
+    failed = [r for r in records if r.event is None or r.event.attributes.failed]
     return EXIT_PROBE_FAILED if failed else 0
 
 
@@ -60,6 +61,6 @@ def _summary(records: list[RunRecord], outcomes: dict[str, list[Delivery]]) -> N
             continue
         attrs = event.attributes
         sinks = ", ".join(f"{d.sink}:{d.status}" for d in outcomes.get(event.idempotency_key, []))
-        rows.append((record.job.key, "verified" if attrs.verified else "failed",
+        rows.append((record.job.key, attrs.verdict,
                      attrs.reason or "", sinks or "not emitted"))  # fmt: skip
     print_table(["probe", "verdict", "reason", "sink outcome"], rows)

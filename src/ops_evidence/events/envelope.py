@@ -40,6 +40,16 @@ class Attributes(BaseModel):
     )
     environment: str | None = Field(default=None, description="Inventory environment id.")
 
+    @property
+    def failed(self) -> bool:
+        """The probe failed: what `run --once` exits 1 for and operators are told about."""
+        return not self.verified
+
+    @property
+    def verdict(self) -> str:
+        """`verified`, `failed`, or `status` (not verified, yet no failure: a gate's status)."""
+        return "verified" if self.verified else "failed" if self.failed else "status"
+
 
 class EvidenceEvent(BaseModel):
     """Envelope: type, entity, run, time and idempotency key, plus typed attributes.

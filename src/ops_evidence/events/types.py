@@ -184,6 +184,13 @@ class ReadinessGateAttributes(Attributes):
     evidence_date: date | None = None
     evidence_by: str | None = Field(default=None, max_length=64)
 
+    @property
+    def failed(self) -> bool:
+        """Only an evaluation that could not run: a gate short of `ready` is a status to
+        report, not a probe failure (otherwise `run --once` would exit 1 until migration
+        is complete, and every pass would log fifteen `probe_failed` lines)."""
+        return not self.verified and self.reason != self.status
+
 
 @register
 class ReadinessGateUpdated(EvidenceEvent):

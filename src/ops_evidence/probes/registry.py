@@ -166,9 +166,9 @@ async def run_probe(ctx: ProbeContext, target: ProbeTarget) -> EvidenceEvent:
         event = spec.on_failure(ctx, target, Failure.of("probe_error", describe_exception(exc)))
     ctx.observations.record(event)
     # A passing probe is routine (thousands an hour): debug. A failing one is what operators tail.
-    emit = log.debug if event.attributes.verified else log.info
-    emit(
-        "probe_finished" if event.attributes.verified else "probe_failed",
+    failed = event.attributes.failed
+    (log.info if failed else log.debug)(
+        "probe_failed" if failed else "probe_finished",
         context_key=target.context_key,
         event_type=target.event_type,
         reason=event.attributes.reason,
