@@ -23,6 +23,7 @@ from ops_evidence.errors import OutboxFullError
 from ops_evidence.events.envelope import EvidenceEvent
 from ops_evidence.listener import embedded_server
 from ops_evidence.logging import get_logger
+from ops_evidence.memory import release_free_memory
 from ops_evidence.metrics import Metrics
 from ops_evidence.outbox.base import Outbox
 from ops_evidence.outbox.memory import MemoryOutbox
@@ -39,6 +40,9 @@ from ops_evidence.wiring import build_sinks, open_outbox
 
 log = get_logger(component="service")
 PRUNE_EVERY = 3600.0
+# Often enough that a burst (start-up, a round of probes, a backlog) does not hold its
+# high-water resident size for long; a trim costs well under a millisecond.
+TRIM_EVERY = 60.0
 
 
 @dataclass
@@ -108,6 +112,7 @@ class Service:
                     server_done = _start(tg, server.serve) if listen else None
                     dispatcher_done = _start(tg, dispatcher.run)
                     tg.start_soon(self._prune_forever)
+                    tg.start_soon(_trim_forever)
                     scheduler_scope = anyio.CancelScope()
                     scheduler_done = _start(tg, _scoped(scheduler_scope, scheduler.run))
                     self.view.ready = True
@@ -159,6 +164,13 @@ class Service:
         finally:
             await self.state.close()
             await self.outbox.close()
+
+
+async def _trim_forever() -> None:
+    """Return freed heap pages to the OS every minute (cancelled at shutdown)."""
+    while True:
+        await anyio.sleep(TRIM_EVERY)
+        release_free_memory()
 
 
 async def _wait_for_signal(stop: anyio.Event | None) -> None:

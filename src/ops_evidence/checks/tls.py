@@ -17,8 +17,9 @@ from typing import Any
 import anyio
 from anyio.streams.tls import TLSAttribute
 
-from ops_evidence.checks.base import Failure, elapsed_ms, ssl_context
+from ops_evidence.checks.base import Failure, elapsed_ms
 from ops_evidence.checks.errors import failure_from
+from ops_evidence.trust import ssl_context
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ import httpx
 from ops_evidence import __version__
 from ops_evidence.errors import ConfigError
 from ops_evidence.sinks.transport import KeepAliveTransport
+from ops_evidence.trust import ssl_context as trusted_context
 
 # httpcore runs `import sniffio` for every lock it creates (several per request); sniffio is
 # not installed, and each failed import scans sys.path. The probes record its absence once
@@ -31,8 +32,9 @@ def make_client(
 ) -> httpx.AsyncClient:
     """An AsyncClient with explicit timeouts and TLS verification on.
 
-    Trust comes from httpx's CA bundle (or `SSL_CERT_FILE`/`SSL_CERT_DIR`), unless a context
-    is given (tests with their own CA).
+    Trust is the system store shared with the probes (`trust.py`; `SSL_CERT_FILE` /
+    `SSL_CERT_DIR` replace it), unless a context is given (tests with their own CA). Not
+    httpx's certifi bundle: a second full CA store would cost ~2.6 MB of resident memory.
 
     The transport is our keep-alive one (`sinks/transport.py`): httpcore's pool was most of
     the CPU per delivered event. Proxies from the environment still get httpx's transports.
@@ -42,7 +44,7 @@ def make_client(
         verify=True,
         follow_redirects=False,
         headers={"User-Agent": f"ops-evidence/{__version__}"},
-        transport=KeepAliveTransport(ssl_context or httpx.create_ssl_context(), MAX_CONNECTIONS),
+        transport=KeepAliveTransport(ssl_context or trusted_context(), MAX_CONNECTIONS),
     )
 
 
