@@ -6,6 +6,7 @@ import ssl
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import trustme
 
@@ -13,6 +14,7 @@ from ops_evidence.emulator import create_app
 from ops_evidence.outbox.models import Delivery
 from ops_evidence.sinks.http import make_client
 from ops_evidence.sinks.state_hub import StateHubSink
+from ops_evidence.sinks.transport import KeepAliveTransport
 from tests.real_servers import free_port
 from tests.servers import serve_asgi
 
@@ -66,3 +68,16 @@ async def test_connection_refused_is_not_ambiguous() -> None:
     async with make_client(2.0) as client:
         attempt = await StateHubSink(client, f"http://127.0.0.1:{free_port()}").send(_delivery(1))
     assert (attempt.kind, attempt.ambiguous) == ("transient", False)
+
+
+async def test_pool_timeout_when_every_connection_is_busy() -> None:
+    """With every slot held, a request waits at most the pool timeout, then PoolTimeout
+    (surely not sent); the slot freed by the first response serves the next request."""
+    transport = KeepAliveTransport(ssl.create_default_context(), max_connections=1)
+    timeout = httpx.Timeout(2.0, pool=0.2)
+    with serve_asgi(create_app()) as url:
+        async with httpx.AsyncClient(transport=transport, timeout=timeout) as client:
+            async with client.stream("GET", f"{url}/_emulator/counts"):
+                with pytest.raises(httpx.PoolTimeout):
+                    await client.get(f"{url}/_emulator/counts")
+            assert (await client.get(f"{url}/_emulator/counts")).status_code == 200

@@ -40,7 +40,8 @@ class InterHubSink:
     ) -> None:
         check_key_transport(base_url, allow_insecure=allow_insecure_http)
         self._client = client
-        self._url = base_url.rstrip("/") + EVENTS_PATH
+        # Parsed once: httpx would parse a string URL again on every request.
+        self._url = httpx.URL(base_url.rstrip("/") + EVENTS_PATH)
         self._key = key
         self._auth_header = auth_header
         self._auth_scheme = auth_scheme

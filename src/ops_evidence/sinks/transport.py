@@ -35,16 +35,17 @@ class _Connection:
     def __init__(self, stream: anyio.abc.ByteStream) -> None:
         self.stream = stream
         self.h11 = h11.Connection(h11.CLIENT)
+        # Looked up once: anyio builds its attribute mapping on every `extra` call.
+        self.sock: socket.socket | None = stream.extra(SocketAttribute.raw_socket, None)  # noqa: S610 - anyio
 
     def reusable(self) -> bool:
         """Idle at both ends and not closed by the peer meanwhile."""
         if self.h11.our_state is not h11.IDLE or self.h11.their_state is not h11.IDLE:
             return False
-        sock: socket.socket | None = self.stream.extra(SocketAttribute.raw_socket, None)  # noqa: S610 - anyio
-        if sock is None:
+        if self.sock is None:
             return False
         try:
-            readable, _, _ = select.select([sock.fileno()], [], [], 0)
+            readable, _, _ = select.select([self.sock.fileno()], [], [], 0)
         except (OSError, ValueError):
             return False
         # Readable while idle means EOF (the peer closed it) or unsolicited bytes: drop it.
@@ -122,11 +123,7 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
         url = request.url
         origin = (url.scheme, url.host, url.port or (443 if url.scheme == "https" else 80))
         token = object()
-        try:
-            with anyio.fail_after(timeouts.get("pool")):
-                await self._slots.acquire_on_behalf_of(token)
-        except TimeoutError as exc:
-            raise httpx.PoolTimeout("no free connection in time") from exc
+        await self._acquire(token, timeouts.get("pool"))
         try:
             conn = await self._checkout(origin, timeouts.get("connect"))
             try:
@@ -143,6 +140,17 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
             stream=_Body(self, origin, conn, token, timeouts.get("read")),
             extensions={"http_version": b"HTTP/1.1"},
         )
+
+    async def _acquire(self, token: object, wait_s: float | None) -> None:
+        """Take a connection slot, waiting at most `wait_s` (PoolTimeout after)."""
+        if self._slots.available_tokens >= 1:
+            self._slots.acquire_on_behalf_of_nowait(token)  # a free slot: no timeout scope
+            return
+        try:
+            with anyio.fail_after(wait_s):
+                await self._slots.acquire_on_behalf_of(token)
+        except TimeoutError as exc:
+            raise httpx.PoolTimeout("no free connection in time") from exc
 
     @staticmethod
     async def _exchange(
