@@ -12,7 +12,9 @@ claims once per round rather than once per finished attempt; claimed-ahead deliv
 leased and marked like in-flight ones (a crash leaves them to read back), and one held for
 more than half its lease is dropped unsent (it becomes due again when the lease ends).
 Results that finish while another group is being written are recorded together, in one
-`record` call (one transaction); each attempt still waits until its own result is committed.
+`record` call (one transaction); each attempt still waits until its own result is committed
+before it logs, but its slot (which bounds requests in flight) is freed as soon as the answer
+is in: the row stays leased until the result is recorded, so it cannot be claimed twice.
 While every slot is busy the loop does not ask the outbox when work is due.
 """
 
@@ -145,16 +147,16 @@ class Dispatcher:
         async with anyio.create_task_group() as tg:
             while not self._stopping:
                 free = self.concurrency - state.inflight
-                claimed: list[Delivery] = []
-                if free > len(state.ready):
-                    # Claim ahead: the free slots plus one more round.
+                free -= self._start_ready(tg, sink, state, free, lease)
+                # Claim ahead, enough for the free slots plus one more round; while every
+                # slot is busy, only once half a round has been used (no tiny claims).
+                want = free + self.concurrency - len(state.ready)
+                if free > 0 or want >= max(1, self.concurrency // 2):
                     now = self.clock()
-                    want = free + self.concurrency - len(state.ready)
                     claimed = await self.outbox.claim(name, now, want, lease)
                     state.ready.extend((now, delivery) for delivery in claimed)
-                started = self._start_ready(tg, sink, state, free, lease)
-                if claimed or started:
-                    continue
+                    if claimed:
+                        continue
                 if not await self._sleep(name, state, until_idle):
                     return
 
@@ -210,12 +212,14 @@ class Dispatcher:
                 result = await self.router.decide(
                     delivery, attempt, self.clock(), self.outbox.event
                 )
-            with anyio.CancelScope(shield=True):
-                await self.recorder.record(result)
-            self._observe(delivery, attempt, result)
         finally:
+            # The slot bounds requests in flight; it is free once the answer is in. The row
+            # stays leased until its result is recorded, so it cannot be claimed meanwhile.
             state.inflight -= 1
             state.wake.set()
+        with anyio.CancelScope(shield=True):
+            await self.recorder.record(result)
+        self._observe(delivery, attempt, result)
 
     def _observe(self, delivery: Delivery, attempt: Attempt | None, result: Result) -> None:
         self.outcomes[(delivery.sink, result.status)] += 1
