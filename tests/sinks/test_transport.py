@@ -75,16 +75,28 @@ async def test_connection_refused_is_not_ambiguous() -> None:
 
 
 async def test_pool_timeout_when_every_connection_is_busy() -> None:
-    """With every slot held, a request waits at most the pool timeout, then PoolTimeout
-    (surely not sent); the slot freed by the first response serves the next request."""
+    """With every slot held by a request in flight, another waits at most the pool timeout,
+    then PoolTimeout (surely not sent); once the first ends, its slot serves the next one."""
     transport = KeepAliveTransport(ssl.create_default_context(), max_connections=1)
-    timeout = httpx.Timeout(2.0, pool=0.2)
-    with serve_asgi(create_app()) as url:
+    timeout = httpx.Timeout(0.6, pool=0.2)
+    with raw_server(None, close_after=False) as (url, _):
         async with httpx.AsyncClient(transport=transport, timeout=timeout) as client:
-            async with client.stream("GET", f"{url}/_emulator/counts"):
+            errors: list[type[Exception]] = []
+
+            async def hanging() -> None:
+                try:
+                    await client.get(url)  # never answered: holds the only slot 0.6 s
+                except httpx.HTTPError as exc:
+                    errors.append(type(exc))
+
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(hanging)
+                await anyio.sleep(0.1)
                 with pytest.raises(httpx.PoolTimeout):
-                    await client.get(f"{url}/_emulator/counts")
-            assert (await client.get(f"{url}/_emulator/counts")).status_code == 200
+                    await client.get(url)
+            assert errors == [httpx.ReadTimeout]
+            with pytest.raises(httpx.ReadTimeout):  # the slot was given back: no PoolTimeout
+                await client.get(url)
 
 
 @contextmanager
