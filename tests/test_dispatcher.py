@@ -10,6 +10,7 @@ from collections.abc import Sequence
 import anyio
 import pytest
 
+from ops_evidence import dispatcher as dispatcher_module
 from ops_evidence.backoff import RetryPolicy
 from ops_evidence.dispatcher import Dispatcher, GroupRecorder
 from ops_evidence.errors import OutboxError
@@ -296,3 +297,40 @@ async def test_claimed_ahead_delivery_held_past_half_its_lease_is_not_sent(
         inter.gate.set()
     assert inter.sent == keys
     assert outbox.claims[1] == [keys[1]]  # dropped unsent, then claimed again
+
+
+async def test_until_idle_returns_without_waiting_for_a_recheck(
+    configured: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When one sink's loop finds everything idle it wakes the others, so `run(until_idle)`
+    returns as soon as the work is done, not at the other loops' next periodic re-check."""
+    monkeypatch.setattr(dispatcher_module, "IDLE_RECHECK", 30.0)
+    inter = FakeSink("inter-hub")
+    outbox, router, dispatcher = _setup(inter, FakeSink("state-hub"))
+    await _enqueue(outbox, router, 3)
+    with anyio.fail_after(10):  # the state-hub loop would otherwise sleep 30 s
+        await dispatcher.run(until_idle=True)
+    assert len(inter.sent) == 3
+
+
+async def test_retry_is_attempted_when_due_not_when_the_lease_ends(configured: None) -> None:
+    """A transient failure's retry (due in milliseconds) is attempted then: recording the
+    result wakes the loop, which would otherwise sleep until the old lease ran out (60 s)."""
+
+    class SlowRecord(MemoryOutbox):
+        async def record(self, results: Sequence[Result], now: float) -> None:
+            await anyio.sleep(0.05)  # a commit takes a while: the slot is free before it ends
+            await super().record(results, now)
+
+    inter = FakeSink("inter-hub", ["transient"])
+    outbox = SlowRecord()
+    router = Router(load_settings(), RetryPolicy(base=0.001, cap=0.01), random.Random(1))
+    sinks = {"inter-hub": inter, "state-hub": FakeSink("state-hub")}
+    dispatcher = Dispatcher(outbox, router, sinks)
+    [key] = await _enqueue(outbox, router, 1)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(dispatcher.run)
+        with anyio.fail_after(5):
+            await _all_sent(inter, 2)
+        tg.cancel_scope.cancel()
+    assert inter.sent == [key, key]

@@ -185,6 +185,8 @@ class Dispatcher:
         # Leased (in-flight) rows are still active, and a fallback is inserted in the same
         # transaction that finalises its Inter-Hub row: no active row anywhere means done.
         if until_idle and self._beyond_horizon(due) and await self._all_idle():
+            # Wake the other loops: they see it now rather than at their next re-check.
+            self.notify()
             return False
         delay = math.inf if due is None else max(0.0, due - self.clock())
         if until_idle:
@@ -219,6 +221,7 @@ class Dispatcher:
             state.wake.set()
         with anyio.CancelScope(shield=True):
             await self.recorder.record(result)
+        state.wake.set()  # the lease is gone: the loop's next due time may be sooner now
         self._observe(delivery, attempt, result)
 
     def _observe(self, delivery: Delivery, attempt: Attempt | None, result: Result) -> None:
