@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import io
+import json
 import random
 from collections import Counter
 from collections.abc import Sequence
@@ -14,6 +16,7 @@ from ops_evidence import dispatcher as dispatcher_module
 from ops_evidence.backoff import RetryPolicy
 from ops_evidence.dispatcher import Dispatcher, GroupRecorder
 from ops_evidence.errors import OutboxError
+from ops_evidence.logging import configure_logging
 from ops_evidence.outbox import MemoryOutbox
 from ops_evidence.outbox.models import Delivery, Result
 from ops_evidence.router import Router
@@ -334,3 +337,31 @@ async def test_retry_is_attempted_when_due_not_when_the_lease_ends(configured: N
             await _all_sent(inter, 2)
         tg.cancel_scope.cancel()
     assert inter.sent == [key, key]
+
+
+async def test_one_log_line_per_delivery_outcome(configured: None) -> None:
+    """Each recorded outcome logs one JSON line (info when delivered, warning otherwise) with
+    sink, key, type, status and attempts; fields without a value are left out."""
+    stream = io.StringIO()
+    configure_logging("info", "json", stream)
+    inter = FakeSink("inter-hub", ["rejected"])
+    outbox, router, dispatcher = _setup(inter, FakeSink("state-hub"))
+    keys = await _enqueue(outbox, router, 2)
+    with anyio.fail_after(10):
+        await dispatcher.run(until_idle=True)
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    outcomes = sorted((line["event"], line["sink"], line["level"]) for line in lines)
+    assert outcomes == [
+        ("delivery_rejected", "inter-hub", "warning"),
+        ("event_delivered", "inter-hub", "info"),
+        ("event_delivered", "state-hub", "info"),
+    ]
+    assert {line["key"] for line in lines} == set(keys)
+    for line in lines:
+        assert line["event_type"] == "ops-endpoint-verified"
+        assert line["attempts"] == 1
+        if line["event"] == "event_delivered":
+            assert "error" not in line
+            assert "fallback" not in line
+        else:
+            assert line["fallback"] == "state-hub"

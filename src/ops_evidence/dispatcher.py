@@ -232,11 +232,17 @@ class Dispatcher:
             f"delivery_{result.status}"
         )  # fmt: skip
         level = "info" if result.status in ("delivered", "duplicate") else "warning"
-        getattr(log, level)(
-            event, sink=delivery.sink, key=delivery.key, event_type=delivery.event_type,
-            status=result.status, attempts=delivery.attempts + int(result.count_attempt),
-            http_status=result.http_status, error=result.error,
-            fallback=result.fallback.sink if result.fallback else None,
-        )  # fmt: skip
+        fields: dict[str, object] = {
+            "sink": delivery.sink, "key": delivery.key, "event_type": delivery.event_type,
+            "status": result.status, "attempts": delivery.attempts + int(result.count_attempt),
+        }  # fmt: skip
+        # Fields without a value are left out (fewer to redact and render per delivery).
+        if result.http_status is not None:
+            fields["http_status"] = result.http_status
+        if result.error is not None:
+            fields["error"] = result.error
+        if result.fallback is not None:
+            fields["fallback"] = result.fallback.sink
+        getattr(log, level)(event, **fields)
         for observer in self.observers:
             observer(delivery, attempt, result)

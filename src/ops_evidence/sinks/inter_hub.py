@@ -42,17 +42,19 @@ class InterHubSink:
         self._client = client
         # Parsed once: httpx would parse a string URL again on every request.
         self._url = httpx.URL(base_url.rstrip("/") + EVENTS_PATH)
-        self._key = key
-        self._auth_header = auth_header
-        self._auth_scheme = auth_scheme
+        secret = key.get_secret_value()
+        value = f"{auth_scheme} {secret}" if auth_scheme else secret
+        # Built (and normalised by httpx) once; a post adds only its idempotency key.
+        self._read_headers = httpx.Headers({auth_header: value, "Accept": "application/json"})
+        self._post_headers = httpx.Headers(
+            {auth_header: value, "Accept": "application/json", "Content-Type": "application/json"}
+        )
 
-    def _headers(self, idempotency_key: str | None = None) -> dict[str, str]:
-        secret = self._key.get_secret_value()
-        value = f"{self._auth_scheme} {secret}" if self._auth_scheme else secret
-        headers = {self._auth_header: value, "Accept": "application/json"}
-        if idempotency_key:
-            headers["Idempotency-Key"] = idempotency_key
-            headers["Content-Type"] = "application/json"
+    def _headers(self, idempotency_key: str | None = None) -> httpx.Headers:
+        if not idempotency_key:
+            return self._read_headers
+        headers = self._post_headers.copy()
+        headers["Idempotency-Key"] = idempotency_key
         return headers
 
     async def send(self, delivery: Delivery) -> Attempt:
