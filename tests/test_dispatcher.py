@@ -21,7 +21,7 @@ from ops_evidence.outbox import MemoryOutbox
 from ops_evidence.outbox.models import Delivery, Result
 from ops_evidence.router import Router
 from ops_evidence.settings import load_settings
-from ops_evidence.sinks.base import Attempt, AttemptKind
+from ops_evidence.sinks.base import Attempt, AttemptKind, Sink
 from tests.factories import endpoint_event
 
 pytestmark = pytest.mark.anyio
@@ -365,3 +365,61 @@ async def test_one_log_line_per_delivery_outcome(configured: None) -> None:
             assert "fallback" not in line
         else:
             assert line["fallback"] == "state-hub"
+
+
+class HoldSink:
+    """Each send waits until its key is released; records the order sends started in."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.started: list[str] = []
+        self.release: dict[str, anyio.Event] = {}
+
+    async def send(self, delivery: Delivery) -> Attempt:
+        self.started.append(delivery.key)
+        await self.release.setdefault(delivery.key, anyio.Event()).wait()
+        return Attempt("delivered")
+
+
+async def test_freed_slot_starts_the_next_claimed_delivery_while_a_claim_waits(
+    configured: None,
+) -> None:
+    """A finished attempt hands its slot to the next claimed-ahead delivery itself, so the
+    slot does not sit idle while the loop waits for a slow claim."""
+
+    class SlowClaims(MemoryOutbox):
+        def __init__(self) -> None:
+            super().__init__()
+            self.claims = 0
+            self.gate = anyio.Event()
+
+        async def claim(
+            self, sink: str, now: float, limit: int, lease_seconds: float
+        ) -> list[Delivery]:
+            self.claims += 1
+            if sink == "inter-hub" and self.claims > 1:
+                await self.gate.wait()  # every claim after the first hangs
+            return await super().claim(sink, now, limit, lease_seconds)
+
+    inter = HoldSink("inter-hub")
+    outbox = SlowClaims()
+    router = Router(load_settings(), RetryPolicy(base=0.001, cap=0.01), random.Random(1))
+    sinks: dict[str, Sink] = {"inter-hub": inter, "state-hub": FakeSink("state-hub")}
+    dispatcher = Dispatcher(outbox, router, sinks, concurrency=2)
+    keys = await _enqueue(outbox, router, 6)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(dispatcher.run)
+        await anyio.wait_all_tasks_blocked()
+        assert inter.started == keys[:2]  # 4 claimed: 2 sending, 2 ahead
+        for key in keys[:2]:
+            inter.release.setdefault(key, anyio.Event()).set()
+            await anyio.wait_all_tasks_blocked()
+        # The loop is stuck in its second claim, yet both freed slots went to the 2 ahead.
+        assert inter.started == keys[:4]
+        outbox.gate.set()
+        for key in keys:
+            inter.release.setdefault(key, anyio.Event()).set()
+        with anyio.fail_after(5):
+            while len(inter.started) < 6:
+                await anyio.wait_all_tasks_blocked()
+        tg.cancel_scope.cancel()

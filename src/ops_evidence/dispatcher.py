@@ -6,16 +6,18 @@ On cancellation (shutdown) an attempt that is mid-request is abandoned: its leas
 `ambiguous` mark stay in the outbox, so the next process reads back before re-posting.
 A result, once decided, is recorded under a shield: never half-written.
 
-Batching (bench/delivery.py: the outbox round trips were a third of the drain's CPU): a loop
-claims ahead, up to one more round of `concurrency` deliveries than it has free slots, so it
-claims once per round rather than once per finished attempt; claimed-ahead deliveries are
-leased and marked like in-flight ones (a crash leaves them to read back), and one held for
-more than half its lease is dropped unsent (it becomes due again when the lease ends).
-Results that finish while another group is being written are recorded together, in one
-`record` call (one transaction); each attempt still waits until its own result is committed
-before it logs, but its slot (which bounds requests in flight) is freed as soon as the answer
-is in: the row stays leased until the result is recorded, so it cannot be claimed twice.
-While every slot is busy the loop does not ask the outbox when work is due.
+Batching (bench/delivery.py: the outbox round trips were a third of the drain's CPU):
+- A loop claims ahead: enough for its free slots plus one more round of `concurrency`, and
+  again once half of that round is used, not once per finished attempt. Claimed-ahead
+  deliveries are leased and marked like in-flight ones (a crash leaves them to read back);
+  one held for more than half its lease is dropped unsent (due again when the lease ends).
+- A slot (which bounds requests in flight) is freed as soon as the answer is in, and handed
+  straight to the next claimed-ahead delivery, without waiting for the loop. The finished
+  row stays leased until its result is recorded, so it cannot be claimed twice meanwhile.
+- Results that finish while another group is being written are recorded together, in one
+  `record` call (one transaction); each attempt waits until its own result is committed
+  before it logs, and recording wakes the loop (the row's due time may have changed).
+- While every slot is busy the loop does not ask the outbox when work is due.
 """
 
 from __future__ import annotations
@@ -171,7 +173,7 @@ class Dispatcher:
                 continue  # too little lease left to finish; due again once it expires
             state.inflight += 1
             started += 1
-            tg.start_soon(self._attempt, sink, delivery, state)
+            tg.start_soon(self._attempt, tg, sink, delivery, state)
         return started
 
     async def _sleep(self, name: str, state: _SinkState, until_idle: bool) -> bool:
@@ -205,7 +207,9 @@ class Dispatcher:
                 return False
         return True
 
-    async def _attempt(self, sink: Sink, delivery: Delivery, state: _SinkState) -> None:
+    async def _attempt(
+        self, tg: anyio.abc.TaskGroup, sink: Sink, delivery: Delivery, state: _SinkState
+    ) -> None:
         try:
             attempt: Attempt | None = None
             result = await self.router.before_send(delivery, self.clock(), self.outbox.event)
@@ -219,6 +223,9 @@ class Dispatcher:
             # stays leased until its result is recorded, so it cannot be claimed meanwhile.
             state.inflight -= 1
             state.wake.set()
+        # Hand the slot to the next claimed-ahead delivery now, even while the loop is
+        # waiting for a claim; the loop then only tops the buffer up.
+        self._start_ready(tg, sink, state, 1, self.router.policy.lease)
         with anyio.CancelScope(shield=True):
             await self.recorder.record(result)
         state.wake.set()  # the lease is gone: the loop's next due time may be sooner now
