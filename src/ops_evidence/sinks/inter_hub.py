@@ -46,9 +46,13 @@ class InterHubSink:
         value = f"{auth_scheme} {secret}" if auth_scheme else secret
         # Built (and normalised by httpx) once; a post adds only its idempotency key.
         self._read_headers = httpx.Headers({auth_header: value, "Accept": "application/json"})
-        self._post_headers = httpx.Headers(
+        # A post is built here and handed to `client.send` (skipping `build_request`'s merges
+        # on every delivery), so it carries the client's own headers and timeout explicitly.
+        self._post_headers = httpx.Headers(client.headers)
+        self._post_headers.update(
             {auth_header: value, "Accept": "application/json", "Content-Type": "application/json"}
         )
+        self._timeout = client.timeout.as_dict()
 
     def _headers(self, idempotency_key: str | None = None) -> httpx.Headers:
         if not idempotency_key:
@@ -65,10 +69,12 @@ class InterHubSink:
             found = await self.read_back(delivery)
             if found is not None:
                 return found
+        request = httpx.Request(
+            "POST", self._url, headers=self._headers(delivery.key), content=delivery.body,
+            extensions={"timeout": self._timeout},
+        )  # fmt: skip
         try:
-            response = await self._client.post(
-                self._url, content=delivery.body, headers=self._headers(delivery.key)
-            )
+            response = await self._client.send(request)
         except httpx.HTTPError as exc:
             return classify_exception(exc)
         return classify_response(response)
