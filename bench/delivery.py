@@ -11,8 +11,9 @@ drain children get `OPS_HUB_KEY`) — never on a command line, never printed.
    (the real Dispatcher, in this process) delivering a backlog of N events to the same
    endpoint. Median of the repetitions; the ratio of medians (target >= 0.5).
 2. Cost per event with 10^3, 10^5, 10^6 rows already in the outbox: enqueue + claim +
-   record of a fixed batch, as the dispatcher does them, in CPU time of this process (all
-   threads: the DB thread included). The big outboxes are built with direct SQL inserts in
+   record of a fixed batch, one claim of 8 and one record per result (the most per-event
+   work the dispatcher does), in CPU time of this process (all threads: the DB thread
+   included). The big outboxes are built with direct SQL inserts in
    one transaction into the real schema (`outbox/schema.py`); the measurement goes through
    `SqliteOutbox` with its production pragmas (WAL, synchronous=FULL).
 3. Crash soak: `ops-evidence outbox drain` children SIGKILLed at random points while the

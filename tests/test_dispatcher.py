@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import functools
+import io
+import json
 import random
+from collections import Counter
+from collections.abc import Sequence
 
 import anyio
 import pytest
 
+from ops_evidence import dispatcher as dispatcher_module
 from ops_evidence.backoff import RetryPolicy
-from ops_evidence.dispatcher import Dispatcher
+from ops_evidence.dispatcher import Dispatcher, GroupRecorder
+from ops_evidence.errors import OutboxError
+from ops_evidence.logging import configure_logging
 from ops_evidence.outbox import MemoryOutbox
-from ops_evidence.outbox.models import Delivery
+from ops_evidence.outbox.models import Delivery, Result
 from ops_evidence.router import Router
 from ops_evidence.settings import load_settings
-from ops_evidence.sinks.base import Attempt, AttemptKind
+from ops_evidence.sinks.base import Attempt, AttemptKind, Sink
 from tests.factories import endpoint_event
 
 pytestmark = pytest.mark.anyio
@@ -143,3 +151,275 @@ async def test_cancel_mid_send_leaves_lease_not_half_record(configured: None) ->
     await outbox.reset_leases()
     [again] = await outbox.claim("inter-hub", 1e12, 1, 1)
     assert again.ambiguous is True
+
+
+class SpyOutbox(MemoryOutbox):
+    """Counts the dispatcher's outbox round trips; can hold `record` calls at a gate."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.claims: list[list[str]] = []
+        self.record_calls: list[int] = []
+        self.next_due_calls: Counter[str] = Counter()
+        self.record_gate: anyio.Event | None = None
+        self.record_started = anyio.Event()
+
+    async def claim(
+        self, sink: str, now: float, limit: int, lease_seconds: float
+    ) -> list[Delivery]:
+        claimed = await super().claim(sink, now, limit, lease_seconds)
+        if claimed:
+            self.claims.append([d.key for d in claimed])
+        return claimed
+
+    async def record(self, results: Sequence[Result], now: float) -> None:
+        self.record_calls.append(len(results))
+        self.record_started.set()
+        if self.record_gate is not None:
+            await self.record_gate.wait()
+        await super().record(results, now)
+
+    async def next_due(self, sink: str) -> float | None:
+        self.next_due_calls[sink] += 1
+        return await super().next_due(sink)
+
+
+def _spy_setup(inter: FakeSink, concurrency: int) -> tuple[SpyOutbox, Router, Dispatcher]:
+    outbox = SpyOutbox()
+    router = Router(load_settings(), RetryPolicy(base=0.001, cap=0.01), random.Random(1))
+    sinks = {"inter-hub": inter, "state-hub": FakeSink("state-hub")}
+    return outbox, router, Dispatcher(outbox, router, sinks, concurrency=concurrency)
+
+
+async def test_claims_ahead_once_per_round(configured: None) -> None:
+    """A backlog is claimed a round ahead (free slots + concurrency), then topped up once half
+    a round is used, not once per attempt; every event is still sent exactly once."""
+    inter = FakeSink("inter-hub")
+    outbox, router, dispatcher = _spy_setup(inter, concurrency=4)
+    keys = await _enqueue(outbox, router, 40)
+    with anyio.fail_after(10):
+        await dispatcher.run(until_idle=True)
+    assert sorted(inter.sent) == sorted(keys)
+    assert len(outbox.claims[0]) == 8  # 4 free slots + one round ahead
+    assert len(outbox.claims) <= 40 // 2 + 1
+    assert inter.peak <= 4
+
+
+async def test_no_due_time_read_while_every_slot_is_busy(configured: None) -> None:
+    """With all slots in flight the loop waits for a finishing attempt, not the outbox."""
+    inter = FakeSink("inter-hub")
+    inter.gate = anyio.Event()  # sends hang until set
+    outbox, router, dispatcher = _spy_setup(inter, concurrency=2)
+    await _enqueue(outbox, router, 6)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(dispatcher.run)
+        await anyio.wait_all_tasks_blocked()
+        assert inter.active == 2
+        assert outbox.next_due_calls["inter-hub"] == 0
+        dispatcher.notify("inter-hub")  # wake-ups while busy do not reach the outbox either
+        await anyio.wait_all_tasks_blocked()
+        assert outbox.next_due_calls["inter-hub"] == 0
+        inter.gate.set()
+        with anyio.fail_after(5):
+            await _all_sent(inter, 6)
+        tg.cancel_scope.cancel()
+
+
+async def _all_sent(sink: FakeSink, count: int) -> None:
+    while len(sink.sent) < count:
+        sink.finished = anyio.Event()
+        await sink.finished.wait()
+
+
+async def test_results_finishing_together_are_recorded_in_one_call(configured: None) -> None:
+    """While one record is being written, the results that finish meanwhile are recorded
+    together in the next single call; each attempt returns only once its result is stored."""
+    inter = FakeSink("inter-hub")
+    outbox, router, dispatcher = _spy_setup(inter, concurrency=4)
+    outbox.record_gate = anyio.Event()
+    keys = await _enqueue(outbox, router, 4)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(functools.partial(dispatcher.run, until_idle=True))
+        with anyio.fail_after(5):
+            await outbox.record_started.wait()
+        await anyio.wait_all_tasks_blocked()  # the other three have finished their sends
+        assert len(inter.sent) == 4
+        assert dispatcher.outcomes["inter-hub", "delivered"] == 0  # nothing stored yet
+        outbox.record_gate.set()
+    assert outbox.record_calls == [1, 3]
+    delivered = await outbox.deliveries(status="delivered")
+    assert sorted(d.key for d in delivered) == sorted(keys)
+    assert dispatcher.outcomes["inter-hub", "delivered"] == 4
+
+
+async def test_group_record_failure_reaches_every_caller() -> None:
+    """If the group's transaction fails, each result's caller gets the error."""
+
+    class Failing(MemoryOutbox):
+        async def record(self, results: Sequence[Result], now: float) -> None:
+            del results, now
+            await anyio.sleep(0.01)
+            raise OutboxError("disk full")
+
+    recorder = GroupRecorder(Failing(), lambda: 0.0)
+    errors: list[str] = []
+
+    async def one(n: int) -> None:
+        try:
+            await recorder.record(Result(f"k{n}", "inter-hub", "delivered"))
+        except OutboxError as exc:
+            errors.append(str(exc))
+
+    async with anyio.create_task_group() as tg:
+        for n in range(3):
+            tg.start_soon(one, n)
+    assert errors == ["disk full"] * 3
+    assert recorder.calls == 2  # the first alone, then the two that waited
+
+
+async def test_claimed_ahead_delivery_held_past_half_its_lease_is_not_sent(
+    configured: None,
+) -> None:
+    """A claimed-ahead delivery whose lease is half gone is dropped unsent and claimed
+    again once the lease has ended; each event is still sent once."""
+    now = [1000.0]
+    inter = FakeSink("inter-hub")
+    inter.gate = anyio.Event()
+    outbox = SpyOutbox()
+    policy = RetryPolicy(base=0.001, cap=0.01, lease=60.0)
+    router = Router(load_settings(), policy, random.Random(1), clock=lambda: now[0])
+    sinks = {"inter-hub": inter, "state-hub": FakeSink("state-hub")}
+    dispatcher = Dispatcher(outbox, router, sinks, concurrency=1, clock=lambda: now[0])
+    keys = await _enqueue(outbox, router, 2)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(functools.partial(dispatcher.run, until_idle=True))
+        with anyio.fail_after(5):
+            await inter.started.wait()
+        assert outbox.claims == [keys]  # the second claimed ahead, waiting for the slot
+        now[0] += 61.0  # the first send took longer than half the lease (and the lease)
+        inter.gate.set()
+    assert inter.sent == keys
+    assert outbox.claims[1] == [keys[1]]  # dropped unsent, then claimed again
+
+
+async def test_until_idle_returns_without_waiting_for_a_recheck(
+    configured: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When one sink's loop finds everything idle it wakes the others, so `run(until_idle)`
+    returns as soon as the work is done, not at the other loops' next periodic re-check."""
+    monkeypatch.setattr(dispatcher_module, "IDLE_RECHECK", 30.0)
+    inter = FakeSink("inter-hub")
+    outbox, router, dispatcher = _setup(inter, FakeSink("state-hub"))
+    await _enqueue(outbox, router, 3)
+    with anyio.fail_after(10):  # the state-hub loop would otherwise sleep 30 s
+        await dispatcher.run(until_idle=True)
+    assert len(inter.sent) == 3
+
+
+async def test_retry_is_attempted_when_due_not_when_the_lease_ends(configured: None) -> None:
+    """A transient failure's retry (due in milliseconds) is attempted then: recording the
+    result wakes the loop, which would otherwise sleep until the old lease ran out (60 s)."""
+
+    class SlowRecord(MemoryOutbox):
+        async def record(self, results: Sequence[Result], now: float) -> None:
+            await anyio.sleep(0.05)  # a commit takes a while: the slot is free before it ends
+            await super().record(results, now)
+
+    inter = FakeSink("inter-hub", ["transient"])
+    outbox = SlowRecord()
+    router = Router(load_settings(), RetryPolicy(base=0.001, cap=0.01), random.Random(1))
+    sinks = {"inter-hub": inter, "state-hub": FakeSink("state-hub")}
+    dispatcher = Dispatcher(outbox, router, sinks)
+    [key] = await _enqueue(outbox, router, 1)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(dispatcher.run)
+        with anyio.fail_after(5):
+            await _all_sent(inter, 2)
+        tg.cancel_scope.cancel()
+    assert inter.sent == [key, key]
+
+
+async def test_one_log_line_per_delivery_outcome(configured: None) -> None:
+    """Each recorded outcome logs one JSON line (info when delivered, warning otherwise) with
+    sink, key, type, status and attempts; fields without a value are left out."""
+    stream = io.StringIO()
+    configure_logging("info", "json", stream)
+    inter = FakeSink("inter-hub", ["rejected"])
+    outbox, router, dispatcher = _setup(inter, FakeSink("state-hub"))
+    keys = await _enqueue(outbox, router, 2)
+    with anyio.fail_after(10):
+        await dispatcher.run(until_idle=True)
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    outcomes = sorted((line["event"], line["sink"], line["level"]) for line in lines)
+    assert outcomes == [
+        ("delivery_rejected", "inter-hub", "warning"),
+        ("event_delivered", "inter-hub", "info"),
+        ("event_delivered", "state-hub", "info"),
+    ]
+    assert {line["key"] for line in lines} == set(keys)
+    for line in lines:
+        assert line["event_type"] == "ops-endpoint-verified"
+        assert line["attempts"] == 1
+        if line["event"] == "event_delivered":
+            assert "error" not in line
+            assert "fallback" not in line
+        else:
+            assert line["fallback"] == "state-hub"
+
+
+class HoldSink:
+    """Each send waits until its key is released; records the order sends started in."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.started: list[str] = []
+        self.release: dict[str, anyio.Event] = {}
+
+    async def send(self, delivery: Delivery) -> Attempt:
+        self.started.append(delivery.key)
+        await self.release.setdefault(delivery.key, anyio.Event()).wait()
+        return Attempt("delivered")
+
+
+async def test_freed_slot_starts_the_next_claimed_delivery_while_a_claim_waits(
+    configured: None,
+) -> None:
+    """A finished attempt hands its slot to the next claimed-ahead delivery itself, so the
+    slot does not sit idle while the loop waits for a slow claim."""
+
+    class SlowClaims(MemoryOutbox):
+        def __init__(self) -> None:
+            super().__init__()
+            self.claims = 0
+            self.gate = anyio.Event()
+
+        async def claim(
+            self, sink: str, now: float, limit: int, lease_seconds: float
+        ) -> list[Delivery]:
+            self.claims += 1
+            if sink == "inter-hub" and self.claims > 1:
+                await self.gate.wait()  # every claim after the first hangs
+            return await super().claim(sink, now, limit, lease_seconds)
+
+    inter = HoldSink("inter-hub")
+    outbox = SlowClaims()
+    router = Router(load_settings(), RetryPolicy(base=0.001, cap=0.01), random.Random(1))
+    sinks: dict[str, Sink] = {"inter-hub": inter, "state-hub": FakeSink("state-hub")}
+    dispatcher = Dispatcher(outbox, router, sinks, concurrency=2)
+    keys = await _enqueue(outbox, router, 6)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(dispatcher.run)
+        await anyio.wait_all_tasks_blocked()
+        assert inter.started == keys[:2]  # 4 claimed: 2 sending, 2 ahead
+        for key in keys[:2]:
+            inter.release.setdefault(key, anyio.Event()).set()
+            await anyio.wait_all_tasks_blocked()
+        # The loop is stuck in its second claim, yet both freed slots went to the 2 ahead.
+        assert inter.started == keys[:4]
+        outbox.gate.set()
+        for key in keys:
+            inter.release.setdefault(key, anyio.Event()).set()
+        with anyio.fail_after(5):
+            while len(inter.started) < 6:
+                await anyio.wait_all_tasks_blocked()
+        tg.cancel_scope.cancel()

@@ -88,6 +88,33 @@ async def test_record_retry_and_fallback_atomically(outbox: Outbox) -> None:
     assert await outbox.next_due("state-hub") == 0
 
 
+async def test_record_several_results_in_one_call(outbox: Outbox) -> None:
+    """One `record` call applies every result it is given (the dispatcher's group record):
+    each row gets its own status and attempt, fallbacks are added, every lease is released."""
+    for n in range(3):
+        await outbox.enqueue(_event(n), [NewDelivery("inter-hub", b"%d" % n)])
+    claimed = await outbox.claim("inter-hub", now=1, limit=3, lease_seconds=30)
+    assert len(claimed) == 3
+    first, second, third = claimed
+    await outbox.record(
+        [Result(first.key, "inter-hub", "delivered", http_status=201),
+         Result(second.key, "inter-hub", "retrying", next_attempt_at=50, error="503"),
+         Result(third.key, "inter-hub", "rejected", error="400",
+                fallback=NewDelivery("state-hub", b"fb", reason="rejected"))],
+        now=2,
+    )  # fmt: skip
+    rows = {(r.key, r.sink): r for r in await outbox.deliveries()}
+    assert [rows[(d.key, "inter-hub")].status for d in claimed] == [
+        "delivered", "retrying", "rejected"
+    ]  # fmt: skip
+    assert all(rows[(d.key, "inter-hub")].attempts == 1 for d in claimed)
+    assert rows[(third.key, "state-hub")].status == "pending"
+    assert (first.key, "state-hub") not in rows
+    # Leases released: the retrying row is claimable at its due time, not at lease end (31).
+    [again] = await outbox.claim("inter-hub", now=50, limit=3, lease_seconds=30)
+    assert again.key == second.key
+
+
 async def test_backoff_due_time(outbox: Outbox) -> None:
     """A retrying delivery is not claimable before next_attempt_at."""
     await outbox.enqueue(_event(1), [NewDelivery("state-hub", b"1")])

@@ -78,6 +78,27 @@ async def test_request_carries_key_idempotency_and_exact_body() -> None:
     assert request.content == delivery.body
 
 
+async def test_post_keeps_the_clients_headers_and_timeout() -> None:
+    """The post (built by the sink, not by the client) still carries the client's default
+    headers, such as its User-Agent, and the client's timeouts."""
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(201, json={})
+
+    client = httpx.AsyncClient(
+        transport=httpx.MockTransport(handler), headers={"User-Agent": "ops-evidence/test"},
+        timeout=httpx.Timeout(3.0, connect=1.0),
+    )  # fmt: skip
+    await InterHubSink(client, URL, SecretStr(KEY)).send(_delivery())
+    [request] = seen
+    assert request.headers["User-Agent"] == "ops-evidence/test"
+    assert request.headers["Authorization"] == f"Bearer {KEY}"
+    assert request.headers["Content-Type"] == "application/json"
+    assert request.extensions["timeout"] == {"connect": 1.0, "read": 3.0, "write": 3.0, "pool": 3.0}
+
+
 @pytest.mark.parametrize(
     ("exc", "ambiguous"),
     [(httpx.ConnectError("refused"), False), (httpx.ConnectTimeout("slow"), False),

@@ -19,6 +19,7 @@ from ops_evidence.checks.base import Failure, elapsed_ms
 from ops_evidence.checks.errors import failure_from
 from ops_evidence.checks.tls import CertInfo, cert_of
 from ops_evidence.checks.transport import FreshConnectionTransport
+from ops_evidence.cookieless import CookielessClient
 from ops_evidence.inventory.checks import HttpExpect, HttpOptions
 from ops_evidence.inventory.secrets import SecretUnavailableError
 from ops_evidence.redact import compact_url
@@ -28,32 +29,12 @@ ClientFactory = Callable[[HttpOptions, float], httpx.AsyncClient]
 """Builds the client for one probe from its options and timeout (tests inject transports)."""
 
 
-class _NoCookies(httpx.Cookies):
-    """A cookie jar that keeps nothing (parsing Set-Cookie costs a fifth of a probe's CPU)."""
-
-    def extract_cookies(self, response: httpx.Response) -> None:
-        """Ignore the response's cookies."""
-
-
-class ProbeClient(httpx.AsyncClient):
-    """An httpx client without a cookie jar: a probe is evidence of an endpoint, not a session."""
-
-    @property
-    def cookies(self) -> httpx.Cookies:
-        """Always empty."""
-        return _NoCookies()
-
-    @cookies.setter
-    def cookies(self, cookies: Any) -> None:
-        """Cookies are not kept."""
-
-
 def fresh_client(options: HttpOptions, timeout: float) -> httpx.AsyncClient:
     """A new client per probe on a transport that opens a new connection per request.
 
     A new connection is evidence of reachability; a pooled one isn't.
     """
-    return ProbeClient(
+    return CookielessClient(
         transport=FreshConnectionTransport(
             ssl_context(options.verify_tls, options.ca_file), timeout
         ),

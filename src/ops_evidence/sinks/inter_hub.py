@@ -40,18 +40,25 @@ class InterHubSink:
     ) -> None:
         check_key_transport(base_url, allow_insecure=allow_insecure_http)
         self._client = client
-        self._url = base_url.rstrip("/") + EVENTS_PATH
-        self._key = key
-        self._auth_header = auth_header
-        self._auth_scheme = auth_scheme
+        # Parsed once: httpx would parse a string URL again on every request.
+        self._url = httpx.URL(base_url.rstrip("/") + EVENTS_PATH)
+        secret = key.get_secret_value()
+        value = f"{auth_scheme} {secret}" if auth_scheme else secret
+        # Built (and normalised by httpx) once; a post adds only its idempotency key.
+        self._read_headers = httpx.Headers({auth_header: value, "Accept": "application/json"})
+        # A post is built here and handed to `client.send` (skipping `build_request`'s merges
+        # on every delivery), so it carries the client's own headers and timeout explicitly.
+        self._post_headers = httpx.Headers(client.headers)
+        self._post_headers.update(
+            {auth_header: value, "Accept": "application/json", "Content-Type": "application/json"}
+        )
+        self._timeout = client.timeout.as_dict()
 
-    def _headers(self, idempotency_key: str | None = None) -> dict[str, str]:
-        secret = self._key.get_secret_value()
-        value = f"{self._auth_scheme} {secret}" if self._auth_scheme else secret
-        headers = {self._auth_header: value, "Accept": "application/json"}
-        if idempotency_key:
-            headers["Idempotency-Key"] = idempotency_key
-            headers["Content-Type"] = "application/json"
+    def _headers(self, idempotency_key: str | None = None) -> httpx.Headers:
+        if not idempotency_key:
+            return self._read_headers
+        headers = self._post_headers.copy()
+        headers["Idempotency-Key"] = idempotency_key
         return headers
 
     async def send(self, delivery: Delivery) -> Attempt:
@@ -62,10 +69,12 @@ class InterHubSink:
             found = await self.read_back(delivery)
             if found is not None:
                 return found
+        request = httpx.Request(
+            "POST", self._url, headers=self._headers(delivery.key), content=delivery.body,
+            extensions={"timeout": self._timeout},
+        )  # fmt: skip
         try:
-            response = await self._client.post(
-                self._url, content=delivery.body, headers=self._headers(delivery.key)
-            )
+            response = await self._client.send(request)
         except httpx.HTTPError as exc:
             return classify_exception(exc)
         return classify_response(response)

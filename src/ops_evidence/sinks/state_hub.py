@@ -18,7 +18,7 @@ class StateHubSink:
 
     def __init__(self, client: httpx.AsyncClient, base_url: str) -> None:
         self._client = client
-        self._url = base_url.rstrip("/") + PROGRESS_PATH
+        self._url = httpx.URL(base_url.rstrip("/") + PROGRESS_PATH)  # parsed once
 
     async def send(self, delivery: Delivery) -> Attempt:
         """Post once; a repeat of the same key is harmless by contract."""
