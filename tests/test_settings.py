@@ -61,6 +61,8 @@ def test_mapping_inline_and_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
         ("OPS_EVIDENCE_SINK", "kafka", "OPS_EVIDENCE_SINK: Input should be 'auto'"),
         ("OPS_EVIDENCE_LISTEN", "9108", "OPS_EVIDENCE_LISTEN: must be HOST:PORT"),
         ("OPS_EVIDENCE_OUTBOX_RETENTION", "forever", "OPS_EVIDENCE_OUTBOX_RETENTION: 'forever' is not a duration"),
+        ("OPS_EVIDENCE_INTER_HUB_AUTH_HEADER", "Bad Header", "OPS_EVIDENCE_INTER_HUB_AUTH_HEADER: must be an HTTP token"),
+        ("OPS_EVIDENCE_INTER_HUB_AUTH_SCHEME", "Bearer\n", "OPS_EVIDENCE_INTER_HUB_AUTH_SCHEME: must be an HTTP token"),
     ],
 )  # fmt: skip
 def test_bad_values_name_the_variable(
@@ -84,3 +86,26 @@ def test_key_is_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     assert CANARY not in settings.model_dump_json()
     assert settings.ops_hub_key is not None
     assert settings.ops_hub_key.get_secret_value() == CANARY
+
+
+def test_key_loses_a_trailing_newline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A key read from a file (`--from-file`) keeps its final newline: it is dropped, since
+    it cannot travel in a header and would crash every delivery."""
+    monkeypatch.setenv("OPS_HUB_KEY", f"  {CANARY}\n")
+    settings = load_settings()
+    assert settings.ops_hub_key is not None
+    assert settings.ops_hub_key.get_secret_value() == CANARY
+
+
+@pytest.mark.parametrize("inside", ["\n", " ", "\x01", "\u00e9"])
+def test_key_with_inner_space_or_control_is_refused_unechoed(
+    monkeypatch: pytest.MonkeyPatch, inside: str
+) -> None:
+    """A key that could not be sent in a header is a configuration error (78) that names the
+    variable and never shows the value."""
+    monkeypatch.setenv("OPS_HUB_KEY", f"{CANARY}{inside}tail")
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert "OPS_HUB_KEY: contains spaces or control characters" in caught.value.render()
+    assert caught.value.exit_code == 78
+    assert CANARY not in caught.value.render()

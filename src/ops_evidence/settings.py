@@ -7,11 +7,13 @@ from error messages.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     AnyHttpUrl,
     BeforeValidator,
     Field,
@@ -34,6 +36,31 @@ def _empty_is_none(value: Any) -> Any:
     if isinstance(value, str) and not value.strip():
         return None
     return value
+
+
+# RFC 9110 token: what a header name, and an auth scheme, may be made of.
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+
+def _key(value: Any) -> Any:
+    """Surrounding whitespace dropped (a Secret made with `--from-file` keeps the file's final
+    newline); anything else that cannot travel in a header is refused, without echoing it."""
+    value = _empty_is_none(value)
+    if isinstance(value, str):
+        value = value.strip()
+        if not all(0x21 <= ord(c) <= 0x7E for c in value):
+            raise ValueError("contains spaces or control characters; a key is one printable token")
+    return value
+
+
+def _token(value: Any) -> Any:
+    if isinstance(value, str) and not _TOKEN.fullmatch(value):
+        raise ValueError("must be an HTTP token (letters, digits and !#$%&'*+.^_`|~-, no spaces)")
+    return value
+
+
+def _scheme(value: Any) -> Any:
+    return value if value == "" else _token(value)
 
 
 def _mapping(value: Any) -> Any:
@@ -67,7 +94,7 @@ class Settings(BaseSettings):
         validation_alias="INTER_HUB_URL",
         description="Inter-Hub base URL (the API is under /api/v2). Empty: Inter-Hub sink off.",
     )
-    ops_hub_key: Annotated[SecretStr | None, BeforeValidator(_empty_is_none)] = Field(
+    ops_hub_key: Annotated[SecretStr | None, BeforeValidator(_key)] = Field(
         default=None,
         validation_alias="OPS_HUB_KEY",
         description="Inter-Hub API key (secret; from a Secret, never Git).",
@@ -115,12 +142,12 @@ class Settings(BaseSettings):
         validation_alias="OPS_EVIDENCE_INTER_HUB_SUBMIT",
         description="Submit to Inter-Hub when configured; `false` defers to State Hub.",
     )
-    inter_hub_auth_header: str = Field(
+    inter_hub_auth_header: Annotated[str, AfterValidator(_token)] = Field(
         default="Authorization",
         validation_alias="OPS_EVIDENCE_INTER_HUB_AUTH_HEADER",
         description="Header that carries the key.",
     )
-    inter_hub_auth_scheme: str = Field(
+    inter_hub_auth_scheme: Annotated[str, AfterValidator(_scheme)] = Field(
         default="Bearer",
         validation_alias="OPS_EVIDENCE_INTER_HUB_AUTH_SCHEME",
         description="Scheme before the key in that header; empty for the bare key.",

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -77,3 +80,21 @@ def test_schemas_check_detects_drift(tmp_path: Path) -> None:
     result = run_cli(["schemas", "--check", "--dir", str(tmp_path)])
     assert result.returncode == 78
     assert "ops-backup-verified.schema.json: differs from the model" in result.stderr
+
+
+def test_a_reader_that_goes_away_is_not_a_traceback() -> None:
+    """`ops-evidence gates | head -1`: stdout's reader is gone; exit 141, stderr quiet."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader has gone before the first write: every write is EPIPE
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "ops_evidence", "gates", "--inventory",
+             "examples/railiance.yaml"],
+            cwd=REPO, stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=60,
+            check=False,
+        )  # fmt: skip
+    finally:
+        os.close(write_end)
+    assert result.returncode == 141
+    assert "Traceback" not in result.stderr
+    assert "BrokenPipeError" not in result.stderr
