@@ -76,6 +76,23 @@ def _ready(listen: str) -> bool:
     return httpx.get(f"http://{listen}/readyz", timeout=1).status_code == 200
 
 
+def test_a_repeated_ctrl_c_does_not_break_the_shutdown(tmp_path: Path) -> None:
+    """Two SIGINTs in a row (Ctrl-C under `uv run` reaches the service twice): still a clean
+    shutdown, exit 0, no traceback."""
+    with world(tmp_path) as (_, env):
+        listen, log = env["OPS_EVIDENCE_LISTEN"], tmp_path / "run.log"
+        proc = _start(env, log)
+        _poll(lambda: _ready(listen), "the service became ready")
+        proc.send_signal(signal.SIGINT)
+        # The repeat lands once the first is being handled, as uv's forwarded one does.
+        _poll(lambda: "shutdown_requested" in log.read_text(), "the first SIGINT was taken")
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 0
+    text = log.read_text()
+    assert "service_stopped" in text
+    assert "Traceback" not in text
+
+
 @pytest.mark.slow
 def test_run_delivers_stops_on_sigterm_and_resumes(tmp_path: Path) -> None:
     """Ready, delivers all five types, exits 0 on SIGTERM; a restart resumes pending work."""

@@ -182,6 +182,12 @@ async def _wait_for_signal(stop: anyio.Event | None) -> None:
                 async for signum in signals:
                     log.info("shutdown_requested", signal=signal.Signals(signum).name)
                     break
+            # A repeat is common (Ctrl-C reaches `uv run` and its child, which uv then
+            # signals again) and must not interrupt the bounded shutdown that follows: from
+            # here on the process ignores them (leaving the receiver restored the defaults);
+            # the grace bounds still end the shutdown.
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
             tg.cancel_scope.cancel()
 
         async def on_stop(event: anyio.Event) -> None:
