@@ -122,7 +122,10 @@ class Settings(BaseSettings):
     sink: SinkName = Field(
         default="auto",
         validation_alias="OPS_EVIDENCE_SINK",
-        description="`auto` (Inter-Hub when configured, else State Hub), or force one sink.",
+        description=(
+            "`auto` (Inter-Hub when configured, else State Hub), or force one: `inter-hub`, "
+            "`state-hub-progress`, `stdout`."
+        ),
     )
     listen: Annotated[str, BeforeValidator(_listen)] = Field(
         default="127.0.0.1:9108",

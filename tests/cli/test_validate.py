@@ -47,6 +47,8 @@ def test_validate_json_shows_routes() -> None:
         ({"OPS_HUB_WIDGET_MAPPING": "{oops"}, [], "OPS_HUB_WIDGET_MAPPING: inline JSON is not valid JSON"),
         ({"OPS_HUB_WIDGET_MAPPING": '{"bogus": 1}'}, [], "bogus: unknown field"),
         ({"INTER_HUB_URL": "hub dot example"}, [], "INTER_HUB_URL: Input should be a valid URL"),
+        ({"INTER_HUB_URL": "http://hub.example.test"}, [], "refusing to send OPS_HUB_KEY over plain http://"),
+        ({"OPS_EVIDENCE_INTER_HUB_AUTH_HEADER": "Bad Header"}, [], "must be an HTTP token"),
         ({}, ["--inventory", str(DATA / "invalid-unknown-key.yaml")], "colour: unknown key"),
         ({}, ["--inventory", str(DATA / "invalid-inline-secret.yaml")], "inline secrets are not allowed"),
     ],
@@ -98,3 +100,14 @@ def test_a_reader_that_goes_away_is_not_a_traceback() -> None:
     assert result.returncode == 141
     assert "Traceback" not in result.stderr
     assert "BrokenPipeError" not in result.stderr
+
+
+def test_a_path_that_cannot_be_written_is_74_in_one_line(tmp_path: Path) -> None:
+    """`schemas --write --dir` under a regular file: exit 74 (I/O), one line naming it."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    result = run_cli(["schemas", "--write", "--dir", str(blocker / "schemas")])
+    assert result.returncode == 74, result.stderr
+    assert "Traceback" not in result.stderr
+    assert str(blocker / "schemas") in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from importlib import import_module
 
 from ops_evidence import __version__
-from ops_evidence.errors import EX_USAGE, OpsEvidenceError
+from ops_evidence.errors import EX_IOERR, EX_USAGE, OpsEvidenceError
 
 # Subcommands in the order `--help` lists them; the module is the name with `_` for `-`.
 COMMANDS = (
@@ -66,9 +66,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
-        # The reader went away (`| head`): nothing of ours failed. Point stdout at /dev/null
-        # so the interpreter's final flush does not raise again; 141 is what a shell
-        # reports for a command ended by SIGPIPE.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return EXIT_BROKEN_PIPE
+        return _reader_gone()
+    except OSError as exc:
+        # A file the command was asked to write or read (`--out`, `--dir`): one line, 74.
+        where = f" {exc.filename}" if exc.filename else ""
+        sys.stderr.write(f"ops-evidence: error: cannot use{where}: {exc.strerror or exc}\n")
+        return EX_IOERR
+
+
+def _reader_gone() -> int:
+    # The reader went away (`| head`): nothing of ours failed. Point stdout at /dev/null so
+    # the interpreter's final flush does not raise again; 141 is what a shell reports for a
+    # command ended by SIGPIPE.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return EXIT_BROKEN_PIPE

@@ -13,6 +13,7 @@ from ops_evidence.cli.common import (
     settings_and_inventory,
 )
 from ops_evidence.routing import route_for
+from ops_evidence.sinks.http import check_key_transport
 from ops_evidence.vocabulary import context_key
 
 
@@ -27,6 +28,11 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Validate and print the summary; ConfigError (78) on any problem."""
     settings, inventory = settings_and_inventory(args)
+    if settings.inter_hub_url is not None and settings.ops_hub_key is not None:
+        # The same refusal `run` would meet when it builds the Inter-Hub sink.
+        check_key_transport(
+            str(settings.inter_hub_url), allow_insecure=settings.allow_insecure_http
+        )
     entities = []
     for event_type, ids in inventory.probe_targets().items():
         for entity_id in ids:
