@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -159,3 +160,19 @@ def test_dry_run_prints_json_lines(tmp_path: Path) -> None:
         assert {e["event_type"] for e in events} >= {"ops-endpoint-verified", "ops-backup-verified"}
         assert stored_keys(hub) == []
         assert not (tmp_path / "state" / "outbox.sqlite3").exists()
+
+
+def test_a_listen_port_in_use_is_one_line_and_69(tmp_path: Path) -> None:
+    """Another process holds OPS_EVIDENCE_LISTEN: exit 69 before anything starts, one line
+    naming the variable and the address, no traceback."""
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        listen = f"127.0.0.1:{holder.getsockname()[1]}"
+        result = run_cli(["run", "--inventory", "examples/railiance.yaml"],
+                         {"OPS_EVIDENCE_LISTEN": listen,
+                          "OPS_EVIDENCE_STATE_DIR": str(tmp_path)})  # fmt: skip
+    assert result.returncode == 69, result.stderr
+    assert f"OPS_EVIDENCE_LISTEN: cannot listen on {listen}" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "service_ready" not in result.stderr

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import socket
 from collections.abc import Iterator
 
 import uvicorn
 from starlette.types import ASGIApp
+
+from ops_evidence.errors import UnavailableError
 
 
 class EmbeddedServer(uvicorn.Server):
@@ -22,6 +25,26 @@ def split_listen(listen: str) -> tuple[str, int]:
     """`127.0.0.1:9108` or `[::1]:9108` -> (host, port)."""
     host, _, port = listen.rpartition(":")
     return host.strip("[]"), int(port)
+
+
+def bind(listen: str, what: str = "OPS_EVIDENCE_LISTEN") -> socket.socket:
+    """The listening socket for HOST:PORT, bound before anything reports ready, so a port in
+    use is one clear error (exit 69) rather than uvicorn's log line and exit 3 mid-start."""
+    host, port = split_listen(listen)
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        sock = socket.socket(family, kind, proto)
+    except OSError as exc:
+        raise UnavailableError(f"{what}: cannot listen on {listen}: {exc.strerror}") from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        raise UnavailableError(f"{what}: cannot listen on {listen}: {exc.strerror}") from None
+    return sock
 
 
 def embedded_server(app: ASGIApp, listen: str) -> EmbeddedServer:

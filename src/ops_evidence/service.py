@@ -8,6 +8,7 @@ record in-flight outcomes within `grace`, stop the listener, close the outbox.
 
 from __future__ import annotations
 
+import functools
 import signal
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -21,7 +22,7 @@ from ops_evidence.backoff import RetryPolicy
 from ops_evidence.dispatcher import Dispatcher
 from ops_evidence.errors import OutboxFullError
 from ops_evidence.events.envelope import EvidenceEvent
-from ops_evidence.listener import embedded_server
+from ops_evidence.listener import bind, embedded_server
 from ops_evidence.logging import get_logger
 from ops_evidence.memory import release_free_memory
 from ops_evidence.metrics import Metrics
@@ -104,12 +105,17 @@ class Service:
         await self.outbox.open()
         self.view.outbox = self.outbox
         try:
+            sock = bind(self.settings.listen) if listen else None
             async with make_client(self.settings.http_timeout.total_seconds()) as client:
                 dispatcher, scheduler = self._parts(client)
                 await scheduler.load_state()
                 async with anyio.create_task_group() as tg:
                     server = embedded_server(create_web_app(self.view), self.settings.listen)
-                    server_done = _start(tg, server.serve) if listen else None
+                    server_done = (
+                        _start(tg, functools.partial(server.serve, sockets=[sock]))
+                        if sock is not None
+                        else None
+                    )
                     dispatcher_done = _start(tg, dispatcher.run)
                     tg.start_soon(self._prune_forever)
                     tg.start_soon(_trim_forever)

@@ -20,6 +20,7 @@ import uvicorn
 
 from ops_evidence.emulator import EmulatorConfig, create_app, emulator_state, load_config
 from ops_evidence.errors import UsageError
+from ops_evidence.listener import bind
 from ops_evidence.logging import configure_logging, get_logger
 
 
@@ -100,6 +101,8 @@ def run(args: argparse.Namespace) -> int:
                          "pass --allow-non-loopback to expose the emulator")  # fmt: skip
     configure_logging(os.environ.get("OPS_EVIDENCE_LOG_LEVEL", "info"),
                       os.environ.get("OPS_EVIDENCE_LOG_FORMAT", "auto"))  # fmt: skip
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    sock = bind(f"{host}:{args.port}", what="--host/--port")  # a port in use: one line, 69
     config = build_config(args)
     app = create_app(config, log_requests=True)
     key_files = [f"consumer {c.name}: key in {c.key_file}"
@@ -107,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
     server_config = uvicorn.Config(app, host=args.host, port=args.port, lifespan="off",
                                    access_log=False, log_config=None)  # fmt: skip
     try:
-        _Server(server_config, key_files).run()
+        _Server(server_config, key_files).run(sockets=[sock])
     finally:
         emulator_state(app).store.close()
     return 0
