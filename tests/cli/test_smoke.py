@@ -40,3 +40,13 @@ def test_smoke_without_a_mapping_exits_78() -> None:
         result = run_cli(["smoke"], hub_env(base_url, mapping=None))
     assert result.returncode == 78
     assert "seed-widgets" in result.stderr
+    assert "OPS_HUB_WIDGET_MAPPING is not set" in result.stderr
+    assert "INTER_HUB_URL is not set" not in result.stderr  # only what is actually missing
+
+
+def test_smoke_with_nothing_configured_names_every_variable() -> None:
+    """Nothing set: one error listing all three Inter-Hub variables, exit 78."""
+    result = run_cli(["smoke"])
+    assert result.returncode == 78
+    for variable in ("INTER_HUB_URL", "OPS_HUB_KEY", "OPS_HUB_WIDGET_MAPPING"):
+        assert f"{variable} is not set" in result.stderr

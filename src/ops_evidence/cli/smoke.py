@@ -42,7 +42,12 @@ def run(args: argparse.Namespace) -> int:
     settings = rollout_settings()
     mapping = settings.widget_mapping
     if mapping is None or mapping.is_empty():
-        raise ConfigError("OPS_HUB_WIDGET_MAPPING is not set (run `ops-evidence seed-widgets`)")
+        # Name every missing variable at once, so one fix-and-retry is enough.
+        missing = [f"{m} is not set" for m in settings.inter_hub_missing()]
+        raise ConfigError(
+            "Inter-Hub is not configured for smoke (the mapping comes from `seed-widgets`)",
+            problems=missing,
+        )
     # The inventory only picks entity widgets when no aggregate is mapped; read it when named.
     entity_ids = None
     if args.inventory or "inventory" in settings.model_fields_set:
