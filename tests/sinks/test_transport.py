@@ -168,3 +168,14 @@ async def test_connection_closed_mid_response_is_ambiguous() -> None:
         async with make_client(2.0) as client:
             attempt = await StateHubSink(client, url).send(_delivery(8))
     assert (attempt.kind, attempt.ambiguous) == ("transient", True)
+
+
+async def test_a_request_that_cannot_be_framed_is_an_httpx_error_without_its_value() -> None:
+    """A header value with a line break (a key with a newline): httpx.LocalProtocolError,
+    raised before any byte is sent, whose text does not quote the value."""
+    secret = "canary-key-3e81"
+    with serve_asgi(create_app()) as url:
+        async with make_client(2.0) as client:
+            with pytest.raises(httpx.LocalProtocolError) as caught:
+                await client.post(f"{url}/progress/", headers={"X-Key": f"{secret}\n"}, json={})
+    assert secret not in str(caught.value)

@@ -255,14 +255,20 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
     async def _exchange(
         conn: _Connection, request: httpx.Request, timeouts: dict[str, float | None]
     ) -> h11.Response:
-        head = h11.Request(
-            method=request.method, target=request.url.raw_path, headers=request.headers.raw
-        )
         body = await request.aread()
-        data = conn.h11.send(head) or b""
-        if body:
-            data += conn.h11.send(h11.Data(data=body)) or b""
-        data += conn.h11.send(h11.EndOfMessage()) or b""
+        try:
+            head = h11.Request(
+                method=request.method, target=request.url.raw_path, headers=request.headers.raw
+            )
+            data = conn.h11.send(head) or b""
+            if body:
+                data += conn.h11.send(h11.Data(data=body)) or b""
+            data += conn.h11.send(h11.EndOfMessage()) or b""
+        except h11.LocalProtocolError:
+            # Our own request cannot be framed (e.g. a header value with a line break); no
+            # byte was sent. h11's message quotes the offending value, which may be the key,
+            # so it is not passed on. An httpx error, so the sink classifies it, never raises.
+            raise httpx.LocalProtocolError("request cannot be framed (illegal header)") from None
         await conn.send(data, timeouts.get("write"))
         event = await conn.next_event(timeouts.get("read"))
         while isinstance(event, h11.InformationalResponse):
