@@ -31,18 +31,17 @@ def bind(listen: str, what: str = "OPS_EVIDENCE_LISTEN") -> socket.socket:
     """The listening socket for HOST:PORT, bound before anything reports ready, so a port in
     use is one clear error (exit 69) rather than uvicorn's log line and exit 3 mid-start."""
     host, port = split_listen(listen)
+    sock: socket.socket | None = None
     try:
         family, kind, proto, _, address = socket.getaddrinfo(
             host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
         )[0]
         sock = socket.socket(family, kind, proto)
-    except OSError as exc:
-        raise UnavailableError(f"{what}: cannot listen on {listen}: {exc.strerror}") from None
-    try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(address)
     except OSError as exc:
-        sock.close()
+        if sock is not None:
+            sock.close()
         raise UnavailableError(f"{what}: cannot listen on {listen}: {exc.strerror}") from None
     return sock
 
