@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ops_evidence.rollout.outcomes import load_outcomes
 from tests.cli.rollout_support import canary_hub, hub_env
 from tests.conftest import EXAMPLE_INVENTORY
 from tests.support import run_cli
@@ -61,6 +62,10 @@ def test_recorded_gate_probe_and_smoke_make_g15_ready(tmp_path: Path) -> None:
     assert smoke.returncode == 0, smoke.stdout + smoke.stderr
     assert "recorded smoke pass in" in smoke.stderr
     json.loads(smoke.stdout)  # --record keeps stdout pure JSON
+    recorded = load_outcomes(tmp_path)
+    # The verdicts survive redaction as written ("passed: 7" would have been masked).
+    assert recorded["smoke"].detail == "all 7 checks passed"
+    assert recorded["gate-probe"].detail == "submission can go live"
     result = run_cli(["gates", "--inventory", str(EXAMPLE_INVENTORY), "--json"],
                      {"OPS_EVIDENCE_STATE_DIR": str(tmp_path)})  # fmt: skip
     g15 = next(g for g in json.loads(result.stdout)["gates"] if g["gate"] == "OPS-G15")

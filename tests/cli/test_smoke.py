@@ -15,7 +15,7 @@ def test_smoke_passes_on_the_ops_hub() -> None:
     with canary_hub() as base_url:
         result = run_cli(["smoke"], hub_env(base_url))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "smoke passed: 7 of 7 checks" in result.stdout
+    assert "smoke all 7 checks passed" in result.stdout
     assert result.stdout.count("  sent: ") == 7
     assert "event_type_not_declared" in result.stdout
     assert CANARY not in result.stdout + result.stderr

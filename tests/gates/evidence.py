@@ -108,7 +108,9 @@ def evidence(
     observations = MemoryObservations()
     for event in events:
         observations.record(event)
-    return GateEvidence(inv, observations, NOW, rollout or {})
+    gathered = GateEvidence(inv, observations, NOW)
+    gathered.rollout = rollout or {}  # as if read from a state dir
+    return gathered
 
 
 def outcome(command: RolloutCommand, ok: bool, detail: str = "") -> RolloutOutcome:

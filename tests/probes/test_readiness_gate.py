@@ -13,9 +13,12 @@ from ops_evidence.checks.base import Failure
 from ops_evidence.events.schemas import event_schema
 from ops_evidence.events.types import ReadinessGateUpdated
 from ops_evidence.events.wire import event_attributes
+from ops_evidence.gates.catalog import load_catalog
+from ops_evidence.gates.evaluate import evaluate_gate
+from ops_evidence.gates.rules import GateEvidence
 from ops_evidence.jobs import build_jobs
 from ops_evidence.probe_state import MemoryProbeState
-from ops_evidence.probes import ProbeContext, find_target, run_probe
+from ops_evidence.probes import MemoryObservations, ProbeContext, find_target, run_probe
 from ops_evidence.probes.registry import probes
 from ops_evidence.rollout.outcomes import RolloutOutcome, record_outcome
 from ops_evidence.scheduler import Job, Scheduler
@@ -88,6 +91,18 @@ async def test_g15_reads_recorded_rollout_outcomes_from_the_state_dir(tmp_path: 
     with_outcomes = await gate_event(ProbeContext(inventory(), state_dir=tmp_path), "OPS-G15")
     assert without.attributes.status == "unknown"
     assert with_outcomes.attributes.status == "ready"
+
+
+def test_only_the_rollout_rule_reads_the_recorded_outcomes(tmp_path: Path) -> None:
+    """Evaluating the other fourteen gates reads no outcome file; G15 reads them once."""
+    record_outcome(tmp_path, RolloutOutcome(command="smoke", ok=True, at=NOW, detail="ok"))
+    gathered = GateEvidence(inventory(), MemoryObservations(), NOW, tmp_path)
+    for gate in load_catalog().gates:
+        if gate.id != "OPS-G15":
+            evaluate_gate(gate, gathered)
+    assert "rollout" not in vars(gathered)
+    evaluate_gate(load_catalog().gate("OPS-G15"), gathered)
+    assert set(vars(gathered)["rollout"]) == {"smoke"}
 
 
 async def test_manual_evidence_link_is_redacted() -> None:

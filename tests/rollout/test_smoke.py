@@ -27,7 +27,7 @@ async def test_all_checks_pass_on_the_ops_hub(hub_on: HubOn) -> None:
     assert report.ok, report.as_json()
     assert [c.event_type for c in report.checks] == [*EVENT_TYPES, UNDECLARED_TYPE]
     assert [c.http_status for c in report.checks] == [201] * 6 + [422]
-    assert report.verdict() == "passed: 7 of 7 checks"
+    assert report.verdict() == "all 7 checks passed"
     assert "not declared" in report.checks[-1].detail
 
 

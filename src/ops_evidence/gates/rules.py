@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Literal
 
 from ops_evidence.events.envelope import EvidenceEvent
@@ -27,7 +28,7 @@ from ops_evidence.gates.catalog import GateStatus, Rule
 from ops_evidence.inventory.models import Endpoint, Inventory
 from ops_evidence.probes.base import Observations
 from ops_evidence.probes.registry import plan
-from ops_evidence.rollout.outcomes import RolloutCommand, RolloutOutcome
+from ops_evidence.rollout.outcomes import RolloutCommand, RolloutOutcome, load_outcomes
 from ops_evidence.vocabulary import context_key
 
 FindingState = Literal["ok", "gap", "failed", "unseen"]
@@ -55,12 +56,19 @@ class RuleResult:
 
 @dataclass
 class GateEvidence:
-    """Everything the rules may read: inventory, latest observations, rollout outcomes, now."""
+    """Everything the rules may read: inventory, latest observations, now, and the rollout
+    outcomes recorded in `state_dir`."""
 
     inventory: Inventory
     observations: Observations
     now: datetime
-    rollout: Mapping[RolloutCommand, RolloutOutcome] = field(default_factory=dict)
+    state_dir: Path | None = None
+
+    @functools.cached_property
+    def rollout(self) -> Mapping[RolloutCommand, RolloutOutcome]:
+        """The recorded `gate-probe` / `smoke` outcomes: read on first use, by the one rule
+        that needs them (not once per gate evaluated)."""
+        return load_outcomes(self.state_dir)
 
     @functools.cached_property
     def _intervals(self) -> dict[str, timedelta]:

@@ -19,7 +19,6 @@ from ops_evidence.gates.evaluate import GateResult, evaluate_gate
 from ops_evidence.gates.rules import GateEvidence
 from ops_evidence.probes.base import ProbeContext, ProbeTarget, make_event
 from ops_evidence.probes.registry import register_probe
-from ops_evidence.rollout.outcomes import load_outcomes
 
 
 def gate_attributes(result: GateResult) -> dict[str, Any]:
@@ -45,7 +44,7 @@ def gate_attributes(result: GateResult) -> dict[str, Any]:
 
 def gate_evidence(ctx: ProbeContext) -> GateEvidence:
     """What the gate rules read, from the probe context."""
-    return GateEvidence(ctx.inventory, ctx.observations, ctx.now(), load_outcomes(ctx.state_dir))
+    return GateEvidence(ctx.inventory, ctx.observations, ctx.now(), ctx.state_dir)
 
 
 def _failed(ctx: ProbeContext, target: ProbeTarget, failure: Failure) -> EvidenceEvent:

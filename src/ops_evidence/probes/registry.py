@@ -17,7 +17,8 @@ run a target, `timeout` bounds one run, and `heartbeat` is how often an unchange
 should still be emitted (the emitter's concern).
 
 Adding an event type is one model in `events/types.py` plus one probe module listed in
-`PROBE_MODULES` (and its line in `vocabulary.EVENT_TYPES`).
+`PROBE_MODULES`, and a line each in `vocabulary.EVENT_TYPES` (widget type and names) and
+`Inventory.probe_targets` (which entities it runs for).
 """
 
 from __future__ import annotations

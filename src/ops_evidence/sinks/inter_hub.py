@@ -49,9 +49,8 @@ class InterHubSink:
         # A post is built here and handed to `client.send` (skipping `build_request`'s merges
         # on every delivery), so it carries the client's own headers and timeout explicitly.
         self._post_headers = httpx.Headers(client.headers)
-        self._post_headers.update(
-            {auth_header: value, "Accept": "application/json", "Content-Type": "application/json"}
-        )
+        self._post_headers.update(self._read_headers)
+        self._post_headers["Content-Type"] = "application/json"
         self._timeout = client.timeout.as_dict()
 
     def _headers(self, idempotency_key: str | None = None) -> httpx.Headers:
