@@ -10,7 +10,12 @@ Two scenarios, each a real `ops-evidence run` process on loopback:
 
 Both send their evidence to the emulator (served in this process) as the State Hub fallback.
 
-    uv run python bench/footprint.py [--idle 30] [--probes 1000] [--window 60]
+The service runs from an install made the way the Containerfile makes the image's: the locked
+runtime dependencies only, the project as a wheel, bytecode compiled (`--venv image`, the
+default). `--venv dev` runs it from this interpreter's environment instead (the editable dev
+venv, where nothing is compiled when PYTHONDONTWRITEBYTECODE is set): more RSS, see README.
+
+    uv run python bench/footprint.py [--idle 30] [--probes 1000] [--window 60] [--venv dev]
 """
 
 from __future__ import annotations
@@ -49,11 +54,23 @@ IMPORTS = (
 )
 
 
-def import_floor_mb() -> float:
+def image_python(venv: Path) -> str:
+    """Install the service into `venv` as the Containerfile's builder stage does; its python."""
+    env = os.environ | {"UV_PROJECT_ENVIRONMENT": str(venv), "UV_COMPILE_BYTECODE": "1"}
+    # --reinstall-package: uv would otherwise reuse a wheel built from an older source tree.
+    subprocess.run(["uv", "sync", "--locked", "--no-dev", "--no-editable", "--quiet",
+                    "--reinstall-package", "ops-evidence"],
+                   cwd=REPO, env=env, check=True)  # fmt: skip
+    return str(venv / "bin" / "python")
+
+
+def import_floor_mb(python: str) -> float:
     """RSS (MiB) of a fresh interpreter that has imported what the service imports."""
     code = f"{IMPORTS}; from pathlib import Path; print(Path('/proc/self/status').read_text())"
-    out = subprocess.run([sys.executable, "-c", code], env=os.environ | IMAGE_ENV, cwd=REPO,
-                         capture_output=True, text=True, check=True).stdout  # fmt: skip
+    # cwd outside the repo, so `ops_evidence` comes from the environment being measured.
+    out = subprocess.run([python, "-c", code], env=os.environ | IMAGE_ENV,
+                         cwd=tempfile.gettempdir(), capture_output=True, text=True,
+                         check=True).stdout  # fmt: skip
     return next(int(x.split()[1]) / 1024 for x in out.splitlines() if x.startswith("VmRSS:"))
 
 
@@ -108,7 +125,7 @@ def synthetic(target: str, count: int) -> dict[str, Any]:
 
 
 def start(
-    inventory: dict[str, Any], hub: str, workdir: Path
+    python: str, inventory: dict[str, Any], hub: str, workdir: Path
 ) -> tuple[subprocess.Popen[bytes], str]:
     """Start `ops-evidence run` on the inventory; returns the process and its listen address."""
     path = workdir / "inventory.yaml"
@@ -121,7 +138,7 @@ def start(
         "OPS_EVIDENCE_LOG_FORMAT": "json",
         **IMAGE_ENV,
     }  # fmt: skip
-    proc = subprocess.Popen([sys.executable, "-m", "ops_evidence", "run"], env=env, cwd=REPO,
+    proc = subprocess.Popen([python, "-m", "ops_evidence", "run"], env=env, cwd=workdir,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     return proc, listen
 
@@ -170,11 +187,11 @@ def lateness_quantiles(
 
 
 def scenario(
-    name: str, inventory: dict[str, Any], hub: str, workdir: Path, *, settle_runs: int,
-    window: float,
+    python: str, name: str, inventory: dict[str, Any], hub: str, workdir: Path, *,
+    settle_runs: int, window: float,
 ) -> dict[str, Any]:  # fmt: skip
     """Run one scenario; RSS and CPU% over `window` seconds after `settle_runs` runs."""
-    proc, listen = start(inventory, hub, workdir)
+    proc, listen = start(python, inventory, hub, workdir)
     try:
         wait_runs(listen, settle_runs)
         cpu0, t0, before = cpu_seconds(proc.pid), time.monotonic(), lateness_buckets(listen)
@@ -195,9 +212,17 @@ def main() -> None:
     parser.add_argument("--probes", type=int, default=1000)
     parser.add_argument("--window", type=float, default=60.0, help="window (s), synthetic")
     parser.add_argument("--skip", choices=("example", "synthetic"), action="append", default=[])
+    parser.add_argument("--venv", choices=("image", "dev"), default="image",
+                        help="the service as the image installs it, or from this venv")  # fmt: skip
     args = parser.parse_args()
     rows = []
-    with serve_asgi(create_app()) as hub, serve_asgi(targets_app()) as target:
+    with (
+        tempfile.TemporaryDirectory() as venv,
+        serve_asgi(create_app()) as hub,
+        serve_asgi(targets_app()) as target,
+    ):
+        python = image_python(Path(venv)) if args.venv == "image" else sys.executable
+        print(f"service environment: {args.venv} ({python})")
         if "example" not in args.skip:
             with tempfile.TemporaryDirectory() as tmp:
                 example = loopback_example(target, Path(tmp))
@@ -205,14 +230,15 @@ def main() -> None:
                     len(example.get(k, []))
                     for k in ("services", "endpoints", "access_paths", "backups")
                 )
-                rows.append(scenario("example inventory (idle)", example, hub, Path(tmp),
+                rows.append(scenario(python, "example inventory (idle)", example, hub, Path(tmp),
                                      settle_runs=count, window=args.idle))  # fmt: skip
         if "synthetic" not in args.skip:
             with tempfile.TemporaryDirectory() as tmp:
-                rows.append(scenario(f"{args.probes} probes / 10 s",
+                rows.append(scenario(python, f"{args.probes} probes / 10 s",
                                      synthetic(target, args.probes), hub, Path(tmp),
                                      settle_runs=args.probes, window=args.window))  # fmt: skip
-    print(f"imports alone (no configuration read, nothing started): {import_floor_mb():.1f} MiB")
+        floor = import_floor_mb(python)
+    print(f"imports alone (no configuration read, nothing started): {floor:.1f} MiB")
     head = ("scenario", "RSS MiB", "CPU %", "lateness p50 ≤", "p99 ≤", "runs")
     print(f"{head[0]:<28} {head[1]:>8} {head[2]:>6} {head[3]:>15} {head[4]:>7} {head[5]:>6}")
     for r in rows:

@@ -43,20 +43,31 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EX_USAGE)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full parser, each subcommand registered by its module."""
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser, each subcommand registered by its module; all of them, or just `only`."""
     parser = _Parser(prog="ops-evidence", description=__doc__.splitlines()[0] if __doc__ else "")
     parser.add_argument("--version", action="version", version=f"ops-evidence {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
     for name in COMMANDS:
-        import_module(f"ops_evidence.cli.{name.replace('-', '_')}").register(sub)
+        if only is None or name == only:
+            import_module(f"ops_evidence.cli.{name.replace('-', '_')}").register(sub)
     return parser
+
+
+def chosen_command(argv: Sequence[str]) -> str | None:
+    """The subcommand `argv` starts with, if it is a known one (after a top-level option such
+    as `-h`, None: the full parser answers)."""
+    return argv[0] if argv and argv[0] in COMMANDS else None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code."""
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    # Only the chosen subcommand's module is imported: `run` lives for months, and the other
+    # commands' modules (the emulator among them) would cost it RSS for nothing. With no
+    # known subcommand, every one is registered, so help and "invalid choice" list them all.
+    args = build_parser(chosen_command(argv)).parse_args(argv)
     handler: Handler = args.handler
     try:
         return handler(args)

@@ -1,0 +1,61 @@
+"""The command line's entry: which subcommand modules load, help and usage errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from ops_evidence.cli import COMMANDS, chosen_command, main
+from ops_evidence.errors import EX_USAGE
+
+_LOADED = (
+    "import sys\n"
+    "from ops_evidence.cli import main\n"
+    "try:\n"
+    "    main(['run', '--help'])\n"
+    "except SystemExit:\n"
+    "    pass\n"
+    "print(sorted(m for m in sys.modules if m.startswith('ops_evidence.')))\n"
+)
+
+
+def test_run_loads_no_other_subcommand() -> None:
+    """`ops-evidence run` imports its own module, not the emulator or the other commands'."""
+    out = subprocess.run([sys.executable, "-c", _LOADED], capture_output=True, text=True,
+                         check=True).stdout  # fmt: skip
+    loaded = out.strip().splitlines()[-1]
+    assert "'ops_evidence.cli.run'" in loaded
+    assert "ops_evidence.emulator" not in loaded
+    assert "ops_evidence.cli.smoke" not in loaded
+    assert "ops_evidence.cli.demo" not in loaded
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [(["run", "--once"], "run"), (["gate-probe"], "gate-probe"), (["-h", "run"], None),
+     (["nonsense"], None), ([], None)],
+)  # fmt: skip
+def test_chosen_command(argv: list[str], expected: str | None) -> None:
+    """Only a known subcommand in first place narrows the parser."""
+    assert chosen_command(argv) == expected
+
+
+def test_top_level_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    """`ops-evidence --help` still names all subcommands."""
+    with pytest.raises(SystemExit) as exc:
+        main(["--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    assert all(name in out for name in COMMANDS)
+
+
+def test_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    """An unknown subcommand exits 64 and lists the valid ones."""
+    with pytest.raises(SystemExit) as exc:
+        main(["nonsense"])
+    assert exc.value.code == EX_USAGE
+    err = capsys.readouterr().err
+    assert "invalid choice: 'nonsense'" in err
+    assert "gate-probe" in err
