@@ -1,4 +1,5 @@
-"""Real loopback servers for tests: `serve_asgi(app)` runs uvicorn in a thread.
+"""Real loopback servers for tests: `serve_asgi(app)` runs uvicorn in a thread;
+`serve_listener(routes)` runs the service's own listener in the test's event loop.
 
 Usage::
 
@@ -14,12 +15,15 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
+import anyio
 import uvicorn
 from starlette.types import ASGIApp
+
+from ops_evidence.listener import Handler, Listener, bind
 
 STARTUP_DEADLINE = 10.0
 SHUTDOWN_DEADLINE = 10.0
@@ -75,3 +79,17 @@ def serve_asgi(app: ASGIApp, *, log_level: str = "warning", **options: Any) -> I
         thread.join(SHUTDOWN_DEADLINE)
         if thread.is_alive():
             raise RuntimeError("uvicorn did not stop within the deadline")
+
+
+@asynccontextmanager
+async def serve_listener(routes: Mapping[str, Handler], **options: Any) -> AsyncIterator[str]:
+    """The service's listener for `routes` on 127.0.0.1 (free port) in this event loop; its
+    base URL. `options` go to `Listener` (deadline, max_connections). Stopped on exit."""
+    sock = bind("127.0.0.1:0")  # listening already: no race with the first request
+    stop = anyio.Event()
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(Listener(routes, **options).serve, sock, stop)
+        try:
+            yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+        finally:
+            stop.set()

@@ -1,6 +1,9 @@
-"""The listener in process: readiness gate, metrics format, status page content."""
+"""The listener's routes, served on loopback: readiness gate, metrics format, status page."""
 
 from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import httpx
 import pytest
@@ -9,8 +12,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from ops_evidence.metrics import Metrics
 from ops_evidence.outbox import MemoryOutbox
 from ops_evidence.scheduler import Job, RunRecord
-from ops_evidence.web import ServiceView, create_web_app
+from ops_evidence.web import ServiceView, routes
 from tests.factories import endpoint_event
+from tests.servers import serve_listener
 
 pytestmark = pytest.mark.anyio
 
@@ -19,9 +23,10 @@ async def _noop() -> None:  # pragma: no cover - never called
     raise AssertionError
 
 
-def _client(view: ServiceView) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=create_web_app(view)),
-                             base_url="http://listener.test")  # fmt: skip
+@asynccontextmanager
+async def _client(view: ServiceView) -> AsyncIterator[httpx.AsyncClient]:
+    async with serve_listener(routes(view)) as url, httpx.AsyncClient(base_url=url) as client:
+        yield client
 
 
 async def test_readyz_is_503_until_ready() -> None:

@@ -25,11 +25,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from ops_evidence.embedded_asgi import EmbeddedServer, embedded_server
 from ops_evidence.emulator import EmulatorConfig, create_app
 from ops_evidence.emulator.config import ConsumerConfig, ManifestConfig
 from ops_evidence.inventory import load_inventory
 from ops_evidence.jobs import build_jobs
-from ops_evidence.listener import EmbeddedServer, embedded_server
 from ops_evidence.mapping import WidgetMapping
 from ops_evidence.service import Service
 from ops_evidence.settings import Settings

@@ -22,7 +22,7 @@ from ops_evidence.backoff import RetryPolicy
 from ops_evidence.dispatcher import Dispatcher
 from ops_evidence.errors import OutboxFullError
 from ops_evidence.events.envelope import EvidenceEvent
-from ops_evidence.listener import bind, embedded_server
+from ops_evidence.listener import Listener, bind
 from ops_evidence.logging import get_logger
 from ops_evidence.memory import release_free_memory
 from ops_evidence.metrics import Metrics
@@ -36,7 +36,7 @@ from ops_evidence.settings import Settings
 from ops_evidence.sinks.base import Sink
 from ops_evidence.sinks.http import make_client
 from ops_evidence.sinks.stdout import StdoutSink
-from ops_evidence.web import ServiceView, create_web_app
+from ops_evidence.web import ServiceView, routes
 from ops_evidence.wiring import build_sinks, open_outbox
 
 log = get_logger(component="service")
@@ -110,12 +110,11 @@ class Service:
                 dispatcher, scheduler = self._parts(client)
                 await scheduler.load_state()
                 async with anyio.create_task_group() as tg:
-                    server = embedded_server(create_web_app(self.view), self.settings.listen)
-                    server_done = (
-                        _start(tg, functools.partial(server.serve, sockets=[sock]))
-                        if sock is not None
-                        else None
-                    )
+                    listener_stop = anyio.Event()
+                    server_done = None
+                    if sock is not None:
+                        serve = Listener(routes(self.view)).serve
+                        server_done = _start(tg, functools.partial(serve, sock, listener_stop))
                     dispatcher_done = _start(tg, dispatcher.run)
                     tg.start_soon(self._prune_forever)
                     tg.start_soon(_trim_forever)
@@ -133,7 +132,7 @@ class Service:
                     # Attempts still in flight past the bound keep their lease and are
                     # read back and retried by the next process.
                     await _within(self.grace, dispatcher_done)
-                    server.should_exit = True
+                    listener_stop.set()
                     if server_done is not None:
                         await _within(self.grace, server_done)
                     tg.cancel_scope.cancel()

@@ -1,22 +1,20 @@
-"""The service's one HTTP listener: /healthz, /readyz, /metrics and a status page at /."""
+"""What the service's listener answers: /healthz, /readyz, /metrics and a status page at /."""
 
 from __future__ import annotations
 
 import html
+import json
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.routing import Route
 
 from ops_evidence import __version__
 from ops_evidence.events.types import ReadinessGateAttributes, ReadinessGateUpdated
 from ops_evidence.gates.catalog import GateStatus
 from ops_evidence.gates.evaluate import evaluate_waves
+from ops_evidence.listener import Handler, Reply
 from ops_evidence.metrics import Metrics
 from ops_evidence.outbox.base import Outbox
 from ops_evidence.scheduler import RunRecord
@@ -35,37 +33,35 @@ class ServiceView:
     started_at: float = field(default_factory=time.time)
 
 
-def create_web_app(view: ServiceView) -> Starlette:
-    """The listener's ASGI app."""
+def _json(status: int, body: dict[str, str]) -> Reply:
+    return Reply(status, "application/json", json.dumps(body).encode())
 
-    async def healthz(_: Request) -> Response:
+
+def routes(view: ServiceView) -> dict[str, Handler]:
+    """The listener's routes, by exact path."""
+
+    async def healthz() -> Reply:
         # Answering at all proves the event loop is alive.
-        return JSONResponse({"status": "ok"})
+        return _json(200, {"status": "ok"})
 
-    async def readyz(_: Request) -> Response:
+    async def readyz() -> Reply:
         if not view.ready or view.outbox is None:
-            return JSONResponse({"status": "starting"}, status_code=503)
-        return JSONResponse({"status": "ready"})
+            return _json(503, {"status": "starting"})
+        return _json(200, {"status": "ready"})
 
-    async def metrics(_: Request) -> Response:
+    async def metrics() -> Reply:
         if view.outbox is not None and view.ready:
             await view.metrics.refresh(view.outbox)
-        return Response(view.metrics.render(), media_type=CONTENT_TYPE_LATEST)
+        return Reply(200, CONTENT_TYPE_LATEST, view.metrics.render())
 
-    async def status(_: Request) -> Response:
+    async def status() -> Reply:
         counts: dict[tuple[str, str], int] = {}
         if view.outbox is not None and view.ready:
             counts = (await view.outbox.stats()).by_sink_status
-        return HTMLResponse(render_status(view, counts, time.time()))
+        page = render_status(view, counts, time.time())
+        return Reply(200, "text/html; charset=utf-8", page.encode())
 
-    return Starlette(
-        routes=[
-            Route("/healthz", healthz),
-            Route("/readyz", readyz),
-            Route("/metrics", metrics),
-            Route("/", status),
-        ]
-    )
+    return {"/healthz": healthz, "/readyz": readyz, "/metrics": metrics, "/": status}
 
 
 _STYLE = (
