@@ -57,9 +57,10 @@ IMPORTS = (
 def image_python(venv: Path) -> str:
     """Install the service into `venv` as the Containerfile's builder stage does; its python."""
     env = os.environ | {"UV_PROJECT_ENVIRONMENT": str(venv), "UV_COMPILE_BYTECODE": "1"}
-    # --reinstall-package: uv would otherwise reuse a wheel built from an older source tree.
+    # --reinstall-package: uv would otherwise reuse a wheel built from an older source tree;
+    # --python: the interpreter running this bench, not whichever one uv finds first.
     subprocess.run(["uv", "sync", "--locked", "--no-dev", "--no-editable", "--quiet",
-                    "--reinstall-package", "ops-evidence"],
+                    "--reinstall-package", "ops-evidence", "--python", sys.executable],
                    cwd=REPO, env=env, check=True)  # fmt: skip
     return str(venv / "bin" / "python")
 

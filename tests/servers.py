@@ -82,13 +82,17 @@ def serve_asgi(app: ASGIApp, *, log_level: str = "warning", **options: Any) -> I
 
 
 @asynccontextmanager
-async def serve_listener(routes: Mapping[str, Handler], **options: Any) -> AsyncIterator[str]:
-    """The service's listener for `routes` on 127.0.0.1 (free port) in this event loop; its
-    base URL. `options` go to `Listener` (deadline, max_connections). Stopped on exit."""
+async def serve_listener(
+    routes: Mapping[str, Handler] | Listener, *, stop: anyio.Event | None = None, **options: Any
+) -> AsyncIterator[str]:
+    """The service's listener (or `routes` in a new one, `options` to `Listener`) on
+    127.0.0.1, free port, in this event loop; yields its base URL. It stops when the block
+    exits, or earlier when the caller sets `stop`."""
+    listener = routes if isinstance(routes, Listener) else Listener(routes, **options)
     sock = bind("127.0.0.1:0")  # listening already: no race with the first request
-    stop = anyio.Event()
+    stop = stop or anyio.Event()
     async with anyio.create_task_group() as tg:
-        tg.start_soon(Listener(routes, **options).serve, sock, stop)
+        tg.start_soon(listener.serve, sock, stop)
         try:
             yield f"http://127.0.0.1:{sock.getsockname()[1]}"
         finally:

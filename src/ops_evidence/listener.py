@@ -3,9 +3,11 @@
 uvicorn and Starlette (which the emulator and the demo use) cost the long-running pod about
 2 MiB of its 60 MB resident budget to serve /healthz, /readyz, /metrics and one HTML page.
 h11, already the sink transport's codec, parses the requests; what is written here is the
-loop around it: one request per connection (the answer says `connection: close`), a deadline
-and a size limit on each request, and a cap on open connections. Answers are built whole by
-the handlers, so writing them needs no HTTP library.
+loop around it: one request per connection (the answer says `connection: close`), separate
+bounds on receiving the request head, building the page and sending it, and a cap on open
+connections that evicts clients still silent rather than refusing new ones, so idle sockets
+cannot starve the kubelet's probes. Answers are built whole by the handlers, so writing them
+needs no HTTP library. It runs on asyncio streams: the service's anyio backend is asyncio.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ import contextlib
 import socket
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from email.utils import formatdate
 from http import HTTPStatus
+from urllib.parse import urlsplit
 
 import anyio
 import h11
@@ -26,14 +30,22 @@ from ops_evidence.logging import get_logger
 
 log = get_logger(component="listener")
 
-# Seconds a client has to send its request head and take the answer: a slow or silent client
-# costs one task for at most this long.
-REQUEST_DEADLINE = 10.0
-# Largest request head accepted (h11 answers 431 past it); the routes take no body.
+# Seconds a client has to send its request head (kubelet and Prometheus send it at once).
+HEAD_DEADLINE = 5.0
+# Seconds a page may take to build before the answer is 503 (the outbox is asked for counts).
+HANDLER_DEADLINE = 10.0
+# Seconds the client has to take the answer.
+SEND_DEADLINE = 10.0
+# After answering, input still arriving (a body no route reads) is read and dropped for up to
+# this long and this much, so closing does not reset the connection under the client's feet.
+LINGER_SECONDS = 1.0
+LINGER_BYTES = 16 << 20
+# Largest incomplete request head h11 holds before answering 431; the routes take no body.
 MAX_HEAD = 16 * 1024
-# Open connections at once; past it a new one is answered 503 and closed. Kubelet probes and
-# a Prometheus scrape need a handful.
+# Open connections at once. Past it the oldest one that has not sent its request yet is
+# dropped; only when every one is being answered is a newcomer told 503.
 MAX_CONNECTIONS = 64
+BACKLOG = 128
 METHODS = (b"GET", b"HEAD")
 
 
@@ -69,7 +81,7 @@ def bind(listen: str, what: str = "OPS_EVIDENCE_LISTEN") -> socket.socket:
         sock = socket.socket(family, kind, proto)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(address)
-        sock.listen(128)
+        sock.listen(BACKLOG)
     except OSError as exc:
         if sock is not None:
             sock.close()
@@ -86,6 +98,7 @@ def encode(reply: Reply, *, head_only: bool = False) -> bytes:
     """The answer on the wire. Every value is ours (no client input), so none needs escaping."""
     lines = [
         f"HTTP/1.1 {reply.status} {HTTPStatus(reply.status).phrase}",
+        f"date: {formatdate(usegmt=True)}",
         f"content-type: {reply.content_type}",
         f"content-length: {len(reply.body)}",
         "cache-control: no-store",
@@ -97,64 +110,121 @@ def encode(reply: Reply, *, head_only: bool = False) -> bytes:
 
 
 @dataclass
+class _Connection:
+    writer: asyncio.StreamWriter
+    waiting: bool = True  # no complete request head yet: first to go when the cap is reached
+
+
+@dataclass
 class Listener:
     """Serves `routes` (exact paths) on a bound socket until `stop` is set."""
 
     routes: Mapping[str, Handler]
-    deadline: float = REQUEST_DEADLINE
+    head_deadline: float = HEAD_DEADLINE
+    handler_deadline: float = HANDLER_DEADLINE
+    send_deadline: float = SEND_DEADLINE
     max_connections: int = MAX_CONNECTIONS
-    _open: set[asyncio.Task[None]] = field(default_factory=set)
+    # Oldest first (dicts keep insertion order).
+    _open: dict[asyncio.Task[None], _Connection] = field(default_factory=dict)
+
+    @property
+    def open_connections(self) -> int:
+        """Connections being served right now."""
+        return len(self._open)
 
     async def serve(self, sock: socket.socket, stop: anyio.Event) -> None:
-        """Accept until `stop`; then stop accepting and give open requests their deadline."""
-        server = await asyncio.start_server(self._accept, sock=sock)
+        """Accept until `stop`, then stop accepting and give open requests their bounds. If
+        cancelled instead, every open connection is closed at once; none outlives this call."""
+        server = await asyncio.start_server(self._accept, sock=sock, backlog=BACKLOG)
         try:
             await stop.wait()
-        finally:
             server.close()
             if self._open:
-                _, late = await asyncio.wait(self._open, timeout=self.deadline)
-                for task in late:
-                    task.cancel()
+                bound = self.head_deadline + self.handler_deadline + self.send_deadline
+                await asyncio.wait(list(self._open), timeout=bound)
+        finally:
+            server.close()
+            with anyio.CancelScope(shield=True):
+                await self._close_all()
+
+    async def _close_all(self) -> None:
+        tasks = list(self._open)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        # Nothing may escape this callback: asyncio would print it as a bare traceback.
         task = asyncio.current_task()
         assert task is not None  # a stream callback always runs in a task
-        if len(self._open) >= self.max_connections:
-            with contextlib.suppress(ConnectionError):
-                await _send(writer, text_reply(503, "busy\n"))
+        if not self._make_room():
+            with contextlib.suppress(Exception):
+                writer.write(encode(text_reply(503, "busy\n")))
+                writer.close()
             return
-        self._open.add(task)
+        connection = self._open[task] = _Connection(writer)
         try:
-            # One deadline for reading the request and handing over the answer.
-            async with asyncio.timeout(self.deadline):
-                reply, head_only = await self._answer(reader)
-                await _send(writer, reply, head_only=head_only)
-        except (TimeoutError, ConnectionError):
-            writer.transport.abort()  # too slow, or gone: nothing more to say
+            reply, head_only = await self._answer(reader, connection)
+            async with asyncio.timeout(self.send_deadline):
+                writer.write(encode(reply, head_only=head_only))
+                await writer.drain()
+                await _linger(reader, writer)
+        except (TimeoutError, ConnectionError, asyncio.CancelledError):
+            pass  # too slow, gone, evicted or shutting down: nothing more to say
+        except Exception as exc:  # noqa: BLE001 - one bad connection must not leak a traceback
+            log.error("listener_error", error=describe_exception(exc))  # noqa: TRY400
         finally:
-            self._open.discard(task)
+            self._open.pop(task, None)
+            if not writer.transport.is_closing():
+                writer.transport.abort()
 
-    async def _answer(self, reader: asyncio.StreamReader) -> tuple[Reply, bool]:
-        """The reply to the connection's request, and whether it was a HEAD."""
+    def _make_room(self) -> bool:
+        """Below the cap, or made so by dropping the oldest connection not yet asking."""
+        if len(self._open) < self.max_connections:
+            return True
+        oldest = next((t for t, c in self._open.items() if c.waiting), None)
+        if oldest is None:
+            return False
+        self._open.pop(oldest).writer.transport.abort()
+        oldest.cancel()
+        return True
+
+    async def _answer(
+        self, reader: asyncio.StreamReader, connection: _Connection
+    ) -> tuple[Reply, bool]:
+        """The reply to the connection's request, and whether it was a HEAD. A client that
+        sends no complete head within the deadline gets TimeoutError (dropped unanswered)."""
         try:
-            request = await _read_request(reader)
+            async with asyncio.timeout(self.head_deadline):
+                request = await _read_request(reader)
         except h11.RemoteProtocolError as exc:
             return text_reply(exc.error_status_hint, "bad request\n"), False
+        connection.waiting = False
         if request is None:
             raise ConnectionError("closed before a request")
         if request.method not in METHODS:
             return text_reply(405, "method not allowed\n", (("allow", "GET, HEAD"),)), False
         head_only = request.method == b"HEAD"
-        path = request.target.split(b"?", 1)[0].decode("latin-1")
+        path = _path(request.target.decode("latin-1"))
         handler = self.routes.get(path)
         if handler is None:
             return text_reply(404, "not found\n"), head_only
         try:
-            return await handler(), head_only
+            async with asyncio.timeout(self.handler_deadline):
+                return await handler(), head_only
+        except TimeoutError:
+            log.warning("listener_timeout", path=path, seconds=self.handler_deadline)
+            return text_reply(503, "timed out\n"), head_only
         except Exception as exc:  # noqa: BLE001 - a page failing must not take the listener down
             log.error("listener_error", path=path, error=describe_exception(exc))  # noqa: TRY400
             return text_reply(500, "internal error\n"), head_only
+
+
+def _path(target: str) -> str:
+    """The path of an origin-form (`/x?y`) or absolute-form (`http://h/x`) request target."""
+    if not target.startswith("/"):
+        target = urlsplit(target).path or "/"
+    return target.split("?", 1)[0]
 
 
 async def _read_request(reader: asyncio.StreamReader) -> h11.Request | None:
@@ -170,9 +240,14 @@ async def _read_request(reader: asyncio.StreamReader) -> h11.Request | None:
             return None
 
 
-async def _send(writer: asyncio.StreamWriter, reply: Reply, *, head_only: bool = False) -> None:
-    writer.write(encode(reply, head_only=head_only))
-    try:
-        await writer.drain()
-    finally:
-        writer.close()
+async def _linger(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Close after the answer without resetting: say we are done sending, then drop what the
+    client still sends (bounded) until it closes too."""
+    if writer.can_write_eof():
+        writer.write_eof()
+    dropped = 0
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(LINGER_SECONDS):
+            while dropped < LINGER_BYTES and (chunk := await reader.read(65536)):
+                dropped += len(chunk)
+    writer.close()

@@ -104,6 +104,7 @@ class Service:
         """Run until SIGTERM/SIGINT (or `stop`), then shut down in order within the bounds."""
         await self.outbox.open()
         self.view.outbox = self.outbox
+        sock = None
         try:
             sock = bind(self.settings.listen) if listen else None
             async with make_client(self.settings.http_timeout.total_seconds()) as client:
@@ -137,6 +138,8 @@ class Service:
                         await _within(self.grace, server_done)
                     tg.cancel_scope.cancel()
         finally:
+            if sock is not None:
+                sock.close()  # the listener closed it already, unless start-up failed first
             await self.state.close()
             await self.outbox.close()
             log.info("service_stopped")
