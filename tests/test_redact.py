@@ -48,6 +48,14 @@ def test_key_value_secrets_are_masked(value: str, name: str, sep: str) -> None:
     assert MASK in out
 
 
+@given(value=canary, name=secret_names, sep=st.sampled_from(["=", ": ", '": "']), before=prose)
+def test_redacting_twice_changes_nothing(value: str, name: str, sep: str, before: str) -> None:
+    """Text is often redacted twice (a probe's message, then the event): the second pass
+    leaves it as it is, so it neither grows nor differs."""
+    once = redact_text(f"{before} {name}{sep}{value} end https://u:p@h.test/x?token={value}")
+    assert redact_text(once) == once
+
+
 @given(token=canary, scheme=st.sampled_from(["Bearer", "bearer", "Basic", "Token"]))
 def test_authorization_schemes_are_masked(token: str, scheme: str) -> None:
     """Whatever follows an auth scheme is masked."""

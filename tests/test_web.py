@@ -9,11 +9,14 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from ops_evidence.events.envelope import EvidenceEvent
 from ops_evidence.metrics import Metrics
 from ops_evidence.outbox import MemoryOutbox
+from ops_evidence.probes import ProbeContext, find_target, run_probe
 from ops_evidence.scheduler import Job, RunRecord
 from ops_evidence.web import ServiceView, routes
 from tests.factories import endpoint_event
+from tests.gates.evidence import inventory
 from tests.servers import serve_listener
 
 pytestmark = pytest.mark.anyio
@@ -29,6 +32,14 @@ async def _client(view: ServiceView) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
+async def _status_page(view: ServiceView, event: EvidenceEvent, key: str) -> str:
+    """The status page after the probe `key` last produced `event`."""
+    job = Job(key, event.event_type, 60, 5, 3600, _noop)  # type: ignore[arg-type]
+    view.results[key] = RunRecord(job, event, 0.0, 0.1, 0.0, True)
+    async with _client(view) as client:
+        return (await client.get("/")).text
+
+
 async def test_readyz_is_503_until_ready() -> None:
     """Before the outbox is open and the service says ready, /readyz is 503; then 200."""
     view = ServiceView(Metrics())
@@ -41,14 +52,10 @@ async def test_readyz_is_503_until_ready() -> None:
 
 async def test_status_page_lists_every_probe_and_escapes() -> None:
     """Every probe appears, with verdict and reason; untrusted text is HTML-escaped."""
-    event = endpoint_event("reg", verified=False)
-    job = Job("endpoint:reg", "ops-endpoint-verified", 60, 5, 3600, _noop)  # type: ignore[arg-type]
     view = ServiceView(Metrics(), MemoryOutbox(), probes=[("endpoint:reg", "ops-endpoint-verified"),
                        ("backup:db", "ops-backup-verified")], sinks={"inter-hub": "<b>x</b>"},
                        ready=True)  # fmt: skip
-    view.results["endpoint:reg"] = RunRecord(job, event, 0.0, 0.1, 0.0, True)
-    async with _client(view) as client:
-        page = (await client.get("/")).text
+    page = await _status_page(view, endpoint_event("reg", verified=False), "endpoint:reg")
     assert "endpoint:reg" in page
     assert "status_mismatch" in page
     assert "backup:db" in page
@@ -58,20 +65,14 @@ async def test_status_page_lists_every_probe_and_escapes() -> None:
 
 async def test_status_page_shows_gates_and_waves() -> None:
     """Gate probes' last events appear as a gate table; waves follow from their statuses."""
-    from ops_evidence.probes import ProbeContext, find_target, run_probe
-    from tests.gates.evidence import inventory
-
     inv = inventory()
     target = find_target(inv, "gate:OPS-G01")
     assert target is not None
     event = await run_probe(ProbeContext(inv), target)
-    job = Job("gate:OPS-G01", "ops-readiness-gate-updated", 60, 5, 3600, _noop)  # type: ignore[arg-type]
     view = ServiceView(Metrics(), MemoryOutbox(), ready=True,
                        probes=[("gate:OPS-G01", "ops-readiness-gate-updated"),
                                ("gate:OPS-G02", "ops-readiness-gate-updated")])  # fmt: skip
-    view.results["gate:OPS-G01"] = RunRecord(job, event, 0.0, 0.1, 0.0, True)
-    async with _client(view) as client:
-        page = (await client.get("/")).text
+    page = await _status_page(view, event, "gate:OPS-G01")
     assert "<h2>Readiness gates</h2>" in page
     assert "Environment inventory exists" in page
     assert '<span class="ok">ready</span>' in page

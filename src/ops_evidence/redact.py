@@ -55,11 +55,12 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
                    re.S),
         MASK,
     ),
-    # key=value / key: value where the key names a secret
+    # key=value / key: value where the key names a secret. A value masked already is taken
+    # whole, so redacting twice (a probe's message, then the event) changes nothing.
     (
         re.compile(
             r"(?i)([\"']?\b[\w.-]*" + _SECRET_NAME.pattern + r"[\w.-]*[\"']?\s*[=:]\s*)"
-            r"(\"[^\"]*\"|'[^']*'|[\"']?[^\s,;&\"'}\]]+)"
+            r"(" + re.escape(MASK) + r"|\"[^\"]*\"|'[^']*'|[\"']?[^\s,;&\"'}\]]+)"
         ),
         rf"\1{MASK}",
     ),

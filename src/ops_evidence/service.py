@@ -24,7 +24,7 @@ from ops_evidence.errors import OutboxFullError
 from ops_evidence.events.envelope import EvidenceEvent
 from ops_evidence.listener import Listener, bind
 from ops_evidence.logging import get_logger
-from ops_evidence.memory import release_free_memory
+from ops_evidence.memory import freeze_startup_objects, release_free_memory
 from ops_evidence.metrics import Metrics
 from ops_evidence.outbox.base import Outbox
 from ops_evidence.outbox.memory import MemoryOutbox
@@ -42,7 +42,8 @@ from ops_evidence.wiring import build_sinks, open_outbox
 log = get_logger(component="service")
 PRUNE_EVERY = 3600.0
 # Often enough that a burst (start-up, a round of probes, a backlog) does not hold its
-# high-water resident size for long; a trim costs well under a millisecond.
+# high-water resident size for long; with start-up objects frozen, a collection and trim
+# cost well under a millisecond (memory.py).
 TRIM_EVERY = 60.0
 
 
@@ -110,6 +111,7 @@ class Service:
             async with make_client(self.settings.http_timeout.total_seconds()) as client:
                 dispatcher, scheduler = self._parts(client)
                 await scheduler.load_state()
+                freeze_startup_objects()  # the per-minute collection then skips them
                 async with anyio.create_task_group() as tg:
                     listener_stop = anyio.Event()
                     server_done = None

@@ -14,7 +14,7 @@ from ops_evidence.events.types import (
     ServiceObserved,
     ServiceObservedAttributes,
 )
-from ops_evidence.gates.rules import GateEvidence
+from ops_evidence.gates.rules import GateEvidence, planned_intervals
 from ops_evidence.inventory.models import Inventory
 from ops_evidence.probes import MemoryObservations
 from ops_evidence.rollout.outcomes import RolloutCommand, RolloutOutcome
@@ -108,7 +108,7 @@ def evidence(
     observations = MemoryObservations()
     for event in events:
         observations.record(event)
-    gathered = GateEvidence(inv, observations, NOW)
+    gathered = GateEvidence(inv, observations, NOW, planned_intervals(inv))
     gathered.rollout = rollout or {}  # as if read from a state dir
     return gathered
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from ops_evidence.events.types import MAX_GATE_REASONS
 from ops_evidence.gates.catalog import GateStatus, load_catalog
 from ops_evidence.gates.evaluate import (
-    MAX_REASONS,
     GateResult,
     evaluate_gate,
     evaluate_gates,
@@ -104,10 +104,10 @@ def test_manual_evidence_stands_in_while_a_rule_has_no_evidence() -> None:
 
 
 def test_reasons_are_capped_for_the_event() -> None:
-    """Many problems: at most MAX_REASONS reasons, the last one counting the rest."""
+    """Many problems: at most MAX_GATE_REASONS reasons, the last one counting the rest."""
     services = [{"id": f"svc{i}", "environment": "local"} for i in range(20)]
     result = gate("OPS-G14", services=services)
-    assert len(result.reasons) == MAX_REASONS
+    assert len(result.reasons) == MAX_GATE_REASONS
     assert result.reasons[-1] == "… and 10 more"
 
 

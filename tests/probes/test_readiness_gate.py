@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import jsonschema
@@ -11,14 +11,16 @@ import pytest
 
 from ops_evidence.checks.base import Failure
 from ops_evidence.events.schemas import event_schema
-from ops_evidence.events.types import ReadinessGateUpdated
+from ops_evidence.events.types import MAX_GATE_REASON_LENGTH, ReadinessGateUpdated
 from ops_evidence.events.wire import event_attributes
 from ops_evidence.gates.catalog import load_catalog
 from ops_evidence.gates.evaluate import evaluate_gate
-from ops_evidence.gates.rules import GateEvidence
+from ops_evidence.gates.rules import GateEvidence, planned_intervals
+from ops_evidence.inventory.models import Inventory
 from ops_evidence.jobs import build_jobs
 from ops_evidence.probe_state import MemoryProbeState
 from ops_evidence.probes import MemoryObservations, ProbeContext, find_target, run_probe
+from ops_evidence.probes.readiness_gate import gate_evidence
 from ops_evidence.probes.registry import probes
 from ops_evidence.rollout.outcomes import RolloutOutcome, record_outcome
 from ops_evidence.scheduler import Job, Scheduler
@@ -96,13 +98,47 @@ async def test_g15_reads_recorded_rollout_outcomes_from_the_state_dir(tmp_path: 
 def test_only_the_rollout_rule_reads_the_recorded_outcomes(tmp_path: Path) -> None:
     """Evaluating the other fourteen gates reads no outcome file; G15 reads them once."""
     record_outcome(tmp_path, RolloutOutcome(command="smoke", ok=True, at=NOW, detail="ok"))
-    gathered = GateEvidence(inventory(), MemoryObservations(), NOW, tmp_path)
+    inv = inventory()
+    gathered = GateEvidence(inv, MemoryObservations(), NOW, planned_intervals(inv), tmp_path)
     for gate in load_catalog().gates:
         if gate.id != "OPS-G15":
             evaluate_gate(gate, gathered)
     assert "rollout" not in vars(gathered)
     evaluate_gate(load_catalog().gate("OPS-G15"), gathered)
     assert set(vars(gathered)["rollout"]) == {"smoke"}
+
+
+def test_gate_probes_of_one_context_plan_the_inventory_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The fifteen gate probes share one context's planned intervals: planning (a walk of the
+    whole inventory) runs on the first evaluation only."""
+    calls: list[Inventory] = []
+
+    def counting(inv: Inventory) -> dict[str, timedelta]:
+        calls.append(inv)
+        return planned_intervals(inv)
+
+    monkeypatch.setattr("ops_evidence.probes.readiness_gate.planned_intervals", counting)
+    ctx = ProbeContext(inventory())
+    first, second = gate_evidence(ctx), gate_evidence(ctx)
+    assert len(calls) == 1
+    assert first.intervals is second.intervals
+    assert dict(first.intervals) == planned_intervals(ctx.inventory)
+    assert "gate:OPS-G01" in first.intervals
+
+
+async def test_a_reason_at_the_limit_quoting_a_credential_still_makes_an_event() -> None:
+    """Masking lengthens `password=hunter2`; reasons are masked before they are cut, so a
+    reason at the length limit still fits the event instead of failing the evaluation."""
+    notes = "password=hunter2 " + "x" * (MAX_GATE_REASON_LENGTH - 17)
+    assert len(notes) == MAX_GATE_REASON_LENGTH
+    inv = inventory(gates={"OPS-G07": {"link": "https://git.test/log", "date": "2026-06-20",
+                                       "by": "ops", "status": "partial", "notes": notes}})  # fmt: skip
+    event = await gate_event(ProbeContext(inv), "OPS-G07")
+    assert event.attributes.status == "partial"
+    assert len(event.attributes.reasons[-1]) == MAX_GATE_REASON_LENGTH
+    assert "hunter2" not in event.model_dump_json()
 
 
 async def test_manual_evidence_link_is_redacted() -> None:

@@ -1,22 +1,40 @@
 """The evidence event types published in `event-types/`: the five of the first slice and
 `ops-readiness-gate-updated`.
 
-Adding a type: one model here (decorated with `@register`) plus one probe; the registry,
+Adding a type: one model here (decorated with `@register`), its probe, and its lines in
+`vocabulary.EVENT_TYPES` and `Inventory.probe_targets` (the list is in `probes/registry.py`);
 schemas, manifest and router pick it up from there.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from ops_evidence.events.envelope import Attributes, EvidenceEvent
 from ops_evidence.events.registry import register
 from ops_evidence.gates.catalog import GATE_ID_PATTERN, GateStatus
 
 _SHORT = 200
+# A gate event's reasons: how many (`gates.evaluate` keeps to it) and how long each.
+MAX_GATE_REASONS = 12
+MAX_GATE_REASON_LENGTH = _SHORT
+
+
+def _fit_reason(value: Any) -> Any:
+    """Cut a longer reason to its limit, ending in `…`. Reasons are free text, redacted on
+    the way into the event, and masking can lengthen them: the model, not each producer,
+    makes them fit (cutting redacted text reveals nothing)."""
+    if isinstance(value, str) and len(value) > MAX_GATE_REASON_LENGTH:
+        return value[: MAX_GATE_REASON_LENGTH - 1] + "…"
+    return value
+
+
+GateReason = Annotated[
+    str, BeforeValidator(_fit_reason), StringConstraints(max_length=MAX_GATE_REASON_LENGTH)
+]
 
 
 class ServiceObservedAttributes(Attributes):
@@ -176,9 +194,7 @@ class ReadinessGateAttributes(Attributes):
     decided_by: Literal["evidence", "manual", "none"] = Field(
         description="Probe evidence, manual evidence from the inventory, or nothing yet."
     )
-    reasons: list[Annotated[str, StringConstraints(max_length=_SHORT)]] = Field(
-        default_factory=list, max_length=12
-    )
+    reasons: list[GateReason] = Field(default_factory=list, max_length=MAX_GATE_REASONS)
     waves: list[str] = Field(default_factory=list, description="Waves that require the gate.")
     evidence_link: str | None = Field(default=None, max_length=_SHORT)
     evidence_date: date | None = None

@@ -11,7 +11,6 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 GateStatus = Literal["unknown", "partial", "blocked", "ready"]
-GATE_STATUSES: tuple[GateStatus, ...] = ("unknown", "partial", "blocked", "ready")
 GATE_ID_PATTERN = r"^OPS-G[0-9]{2}$"
 
 

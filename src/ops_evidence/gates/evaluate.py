@@ -18,13 +18,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from ops_evidence.events.types import MAX_GATE_REASONS
 from ops_evidence.gates.catalog import Catalog, Gate, GateStatus, Wave, load_catalog
 from ops_evidence.gates.rules import RULES, GateEvidence, aggregate
 from ops_evidence.inventory.models import ManualGateEvidence
 
 DecidedBy = Literal["evidence", "manual", "none"]
-MAX_REASONS = 12
-MAX_REASON_LENGTH = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,14 +85,12 @@ def _manual(gate: Gate, manual: ManualGateEvidence | None) -> tuple[GateStatus, 
 
 
 def _capped(reasons: list[str]) -> list[str]:
-    # The event carries at most MAX_REASONS; the last slot says how many were left out.
-    short = [
-        r if len(r) <= MAX_REASON_LENGTH else r[: MAX_REASON_LENGTH - 1] + "…" for r in reasons
-    ]
-    if len(short) <= MAX_REASONS:
-        return short
-    kept = short[: MAX_REASONS - 1]
-    return [*kept, f"… and {len(short) - len(kept)} more"]
+    # The event carries at most MAX_GATE_REASONS (the model cuts each one to length); the
+    # last slot says how many were left out.
+    if len(reasons) <= MAX_GATE_REASONS:
+        return reasons
+    kept = reasons[: MAX_GATE_REASONS - 1]
+    return [*kept, f"… and {len(reasons) - len(kept)} more"]
 
 
 def evaluate_gate(gate: Gate, evidence: GateEvidence, catalog: Catalog | None = None) -> GateResult:

@@ -28,7 +28,7 @@ from ops_evidence.gates.catalog import GateStatus, Rule
 from ops_evidence.inventory.models import Endpoint, Inventory
 from ops_evidence.probes.base import Observations
 from ops_evidence.probes.registry import plan
-from ops_evidence.rollout.outcomes import RolloutCommand, RolloutOutcome, load_outcomes
+from ops_evidence.rollout.outcomes import COMMANDS, RolloutCommand, RolloutOutcome, load_outcomes
 from ops_evidence.vocabulary import context_key
 
 FindingState = Literal["ok", "gap", "failed", "unseen"]
@@ -54,6 +54,11 @@ class RuleResult:
     findings: list[Finding]
 
 
+def planned_intervals(inventory: Inventory) -> dict[str, timedelta]:
+    """Every planned context key's interval, for `GateEvidence.intervals`."""
+    return {t.context_key: t.interval for t in plan(inventory)}
+
+
 @dataclass
 class GateEvidence:
     """Everything the rules may read: inventory, latest observations, now, and the rollout
@@ -62,6 +67,8 @@ class GateEvidence:
     inventory: Inventory
     observations: Observations
     now: datetime
+    # Each planned context key's interval (`planned_intervals`): how old is too old.
+    intervals: Mapping[str, timedelta]
     state_dir: Path | None = None
 
     @functools.cached_property
@@ -70,14 +77,10 @@ class GateEvidence:
         that needs them (not once per gate evaluated)."""
         return load_outcomes(self.state_dir)
 
-    @functools.cached_property
-    def _intervals(self) -> dict[str, timedelta]:
-        return {t.context_key: t.interval for t in plan(self.inventory)}
-
     def recent(self, key: str) -> EvidenceEvent | None:
         """The latest observation of a planned target, unless it is stale."""
         event = self.observations.latest(key)
-        interval = self._intervals.get(key)
+        interval = self.intervals.get(key)
         if event is None or interval is None:
             return None
         if self.now - event.observed_at > interval * STALE_AFTER_INTERVALS:
@@ -193,7 +196,7 @@ def inter_hub_bootstrap(evidence: GateEvidence, _rule: Rule) -> RuleResult:
     """OPS-G15: the recorded `gate-probe` (API, key, mapped widgets) and `smoke` (each declared
     type accepted, an undeclared one rejected) outcomes both passed."""
     findings = []
-    for command in ("gate-probe", "smoke"):
+    for command in COMMANDS:
         outcome = evidence.rollout.get(command)
         if outcome is None:
             text = f"{command}: no recorded outcome (run `ops-evidence {command} --record`)"

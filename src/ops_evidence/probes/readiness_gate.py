@@ -16,8 +16,8 @@ from ops_evidence.events.envelope import EvidenceEvent
 from ops_evidence.events.types import ReadinessGateUpdated
 from ops_evidence.gates.catalog import load_catalog
 from ops_evidence.gates.evaluate import GateResult, evaluate_gate
-from ops_evidence.gates.rules import GateEvidence
-from ops_evidence.probes.base import ProbeContext, ProbeTarget, make_event
+from ops_evidence.gates.rules import GateEvidence, planned_intervals
+from ops_evidence.probes.base import ProbeContext, ProbeTarget, make_event, verdict
 from ops_evidence.probes.registry import register_probe
 
 
@@ -44,7 +44,9 @@ def gate_attributes(result: GateResult) -> dict[str, Any]:
 
 def gate_evidence(ctx: ProbeContext) -> GateEvidence:
     """What the gate rules read, from the probe context."""
-    return GateEvidence(ctx.inventory, ctx.observations, ctx.now(), ctx.state_dir)
+    if not ctx.intervals:
+        ctx.intervals.update(planned_intervals(ctx.inventory))
+    return GateEvidence(ctx.inventory, ctx.observations, ctx.now(), ctx.intervals, ctx.state_dir)
 
 
 def _failed(ctx: ProbeContext, target: ProbeTarget, failure: Failure) -> EvidenceEvent:
@@ -55,10 +57,8 @@ def _failed(ctx: ProbeContext, target: ProbeTarget, failure: Failure) -> Evidenc
         "status": "unknown",
         "seed_status": gate.seed_status,
         "decided_by": "none",
-        "reasons": [failure.message[:200]],
-        "verified": False,
-        "reason": failure.reason[:64],
-        "message": failure.message,
+        "reasons": [failure.message],
+        **verdict(failure),
     }
     return make_event(ReadinessGateUpdated, ctx, target, attributes)
 
