@@ -23,9 +23,10 @@ MAPPING = json.dumps({"event_types": {"ops-endpoint-verified": WIDGET}})
 
 
 def emulator_config(
-    faults: FaultConfig | None = None, *, declare_endpoint: bool = True
+    faults: FaultConfig | None = None, *, declare_endpoint: bool = True, profile: str = "friendly"
 ) -> EmulatorConfig:
-    """Default ops-hub emulator with our key; optionally without ops-endpoint-verified."""
+    """Default ops-hub emulator with our key, lists as `profile` says; optionally without
+    ops-endpoint-verified."""
     manifest = ManifestConfig()
     if not declare_endpoint:
         manifest = ManifestConfig(
@@ -35,6 +36,7 @@ def emulator_config(
         consumers=(ConsumerConfig(name="ops-evidence", key=SecretStr(KEY)),),
         manifest=manifest,
         faults=faults or FaultConfig(),
+        profile=profile,
     )
 
 

@@ -12,7 +12,7 @@ import pytest
 from ops_evidence.backoff import RetryPolicy
 from ops_evidence.cli.drain import drain
 from ops_evidence.emulator import create_app
-from ops_evidence.emulator.config import BurstConfig, FaultConfig
+from ops_evidence.emulator.config import STRICT_PROFILES, BurstConfig, FaultConfig
 from ops_evidence.settings import load_settings
 from tests.delivery_support import delivery_env, emulator_config, fill_outbox, stored_keys
 from tests.servers import serve_asgi
@@ -28,12 +28,18 @@ FAULTS = {
 }  # fmt: skip
 
 
-@pytest.mark.parametrize("fault", list(FAULTS))
+# Every fault against the friendly and the minimal hub; the mixed faults against every profile.
+CASES = [(f, p) for f in FAULTS for p in ("friendly", "minimal")] + [
+    ("mixed", p) for p in STRICT_PROFILES if p != "minimal"
+]
+
+
+@pytest.mark.parametrize(("fault", "profile"), CASES)
 def test_every_event_lands_exactly_once(
-    fault: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    fault: str, profile: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With each fault injected, every enqueued event ends stored once at Inter-Hub."""
-    with serve_asgi(create_app(emulator_config(FAULTS[fault]))) as url:
+    with serve_asgi(create_app(emulator_config(FAULTS[fault], profile=profile))) as url:
         env = delivery_env(url, tmp_path)
         keys = fill_outbox(tmp_path, 60, env)
         for name, value in env.items():

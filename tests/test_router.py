@@ -100,6 +100,23 @@ async def test_transient_backoff_honours_retry_after(settings: Settings) -> None
     assert result.ambiguous is True
 
 
+@pytest.mark.parametrize("kind", ["transient", "auth"])
+async def test_ambiguity_survives_a_failed_read_back(settings: Settings, kind: AttemptKind) -> None:
+    """A read-back that failed (a transient error, or a 401/403) keeps the delivery ambiguous,
+    so the next attempt reads back again instead of posting."""
+    _, result = await _decide(settings, kind, http_status=403, ambiguous=True)
+    assert (result.status, result.ambiguous) == ("retrying", True)
+
+
+async def test_dead_keeps_the_ambiguity(settings: Settings) -> None:
+    """A delivery that gives up while ambiguous stays ambiguous: a replay reads back first."""
+    router = _router(settings)
+    outbox, delivery = await _planned(router)
+    attempt = Attempt("transient", ambiguous=True)
+    result = await router.decide(delivery, attempt, 1000.0 + 7200, outbox.event)
+    assert (result.status, result.ambiguous) == ("dead", True)
+
+
 async def test_past_horizon_is_dead_with_fallback(settings: Settings) -> None:
     """Transient failures past the give-up horizon become dead, kept and replayable."""
     router = _router(settings)

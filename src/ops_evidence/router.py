@@ -106,7 +106,9 @@ class Router:
                 hint="OPS_HUB_KEY is wrong or revoked; events go to State Hub meanwhile",
             )  # fmt: skip
             until = now + self.policy.slow(self.rng)
-            result = Result(key, sink, "retrying", until, attempt.error, attempt.http_status)
+            # A 401/403 during a read-back leaves the earlier attempt's fate open.
+            result = Result(key, sink, "retrying", until, attempt.error, attempt.http_status,
+                            ambiguous=attempt.ambiguous)  # fmt: skip
         elif kind == "undeclared":
             until = now + self.policy.defer_recheck
             self.deferred[delivery.event_type] = until
@@ -122,8 +124,9 @@ class Router:
     def _transient(self, delivery: Delivery, attempt: Attempt, now: float) -> Result:
         """Retry with backoff, or `dead` once past the give-up horizon."""
         if now - delivery.created_at > self.policy.horizon:
+            # Still ambiguous if it was: a replay of the dead row reads back first.
             return Result(delivery.key, delivery.sink, "dead", 0.0, attempt.error,
-                          attempt.http_status)  # fmt: skip
+                          attempt.http_status, ambiguous=attempt.ambiguous)  # fmt: skip
         delay = self.policy.delay(delivery.attempts, self.rng, attempt.retry_after)
         return Result(delivery.key, delivery.sink, "retrying", now + delay, attempt.error,
                       attempt.http_status, ambiguous=attempt.ambiguous)  # fmt: skip

@@ -9,7 +9,7 @@ import pytest
 from pydantic import SecretStr
 
 from ops_evidence.emulator import create_app
-from ops_evidence.emulator.config import FaultConfig
+from ops_evidence.emulator.config import PROFILES, FaultConfig
 from ops_evidence.events.wire import canonical_json, interaction_event_body, progress_body
 from ops_evidence.outbox.models import Delivery
 from ops_evidence.sinks.inter_hub import InterHubSink
@@ -34,10 +34,10 @@ def _delivery(sink: str, *, ambiguous: bool = False, event_type: str = "") -> De
                     ambiguous=ambiguous)  # fmt: skip
 
 
-def _connect(mode: str, faults: FaultConfig | None = None) -> Any:
+def _connect(mode: str, faults: FaultConfig | None = None, profile: str = "friendly") -> Any:
     targets = ("POST /api/v2/interaction-events",)
-    config = hub_config(faults=(faults or FaultConfig()).model_copy(update={"targets": targets}))
-    return open_client(create_app(config), mode)
+    faults = (faults or FaultConfig()).model_copy(update={"targets": targets})
+    return open_client(create_app(hub_config(faults=faults, profile=profile)), mode)
 
 
 def _sink(client: httpx.AsyncClient) -> InterHubSink:
@@ -50,9 +50,10 @@ async def _events(client: httpx.AsyncClient) -> int:
     return total
 
 
-async def test_ambiguous_post_then_read_back_is_a_duplicate(mode: str) -> None:
+@pytest.mark.parametrize("profile", tuple(PROFILES))
+async def test_ambiguous_post_then_read_back_is_a_duplicate(mode: str, profile: str) -> None:
     """After a reset-after-commit, the sink's read-back finds the event: one stored, not two."""
-    async with _connect(mode, FaultConfig(reset_after_commit=1.0)) as client:
+    async with _connect(mode, FaultConfig(reset_after_commit=1.0), profile) as client:
         sink = _sink(client)
         delivery = _delivery("inter-hub")
         first = await sink.send(delivery)

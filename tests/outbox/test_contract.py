@@ -70,6 +70,19 @@ async def test_claim_marks_inter_hub_ambiguous_until_recorded(outbox: Outbox) ->
     assert (row.status, row.ambiguous, row.attempts) == ("delivered", False, 1)
 
 
+async def test_first_claim_time_is_kept_across_attempts(outbox: Outbox) -> None:
+    """A delivery remembers when it was first claimed, through retries and a restart."""
+    await outbox.enqueue(_event(1), [NewDelivery("inter-hub", b"1")])
+    [first] = await outbox.claim("inter-hub", now=5, limit=1, lease_seconds=30)
+    assert first.first_attempt_at == 5
+    await outbox.record([Result(first.key, "inter-hub", "retrying", next_attempt_at=6)], now=6)
+    await outbox.reset_leases()
+    [again] = await outbox.claim("inter-hub", now=9, limit=1, lease_seconds=30)
+    assert again.first_attempt_at == 5
+    [row] = await outbox.deliveries()
+    assert row.first_attempt_at == 5
+
+
 async def test_record_retry_and_fallback_atomically(outbox: Outbox) -> None:
     """A result sets status/backoff and can add a fallback delivery in the same step."""
     await outbox.enqueue(_event(1), [NewDelivery("inter-hub", b"1")])

@@ -8,7 +8,7 @@ import pytest
 from pydantic import SecretStr
 
 from ops_evidence.emulator import create_app
-from ops_evidence.emulator.config import RateLimitConfig, SeedWidget
+from ops_evidence.emulator.config import PROFILES, RateLimitConfig, SeedWidget
 from ops_evidence.errors import ConfigError, UnavailableError
 from ops_evidence.rollout.inter_hub_client import HubRefused, InterHubClient
 from ops_evidence.settings import load_settings
@@ -30,6 +30,15 @@ async def test_list_all_reads_every_page(hub_on: HubOn) -> None:
     async with hub_on(app) as hub:
         widgets = await hub.list_all("/widgets")
     assert [w["id"] for w in widgets] == [f"w{n:04d}" for n in range(23)]
+
+
+@pytest.mark.parametrize("profile", tuple(PROFILES))
+async def test_list_all_reads_every_page_in_every_list_style(hub_on: HubOn, profile: str) -> None:
+    """list_all learns each profile's pagination from the answers and reads every widget."""
+    app = create_app(hub_config(seed_widgets=many_widgets(47), profile=profile))
+    async with hub_on(app) as hub:
+        widgets = await hub.list_all("/widgets")
+    assert sorted(w["id"] for w in widgets) == [f"w{n:04d}" for n in range(47)]
 
 
 async def test_list_all_raises_hub_refused_with_a_redacted_reason(hub_on: HubOn) -> None:

@@ -61,6 +61,62 @@ async def test_status_classification(
         assert attempt.retry_after == retry_after
 
 
+@pytest.mark.parametrize(
+    ("status", "ambiguous"),
+    [(500, True), (502, True), (504, True), (520, True), (501, False), (503, False),
+     (505, False), (429, False), (408, False)],
+)  # fmt: skip
+async def test_which_failures_may_have_landed(status: int, ambiguous: bool) -> None:
+    """500, 502, 504 (and unknown 5xx) may follow a commit: ambiguous; 503/429/408 and 501/505
+    say the request was not carried out."""
+    attempt = await _sink(lambda _: httpx.Response(status)).send(_delivery())
+    assert (attempt.kind, attempt.ambiguous) == ("transient", ambiguous)
+
+
+async def test_auth_failure_during_read_back_stays_ambiguous() -> None:
+    """A 401 while reading back is an auth failure that leaves the question open (no POST)."""
+    methods: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        methods.append(request.method)
+        return httpx.Response(401)
+
+    attempt = await _sink(handler).send(_delivery(ambiguous=True))
+    assert (attempt.kind, attempt.ambiguous, methods) == ("auth", True, ["GET"])
+
+
+async def test_next_link_to_another_origin_is_not_followed() -> None:
+    """The key goes with every read: a next link to another host is refused, still ambiguous."""
+    hosts: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        hosts.append(request.url.host)
+        return httpx.Response(200, json={"data": [{"id": "1"}], "next": "https://evil.test/x"})
+
+    attempt = await _sink(handler).send(_delivery(ambiguous=True))
+    assert (attempt.kind, attempt.ambiguous) == ("transient", True)
+    assert hosts == ["hub.example.test"]
+
+
+async def test_a_refused_key_hint_is_dropped_and_the_scan_goes_on() -> None:
+    """A hub that answers 400 to the unknown idempotencyKey parameter is asked without it."""
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if request.method == "POST":
+            return httpx.Response(201, json={})
+        if "idempotencyKey" in request.url.params:
+            return httpx.Response(400, json={"error": "unknown parameter idempotencyKey"})
+        return httpx.Response(200, json={"data": [], "pagination": {"page": 1, "limit": 20}})
+
+    sink = _sink(handler)
+    first = await sink.send(_delivery(ambiguous=True))
+    assert (first.kind, first.ambiguous) == ("transient", True)
+    assert (await sink.send(_delivery(ambiguous=True))).kind == "delivered"
+    assert [r.method for r in seen] == ["GET", "GET", "POST"]
+
+
 async def test_request_carries_key_idempotency_and_exact_body() -> None:
     """The POST has the bearer key, the Idempotency-Key header and the stored bytes."""
     seen: list[httpx.Request] = []
@@ -141,7 +197,8 @@ async def test_read_back_absent_then_posts() -> None:
         return httpx.Response(201, json={})
 
     assert (await _sink(handler).send(_delivery(ambiguous=True))).kind == "delivered"
-    assert methods == ["GET", "POST"]
+    # A list without pagination fields is read by page number until a page repeats.
+    assert methods == ["GET", "GET", "POST"]
 
 
 async def test_read_back_failure_stays_ambiguous() -> None:

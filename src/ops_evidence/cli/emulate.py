@@ -19,6 +19,7 @@ from typing import Any
 import uvicorn
 
 from ops_evidence.emulator import EmulatorConfig, create_app, emulator_state, load_config
+from ops_evidence.emulator.config import PROFILES
 from ops_evidence.errors import UsageError
 from ops_evidence.listener import bind
 from ops_evidence.logging import configure_logging, get_logger
@@ -31,6 +32,12 @@ def register(sub: Any) -> None:
     parser.add_argument("--port", type=int, default=8000, help="port; 0 picks a free one")
     parser.add_argument("--config", type=Path, metavar="FILE", help="emulator YAML/JSON config")
     parser.add_argument("--seed", type=int, help="fault-injection seed (overrides the config)")
+    parser.add_argument(
+        "--profile", choices=tuple(PROFILES),
+        help="list behaviour: 'minimal' is only what the seeds state (pages of 20 by "
+        "page/limit, newest first, no key filter); the others vary one thing each; "
+        "'friendly' (the default) adds the key filter and oldest-first order",
+    )  # fmt: skip
     parser.add_argument(
         "--storage", type=Path, metavar="FILE",
         help="SQLite file to keep records across restarts (default: memory)",
@@ -64,6 +71,8 @@ def build_config(args: argparse.Namespace) -> EmulatorConfig:
         )
     if args.storage is not None:
         config = config.model_copy(update={"storage": args.storage})
+    if args.profile is not None:
+        config = config.model_copy(update={"profile": args.profile, "listing": None})
     key_dir: Path | None = args.key_dir
     consumers = []
     for consumer in config.consumers:
@@ -105,8 +114,13 @@ def run(args: argparse.Namespace) -> int:
     sock = bind(f"{host}:{args.port}", what="--host/--port")  # a port in use: one line, 69
     config = build_config(args)
     app = create_app(config, log_requests=True)
-    key_files = [f"consumer {c.name}: key in {c.key_file}"
-                 for c in config.consumers if c.key_file is not None]  # fmt: skip
+    lists = config.lists
+    order = "newest" if lists.newest_first else "oldest"
+    key_filter = "on" if lists.key_filter else "off"
+    summary = f"lists: profile {config.profile}, {lists.style}, pages of {lists.default_size}"
+    key_files = [f"{summary}, {order} first, key filter {key_filter}"]
+    key_files += [f"consumer {c.name}: key in {c.key_file}"
+                  for c in config.consumers if c.key_file is not None]  # fmt: skip
     server_config = uvicorn.Config(app, host=args.host, port=args.port, lifespan="off",
                                    access_log=False, log_config=None)  # fmt: skip
     try:

@@ -36,6 +36,8 @@ from ops_evidence.vocabulary import (
 )
 
 WidgetStatus = Literal["active", "deprecated", "draft"]
+ListStyle = Literal["page-pagesize", "page-limit", "offset-limit", "cursor", "next-link",
+                    "bare-list"]  # fmt: skip
 FaultStatus = Literal[500, 502, 503]
 
 # Event types the seeds name for later slices: registered in Inter-Hub's event-type
@@ -148,6 +150,40 @@ class RateLimitConfig(_Strict):
     window_seconds: float = Field(default=60.0, gt=0)
 
 
+class ListingConfig(_Strict):
+    """How the lists (widgets, interaction events) are paged, ordered and filtered."""
+
+    style: ListStyle = "page-pagesize"
+    newest_first: bool = False
+    # `idempotencyKey` as a filter on the event list: an extension the seeds never promise.
+    key_filter: bool = True
+    totals: bool = True
+    default_size: int = Field(default=50, ge=1)
+
+
+# What `emulate --profile` (and `profile:` in the config) selects. `minimal` is what the
+# seeds state and nothing more, shaped like an independent hub written from them; the other
+# strict profiles vary one thing each (pagination style, totals, order); `friendly` (the
+# default, for the demo) keeps the key filter and oldest-first order.
+PROFILES: dict[str, ListingConfig] = {
+    "friendly": ListingConfig(),
+    "minimal": ListingConfig(style="page-limit", newest_first=True, key_filter=False,
+                             default_size=20),
+    "page-size": ListingConfig(newest_first=True, key_filter=False, totals=False,
+                               default_size=20),
+    "offset": ListingConfig(style="offset-limit", newest_first=True, key_filter=False,
+                            default_size=20),
+    "cursor": ListingConfig(style="cursor", newest_first=True, key_filter=False, totals=False,
+                            default_size=20),
+    "next-link": ListingConfig(style="next-link", newest_first=True, key_filter=False,
+                               totals=False, default_size=20),
+    "bare-list": ListingConfig(style="bare-list", newest_first=True, key_filter=False,
+                               totals=False, default_size=20),
+    "oldest-first": ListingConfig(style="page-limit", key_filter=False, default_size=20),
+}  # fmt: skip
+STRICT_PROFILES = tuple(name for name in PROFILES if name != "friendly")
+
+
 def _default_widgets() -> tuple[SeedWidget, ...]:
     # One aggregate widget per event type, so a mapping by event type works out of the box.
     return tuple(
@@ -174,9 +210,20 @@ class EmulatorConfig(_Strict):
     auth_scheme: str = "Bearer"
     # The real Inter-Hub is not known to dedupe; off, a repeated POST is a second event.
     honour_idempotency_header: bool = False
+    # A named set of list behaviours (PROFILES); `listing` overrides it field by field.
+    profile: Literal[tuple(PROFILES)] = "friendly"  # type: ignore[valid-type]
+    listing: ListingConfig | None = None
     max_page_size: int = Field(default=100, ge=1)
-    default_page_size: int = Field(default=50, ge=1)
+    default_page_size: int | None = Field(default=None, ge=1)
     storage: Path | None = None
+
+    @property
+    def lists(self) -> ListingConfig:
+        """The list behaviour in force: `listing` if given, else the profile's."""
+        chosen = self.listing or PROFILES[self.profile]
+        if self.default_page_size is not None:
+            chosen = chosen.model_copy(update={"default_size": self.default_page_size})
+        return chosen
 
     @model_validator(mode="after")
     def _unique_consumers(self) -> EmulatorConfig:

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from ops_evidence.emulator import listing
 from ops_evidence.emulator.access import Consumer
 from ops_evidence.emulator.config import DEFAULT_POLICY_SCOPE, WidgetStatus
 from ops_evidence.emulator.context import Emulator, emulator_of, new_id, utc_now, widget_record
@@ -20,8 +21,6 @@ from ops_evidence.emulator.replies import (
     ApiError,
     json_object,
     optional_string,
-    page_body,
-    page_window,
     required_string,
 )
 
@@ -49,12 +48,11 @@ async def list_widgets(request: Request) -> Response:
     """`GET /api/v2/widgets`: a page of widgets."""
     try:
         emulator, _ = _authenticated(request, read=True)
-        page, size = page_window(request, emulator.config.default_page_size,
-                                 emulator.config.max_page_size)  # fmt: skip
+        slice_ = listing.window(request, emulator.config)
     except ApiError as exc:
         return exc.response()
-    items, total = emulator.store.list_widgets((page - 1) * size, size)
-    return JSONResponse(page_body(items, page, size, total))
+    page = emulator.store.page_widgets(slice_)
+    return JSONResponse(listing.body(request, emulator.config.lists, slice_, page))
 
 
 async def create_widget(request: Request) -> Response:
@@ -89,21 +87,25 @@ def _widget_fields(emulator: Emulator, body: dict[str, Any]) -> dict[str, Any]:
 
 
 async def list_events(request: Request) -> Response:
-    """`GET /api/v2/interaction-events`: a page, filtered by widgetId/eventType/idempotencyKey."""
+    """`GET /api/v2/interaction-events`: a page, filtered by widgetId/eventType (and by
+    idempotencyKey in the friendly profile only)."""
     try:
         emulator, _ = _authenticated(request, read=True)
-        page, size = page_window(request, emulator.config.default_page_size,
-                                 emulator.config.max_page_size)  # fmt: skip
+        slice_ = listing.window(request, emulator.config)
     except ApiError as exc:
         return exc.response()
-    items, total = emulator.store.list_events(event_filters(request), (page - 1) * size, size)
-    return JSONResponse(page_body(items, page, size, total))
+    lists = emulator.config.lists
+    filters = event_filters(request, key_filter=lists.key_filter)
+    page = emulator.store.page_events(filters, slice_)
+    return JSONResponse(listing.body(request, lists, slice_, page))
 
 
-def event_filters(request: Request) -> dict[str, str]:
-    """Store filters from the query parameters `widgetId`, `eventType`, `idempotencyKey`."""
-    names = {"widgetId": "widget_id", "eventType": "event_type",
-             "idempotencyKey": "idempotency_key"}  # fmt: skip
+def event_filters(request: Request, *, key_filter: bool = True) -> dict[str, str]:
+    """Store filters from the query parameters `widgetId`, `eventType`, `idempotencyKey`
+    (the last one ignored, like any unknown parameter, unless `key_filter`)."""
+    names = {"widgetId": "widget_id", "eventType": "event_type"}
+    if key_filter:
+        names["idempotencyKey"] = "idempotency_key"
     return {column: request.query_params[param] for param, column in names.items()
             if request.query_params.get(param)}  # fmt: skip
 

@@ -32,17 +32,31 @@ def _query(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any
 
 
 def _page_params(config: EmulatorConfig) -> list[dict[str, Any]]:
-    return [
-        _query("page", "1-based page number", {"type": "integer", "minimum": 1, "default": 1}),
-        _query("pageSize", f"items per page; larger values are clamped to {config.max_page_size}",
-               {"type": "integer", "minimum": 1, "default": config.default_page_size}),
-    ]  # fmt: skip
+    lists = config.lists
+    size = _query("pageSize" if lists.style == "page-pagesize" else "limit",
+                  f"items per page; larger values are clamped to {config.max_page_size}",
+                  {"type": "integer", "minimum": 1, "default": lists.default_size})  # fmt: skip
+    if lists.style == "next-link":
+        return []
+    if lists.style == "cursor":
+        return [_query("cursor", "nextCursor of the previous page", _str()), size]
+    if lists.style == "offset-limit":
+        offset = {"type": "integer", "minimum": 0, "default": 0}
+        return [_query("offset", "items to skip", offset), size]
+    page = {"type": "integer", "minimum": 1, "default": 1}
+    return [_query("page", "1-based page number", page), size]
 
 
-def _list(item: str) -> dict[str, Any]:
-    return {"type": "object", "required": ["data", "meta"],
-            "properties": {"data": {"type": "array", "items": _ref(item)},
-                           "meta": _ref("PageMeta")}}  # fmt: skip
+def _list(config: EmulatorConfig, item: str) -> dict[str, Any]:
+    items = {"type": "array", "items": _ref(item)}
+    style = config.lists.style
+    if style == "bare-list":
+        return items
+    if style == "page-pagesize":
+        return {"type": "object", "required": ["data", "meta"],
+                "properties": {"data": items, "meta": _ref("PageMeta")}}  # fmt: skip
+    # The other styles' paging fields are described in docs/contracts.md.
+    return {"type": "object", "required": ["data"], "properties": {"data": items}}
 
 
 def _one(item: str) -> dict[str, Any]:
@@ -68,7 +82,7 @@ def _schemas(config: EmulatorConfig) -> dict[str, Any]:
     return {
         "Error": {"type": "object", "required": ["error", "message"],
                   "properties": {"error": _str(), "message": _str()}},
-        "PageMeta": {"type": "object", "required": ["page", "pageSize", "total", "hasMore"],
+        "PageMeta": {"type": "object", "required": ["page", "pageSize", "hasMore"],
                      "properties": {"page": {"type": "integer"}, "pageSize": {"type": "integer"},
                                     "total": {"type": "integer"}, "hasMore": {"type": "boolean"}}},
         "WidgetCreate": {"type": "object", "required": ["hubId", "name", "widgetType"],
@@ -94,14 +108,15 @@ def _security(config: EmulatorConfig) -> dict[str, Any]:
 def _paths(config: EmulatorConfig) -> dict[str, Any]:
     body = {"required": True, "content": {"application/json": {"schema": {}}}}
     filters = [_query("widgetId", "only events of this widget", _str()),
-               _query("eventType", "only events of this type", _str()),
-               _query("idempotencyKey", "only events whose metadata.idempotencyKey matches "
-                      "(emulator extension)", _str())]  # fmt: skip
+               _query("eventType", "only events of this type", _str())]  # fmt: skip
+    if config.lists.key_filter:
+        filters.append(_query("idempotencyKey", "only events whose metadata.idempotencyKey "
+                              "matches (emulator extension)", _str()))  # fmt: skip
     return {
         "/api/v2/widgets": {
             "get": {"operationId": "listWidgets", "summary": "List widgets",
                     "parameters": _page_params(config),
-                    "responses": {"200": _json(_list("Widget"), "a page of widgets"),
+                    "responses": {"200": _json(_list(config, "Widget"), "a page of widgets"),
                                   **_errors(400, 401, 403, 429)}},
             "post": {"operationId": "createWidget", "summary": "Create a widget (version 1)",
                      "requestBody": _with_schema(body, "WidgetCreate"),
@@ -111,7 +126,8 @@ def _paths(config: EmulatorConfig) -> dict[str, Any]:
         "/api/v2/interaction-events": {
             "get": {"operationId": "listInteractionEvents", "summary": "List interaction events",
                     "parameters": [*_page_params(config), *filters],
-                    "responses": {"200": _json(_list("InteractionEvent"), "a page of events"),
+                    "responses": {"200": _json(_list(config, "InteractionEvent"),
+                                               "a page of events"),
                                   **_errors(400, 401, 403, 429)}},
             "post": {"operationId": "createInteractionEvent",
                      "summary": "Record an interaction event (occurredAt is server-set)",

@@ -11,10 +11,32 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 Record = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """Which slice of a list to return: skip `offset` rows (after `after_seq`, if given)."""
+
+    offset: int
+    limit: int
+    newest_first: bool = False
+    after_seq: int | None = None  # keyset cursor: rows past this one in the list's order
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """A slice of a list: its records, the total, the last row's seq and whether more follow."""
+
+    items: list[Record]
+    total: int
+    last_seq: int | None
+    more: bool
+
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS widgets (
@@ -91,6 +113,10 @@ class Store:
         items = self._rows("SELECT doc FROM widgets ORDER BY seq LIMIT ? OFFSET ?", (limit, offset))
         return items, self._scalar("SELECT COUNT(*) FROM widgets")
 
+    def page_widgets(self, window: Window) -> Listing:
+        """A slice of the widgets in the window's order."""
+        return self._page("widgets", {}, window)
+
     def widget_versions(self, widget_id: str) -> list[Record]:
         """Every version snapshot of a widget, oldest first."""
         return self._rows(
@@ -128,6 +154,30 @@ class Store:
             (*args, limit, offset),
         )
         return items, self._scalar(f"SELECT COUNT(*) FROM events{where}", args)  # noqa: S608 - as above
+
+    def page_events(self, filters: dict[str, str], window: Window) -> Listing:
+        """A slice of the events matching `filters`, in the window's order."""
+        return self._page("events", filters, window)
+
+    def _page(self, table: str, filters: dict[str, str], window: Window) -> Listing:
+        where, filter_args = _where(filters)
+        total = self._scalar(f"SELECT COUNT(*) FROM {table}{where}", filter_args)  # noqa: S608 - fixed names
+        args: tuple[Any, ...] = filter_args
+        if window.after_seq is not None:
+            where += (" AND " if where else " WHERE ") + (
+                "seq < ?" if window.newest_first else "seq > ?"
+            )
+            args = (*args, window.after_seq)
+        order = "DESC" if window.newest_first else "ASC"
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT seq, doc FROM {table}{where} ORDER BY seq {order} LIMIT ? OFFSET ?",  # noqa: S608 - fixed names
+                (*args, window.limit + 1, window.offset),
+            ).fetchall()
+        more = len(rows) > window.limit
+        rows = rows[: window.limit]
+        items = [json.loads(doc) for _, doc in rows]
+        return Listing(items, total, rows[-1][0] if rows else None, more)
 
     def duplicate_keys(self) -> dict[str, int]:
         """`metadata.idempotencyKey` values stored more than once, with their counts."""

@@ -75,8 +75,11 @@ class MemoryOutbox(Outbox):
             ident = (delivery.key, delivery.sink)
             self._leases[ident] = now + lease_seconds
             ambiguous = delivery.ambiguous or sink == "inter-hub"
-            self._deliveries[ident] = dataclasses.replace(delivery, ambiguous=ambiguous)
-            claimed.append(delivery)
+            first = delivery.first_attempt_at or now
+            self._deliveries[ident] = dataclasses.replace(
+                delivery, ambiguous=ambiguous, first_attempt_at=first
+            )
+            claimed.append(dataclasses.replace(delivery, first_attempt_at=first))
         return claimed
 
     async def record(self, results: Sequence[Result], now: float) -> None:

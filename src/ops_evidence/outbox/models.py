@@ -69,6 +69,9 @@ class Delivery:
     # True while a request may have reached the server without its answer being recorded:
     # the next attempt must read back before posting again.
     ambiguous: bool = False
+    # When it was first claimed for sending (None before): the read-back looks no further
+    # back than this, as the event cannot have been stored earlier.
+    first_attempt_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

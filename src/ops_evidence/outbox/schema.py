@@ -48,6 +48,11 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX deliveries_wake ON deliveries (sink, MAX(next_attempt_at, lease_until))
         WHERE status IN {ACTIVE_SQL};
     """,
+    # 3: when a delivery was first claimed, so a read-back after an ambiguous attempt knows
+    # how far back in the hub's (newest-first) list the event could be.
+    """
+    ALTER TABLE deliveries ADD COLUMN first_attempt_at REAL;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -110,11 +111,12 @@ class SqliteOutbox(Outbox):
                 (sink, now, now, limit),
             ).fetchall()
             conn.executemany(
-                "UPDATE deliveries SET lease_until = ?, ambiguous = (ambiguous OR ?) "
-                "WHERE key = ? AND sink = ?",
-                [(now + lease_seconds, sink == "inter-hub", r[0], sink) for r in rows],
+                "UPDATE deliveries SET lease_until = ?, ambiguous = (ambiguous OR ?), "
+                "first_attempt_at = COALESCE(first_attempt_at, ?) WHERE key = ? AND sink = ?",
+                [(now + lease_seconds, sink == "inter-hub", now, r[0], sink) for r in rows],
             )
-            return [row_to_delivery(r) for r in rows]
+            claimed = (row_to_delivery(r) for r in rows)
+            return [d if d.first_attempt_at else replace(d, first_attempt_at=now) for d in claimed]
 
         result: list[Delivery] = await self._write(op)
         return result

@@ -10,7 +10,7 @@ from ops_evidence.outbox.models import REPLAYABLE, Delivery, NewDelivery, Stored
 
 DELIVERY_COLUMNS = (
     "key, sink, status, attempts, next_attempt_at, body, widget_id, event_type, context_key, "
-    "created_at, updated_at, last_error, last_http_status, ambiguous"
+    "created_at, updated_at, last_error, last_http_status, ambiguous, first_attempt_at"
 )
 
 
@@ -20,7 +20,7 @@ def row_to_delivery(row: Sequence[Any]) -> Delivery:
         key=row[0], sink=row[1], status=row[2], attempts=row[3], next_attempt_at=row[4],
         body=None if row[5] is None else bytes(row[5]), widget_id=row[6], event_type=row[7],
         context_key=row[8], created_at=row[9], updated_at=row[10], last_error=row[11],
-        last_http_status=row[12], ambiguous=bool(row[13]),
+        last_http_status=row[12], ambiguous=bool(row[13]), first_attempt_at=row[14],
     )  # fmt: skip
 
 

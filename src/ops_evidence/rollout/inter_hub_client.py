@@ -21,10 +21,10 @@ from ops_evidence.redact import redact_text
 from ops_evidence.settings import Settings
 from ops_evidence.sinks.classify import short_error
 from ops_evidence.sinks.http import check_key_transport
+from ops_evidence.sinks.pages import PageRequest, parse_page
 
 API = "/api/v2"
-PAGE_SIZE = 100
-# A runaway `hasMore` must not loop for ever: 10 000 pages of 100 is far beyond any hub.
+# A runaway list must not loop for ever: 10 000 pages is far beyond any hub.
 MAX_PAGES = 10_000
 # Reads are rate limited; wait out a 429 a few times, but never for long.
 MAX_RATE_LIMIT_WAITS = 3
@@ -72,15 +72,17 @@ class InterHubClient:
         )
 
     def url(self, path: str) -> str:
-        """The absolute URL of an API path such as `/widgets`."""
-        return f"{self.base_url}{API}{path}"
+        """The absolute URL of an API path such as `/widgets` (a URL of the hub unchanged)."""
+        return path if path.startswith(f"{self.base_url}/") else f"{self.base_url}{API}{path}"
 
     def _headers(self) -> dict[str, str]:
         secret = self._key.get_secret_value()
         value = f"{self._auth_scheme} {secret}" if self._auth_scheme else secret
         return {self._auth_header: value, "Accept": "application/json"}
 
-    async def get(self, path: str, params: dict[str, Any] | None = None) -> httpx.Response:
+    async def get(
+        self, path: str, params: dict[str, Any] | list[tuple[str, Any]] | None = None
+    ) -> httpx.Response:
         """An authenticated GET; waits out a few 429s; UnavailableError if unreachable."""
         for _ in range(MAX_RATE_LIMIT_WAITS):
             response = await self._send("GET", path, params=params)
@@ -107,20 +109,32 @@ class InterHubClient:
             ) from None
 
     async def list_all(self, path: str, params: dict[str, Any] | None = None) -> list[Any]:
-        """Every item of a paginated list, page by page until `meta.hasMore` is false.
+        """Every item of a paginated list, paged as the hub's answers say (`sinks/pages.py`:
+        links, cursors, offsets or page numbers), from its default page size.
 
-        Raises `HubRefused` for an answer other than 200 (status and redacted reason).
+        Raises `HubRefused` for an answer other than a 200 list (status and redacted reason),
+        UnavailableError for a next link to another origin (the key would go with it).
         """
         items: list[Any] = []
-        for page in range(1, MAX_PAGES + 1):
-            query = {**(params or {}), "page": page, "pageSize": PAGE_SIZE}
-            response = await self.get(path, query)
-            if response.status_code != 200:
+        asked, first, previous = PageRequest(), None, None
+        for _ in range(MAX_PAGES):
+            target = asked.url or path
+            if asked.url is not None and not asked.url.startswith(f"{self.base_url}/"):
+                raise UnavailableError(f"GET {API}{path}: the next link leaves {self.base_url}")
+            query = None if asked.url else [*(params or {}).items(), *asked.params]
+            response = await self.get(target, query)
+            page = parse_page(response, asked, first) if response.status_code == 200 else None
+            if page is None:
                 raise HubRefused(f"GET {API}{path}", response)
-            batch, has_more = page_items(response)
-            items.extend(batch)
-            if not has_more:
+            if page.items == previous and not asked.restart:
+                break  # a hub that ignores the page asked for: that was the whole list
+            if asked.restart:
+                items = []  # page 1 again, in larger pages
+            items.extend(page.items)
+            first, previous = first or len(page.items), page.items
+            if page.next is None:
                 break
+            asked = page.next
         return items
 
 
@@ -131,26 +145,6 @@ class HubRefused(Exception):
         self.status = response.status_code
         self.reason = short_error(response)
         super().__init__(f"{request}: {self.reason}")
-
-
-def page_items(response: httpx.Response) -> tuple[list[Any], bool]:
-    """A list page's items and whether more pages follow.
-
-    `{"data": [...], "meta": {"hasMore": ...}}` (docs/contracts.md); a bare list or a page
-    without `meta` counts as "more" only when it came back full.
-    """
-    try:
-        body = response.json()
-    except ValueError:
-        return [], False
-    meta: Any = None
-    if isinstance(body, dict):
-        meta = body.get("meta")
-        body = body.get("data", body.get("items", []))
-    items = body if isinstance(body, list) else []
-    if isinstance(meta, dict) and isinstance(meta.get("hasMore"), bool):
-        return items, bool(meta["hasMore"]) and bool(items)
-    return items, len(items) >= PAGE_SIZE
 
 
 def response_data(response: httpx.Response) -> Any:

@@ -11,6 +11,11 @@ from ops_evidence.redact import redact_text
 from ops_evidence.sinks.base import Attempt
 
 TRANSIENT_STATUS = frozenset({408, 429})
+# 5xx answers that say the request was not carried out: not implemented, unavailable (the
+# hub, or a proxy with no healthy upstream, shed it), HTTP version refused. Every other 5xx
+# may come after the hub committed the event (a 500 from a handler that failed after its
+# insert, a 502/504 from a proxy that lost the upstream's answer): ambiguous.
+NOT_CARRIED_OUT_5XX = frozenset({501, 503, 505})
 # How Inter-Hub says an event type is unknown to the registry or undeclared by the manifest.
 _UNDECLARED = re.compile(
     r"(?i)(event[ _-]?type).{0,80}(not declared|undeclared|not registered|unknown|not in)"
@@ -36,7 +41,8 @@ def classify_response(response: httpx.Response) -> Attempt:
     error = short_error(response)
     if status in TRANSIENT_STATUS or status >= 500:
         retry_after = parse_retry_after(response.headers.get("retry-after"))
-        return Attempt("transient", status, error, retry_after)
+        ambiguous = status >= 500 and status not in NOT_CARRIED_OUT_5XX
+        return Attempt("transient", status, error, retry_after, ambiguous)
     if status in (401, 403):
         return Attempt("auth", status, error)
     if _UNDECLARED.search(response.text[:2000]):

@@ -2,13 +2,12 @@
 
 Exactly-once in effect: every retry sends the stored body bytes with the same idempotency
 key (header and `metadata.idempotencyKey`). When an earlier attempt may have landed without
-an answer (timeout, reset, crash mid-request), the sink first lists the widget's events of
-that type and looks for the key; only if it is absent does it post again.
+an answer (timeout, reset, 500/502/504, crash mid-request), the sink first lists the
+widget's events of that type and looks for the key (`readback.py`, which assumes only the
+seeds' list); only once the scan has shown it absent does it post again.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 import httpx
 from pydantic import SecretStr
@@ -17,10 +16,9 @@ from ops_evidence.outbox.models import Delivery
 from ops_evidence.sinks.base import Attempt
 from ops_evidence.sinks.classify import classify_exception, classify_response
 from ops_evidence.sinks.http import check_key_transport
+from ops_evidence.sinks.readback import ReadBack
 
 EVENTS_PATH = "/api/v2/interaction-events"
-PAGE_SIZE = 100
-MAX_READBACK_PAGES = 50
 
 
 class InterHubSink:
@@ -52,10 +50,14 @@ class InterHubSink:
         self._post_headers.update(self._read_headers)
         self._post_headers["Content-Type"] = "application/json"
         self._timeout = client.timeout.as_dict()
+        self.readback = ReadBack(self._list, self._url)
 
-    def _headers(self, idempotency_key: str | None = None) -> httpx.Headers:
-        if not idempotency_key:
-            return self._read_headers
+    async def _list(self, url: httpx.URL | str, params: list[tuple[str, str]]) -> httpx.Response:
+        # No params at all for a next link: httpx would replace the link's query with them.
+        query = tuple(params) or None
+        return await self._client.get(url, params=query, headers=self._read_headers)
+
+    def _headers(self, idempotency_key: str) -> httpx.Headers:
         headers = self._post_headers.copy()
         headers["Idempotency-Key"] = idempotency_key
         return headers
@@ -65,7 +67,7 @@ class InterHubSink:
         if delivery.body is None or delivery.widget_id is None:
             return Attempt("unroutable", error="no widget mapped for this event")
         if delivery.ambiguous:
-            found = await self.read_back(delivery)
+            found = await self.readback.check(delivery)
             if found is not None:
                 return found
         request = httpx.Request(
@@ -76,45 +78,5 @@ class InterHubSink:
             response = await self._client.send(request)
         except httpx.HTTPError as exc:
             return classify_exception(exc)
+        self.readback.observe(response)
         return classify_response(response)
-
-    async def read_back(self, delivery: Delivery) -> Attempt | None:
-        """`duplicate` if the key is already stored; a failure Attempt; None if absent."""
-        params: dict[str, Any] = {
-            "widgetId": delivery.widget_id,
-            "eventType": delivery.event_type,
-            "idempotencyKey": delivery.key,
-            "pageSize": PAGE_SIZE,
-        }
-        for page in range(1, MAX_READBACK_PAGES + 1):
-            try:
-                response = await self._client.get(
-                    self._url, params={**params, "page": page}, headers=self._headers()
-                )
-            except httpx.HTTPError as exc:
-                return classify_exception(exc)
-            if response.status_code != 200:
-                attempt = classify_response(response)
-                return Attempt("transient", attempt.http_status, attempt.error, attempt.retry_after,
-                               ambiguous=True) if attempt.kind != "auth" else attempt  # fmt: skip
-            items = _items(response)
-            if any(_key_of(item) == delivery.key for item in items):
-                return Attempt("duplicate", http_status=200)
-            if len(items) < PAGE_SIZE:
-                return None
-        return None
-
-
-def _items(response: httpx.Response) -> list[Any]:
-    try:
-        data = response.json()
-    except ValueError:
-        return []
-    if isinstance(data, dict):
-        data = data.get("data") or data.get("items") or data.get("results") or []
-    return data if isinstance(data, list) else []
-
-
-def _key_of(item: Any) -> Any:
-    metadata = item.get("metadata") if isinstance(item, dict) else None
-    return metadata.get("idempotencyKey") if isinstance(metadata, dict) else None

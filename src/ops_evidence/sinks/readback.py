@@ -1,0 +1,349 @@
+"""Read-back after an ambiguous attempt: did the event land? Assumes only what the seeds say.
+
+The seeds promise an authenticated, paginated `GET /api/v2/interaction-events` filtered by
+`widgetId` and `eventType`, and nothing else. So the scan:
+
+- learns the pagination from the answers (`pages.py`), never asks for a page size;
+- sends `idempotencyKey` only as a hint (a server that honours it answers with just the
+  match; one that ignores it answers the unfiltered page; one that refuses it with a 4xx
+  is asked again without it), and always matches `metadata.idempotencyKey` itself;
+- is bounded by time, not by a page count: `occurredAt` is server-set, and the event cannot
+  have been stored before the delivery's first attempt. In a newest-first list the scan
+  stops at the first event older than that (minus a margin for clock skew, learned from the
+  answers' `Date` headers). The order is learned from the items' times; an oldest-first or
+  unordered list (or one without times) is read to its end;
+- reads at most `page_budget` pages per attempt and resumes where it stopped at the next
+  attempt (new events only push older ones further back in a newest-first list, and leave
+  an oldest-first one as it was, so resuming at the same place skips nothing);
+- shares what it saw: the keys and time span of the last finished scan of each widget and
+  type answer later read-backs on it, when that scan began after their last attempt ended
+  (so their event, had it landed, was in the list it read) and reached back far enough.
+  A backlog drained with many ambiguous failures then costs one scan for many of them;
+- never decides "absent" from a scan that did not finish: a failed page, a 429, a 401/403,
+  an answer that is not a list or an unfinished budget leave the delivery ambiguous.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections import OrderedDict, deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, Literal
+
+import anyio
+import httpx
+
+from ops_evidence.outbox.models import Delivery
+from ops_evidence.sinks.base import Attempt, AttemptKind
+from ops_evidence.sinks.classify import classify_exception, classify_response
+from ops_evidence.sinks.pages import Page, PageRequest, parse_page
+
+Get = Callable[[httpx.URL | str, list[tuple[str, str]]], Awaitable[httpx.Response]]
+PAGE_BUDGET = 50
+# With no `Date` header seen at all, the hub's clock may be this far behind ours.
+UNKNOWN_SKEW = 600.0
+# Beyond the learned offset: slack for a clock stepped meanwhile, and for an `occurredAt`
+# kept in whole seconds (one more second is allowed when the times seen have no fraction).
+SKEW_MARGIN = 1.0
+MAX_SCANS = 10_000
+MAX_SEEN_KEYS = 50_000
+# How long a read-back waits for another one's scan of the same list before its own.
+JOIN_WAIT = 30.0
+ORDER_JITTER = 1.0
+_TIME_KEYS = ("occurredAt", "occurred_at", "createdAt", "created_at", "timestamp")
+
+
+class ClockOffset:
+    """A lower bound on (hub clock - our clock), from recent answers' `Date` headers.
+
+    `Date` is truncated to the second and generated before we receive it, so each sample
+    `Date - received_at` is at most the true offset: every sample is a lower bound, and the
+    largest of the recent ones is the tightest (within the round trip of the true offset).
+    """
+
+    def __init__(self, samples: int = 16) -> None:
+        self._samples: deque[float] = deque(maxlen=samples)
+
+    def observe(self, response: httpx.Response, received_at: float) -> None:
+        """Take a sample from the answer's `Date` header, if it has a valid one."""
+        value = response.headers.get("date")
+        if not value:
+            return
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        self._samples.append(when.timestamp() - received_at)
+
+    def lower_bound(self) -> float | None:
+        """The offset's lower bound (seconds), or None before any sample."""
+        return max(self._samples) if self._samples else None
+
+
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """What a finished scan of one widget and type saw: every event stored before
+    `started_at` (our clock) whose time is at least `covered_from` (the hub's) is in `keys`."""
+
+    started_at: float
+    covered_from: float
+    keys: frozenset[str]
+
+
+@dataclass
+class Scan:
+    """Where a read-back for one key stands; kept across attempts to resume."""
+
+    first_attempt: float  # our clock: the event cannot have been stored before this
+    started_at: float = 0.0  # our clock: when its first page was asked for
+    keys: set[str] = field(default_factory=set)  # every key read (without the key hint)
+    oldest: float = math.inf  # the oldest time read
+    hint_used: bool = False  # a page was asked for with the key hint (it may be filtered)
+    next: PageRequest = field(default_factory=PageRequest)
+    pages: int = 0
+    first_size: int | None = None
+    previous_ids: list[Any] | None = None
+    last_time: float | None = None
+    rise: float = 0.0  # the largest step forward in time between consecutive items
+    fall: float = 0.0  # the largest step back
+
+    def learn_order(self, times: list[float]) -> None:
+        """Take the steps between consecutive items' times (across pages) into account."""
+        for moment in times:
+            if self.last_time is not None:
+                step = moment - self.last_time
+                self.rise, self.fall = max(self.rise, step), max(self.fall, -step)
+            self.last_time = moment
+
+    def newest_first(self) -> bool:
+        """Newest first so far: times fall, and never rise by more than stamping jitter
+        (a hub may commit concurrent requests a little out of their `occurredAt` order)."""
+        return self.fall > 0 and self.rise <= ORDER_JITTER
+
+
+class ReadBack:
+    """Answers "is this delivery's key already stored?" with as few reads as it can."""
+
+    def __init__(
+        self,
+        get: Get,
+        url: httpx.URL,
+        *,
+        clock: Callable[[], float] = time.time,
+        page_budget: int = PAGE_BUDGET,
+    ) -> None:
+        self._get = get
+        self._url = url
+        self._clock = clock
+        self.page_budget = page_budget
+        self.offset = ClockOffset()
+        self.hint = True  # send idempotencyKey until the server refuses it
+        self.requests = 0
+        self.shared = 0  # read-backs answered by an earlier scan, without a request
+        self._scans: OrderedDict[str, Scan] = OrderedDict()
+        self._seen: dict[tuple[str | None, str], Seen] = {}
+        # Per widget and type, the scan in progress: when it began, and its end.
+        self._running: dict[tuple[str | None, str], tuple[float, anyio.Event]] = {}
+        # An attempt of a process that ended did so before this one began.
+        self._began = clock()
+
+    def observe(self, response: httpx.Response) -> None:
+        """Learn the hub's clock from any of its answers."""
+        self.offset.observe(response, self._clock())
+
+    async def check(self, delivery: Delivery) -> Attempt | None:
+        """`duplicate` if stored; None if surely absent; otherwise an ambiguous failure."""
+        ident = (delivery.widget_id, delivery.event_type)
+        running = self._running.get(ident)
+        if running is not None and running[0] >= self._ended_by(delivery):
+            # A scan of the same list that began after our attempt ended: its answer may
+            # be ours too (after a restart, every claimed delivery reads back at once).
+            with anyio.move_on_after(JOIN_WAIT):
+                await running[1].wait()
+        known = self._known(delivery)
+        if known is not None:
+            self.shared += 1
+            return None if known is False else known
+        done = anyio.Event()
+        if ident not in self._running:
+            self._running[ident] = (self._clock(), done)
+        try:
+            return await self._scan(delivery)
+        finally:
+            done.set()
+            if self._running.get(ident, (0.0, None))[1] is done:
+                del self._running[ident]
+
+    async def _scan(self, delivery: Delivery) -> Attempt | None:
+        first = delivery.first_attempt_at or delivery.created_at
+        scan = self._scans.pop(delivery.key, None) or Scan(first, self._clock())
+        for _ in range(self.page_budget):
+            done, outcome = await self._read(delivery, scan)
+            if done:
+                return outcome
+        self._keep(delivery.key, scan)
+        return Attempt("transient", error=f"read-back unfinished after {scan.pages} pages; "
+                       "resumes at the next attempt", ambiguous=True)  # fmt: skip
+
+    def _ended_by(self, delivery: Delivery) -> float:
+        """A time by which every earlier attempt of the delivery had ended (our clock)."""
+        return max(delivery.updated_at, self._began)
+
+    def _known(self, delivery: Delivery) -> Attempt | Literal[False] | None:
+        """From the last finished scan of this widget and type: `duplicate`, False for
+        surely absent, None when that scan cannot tell."""
+        seen = self._seen.get((delivery.widget_id, delivery.event_type))
+        if seen is None:
+            return None
+        if delivery.key in seen.keys:
+            return Attempt("duplicate", http_status=200)
+        ended_by = self._ended_by(delivery)
+        first = Scan(delivery.first_attempt_at or delivery.created_at)
+        if seen.started_at >= ended_by and seen.covered_from <= self.cutoff(first, True):
+            return False
+        return None
+
+    def _remember(self, delivery: Delivery, scan: Scan, covered_from: float) -> None:
+        """Keep a finished scan made without the key hint, for later read-backs."""
+        if scan.hint_used or len(scan.keys) > MAX_SEEN_KEYS:
+            return
+        ident = (delivery.widget_id, delivery.event_type)
+        old = self._seen.get(ident)
+        if old is None or old.started_at <= scan.started_at:
+            self._seen[ident] = Seen(scan.started_at, covered_from, frozenset(scan.keys))
+
+    def cutoff(self, scan: Scan, whole_seconds: bool) -> float:
+        """The hub-clock time before which the scan's event cannot have been stored.
+
+        Taken when a page is checked, not when the scan starts: the first page's `Date`
+        already tells the offset to a process that has not talked to the hub before.
+        """
+        offset = self.offset.lower_bound()
+        if offset is None:
+            return scan.first_attempt - UNKNOWN_SKEW
+        return scan.first_attempt + offset - SKEW_MARGIN - (1.0 if whole_seconds else 0.0)
+
+    def _keep(self, key: str, scan: Scan) -> None:
+        self._scans[key] = scan
+        while len(self._scans) > MAX_SCANS:
+            self._scans.popitem(last=False)
+
+    async def _read(self, delivery: Delivery, scan: Scan) -> tuple[bool, Attempt | None]:
+        """Read the next page: (True, outcome) when the scan is over for this attempt."""
+        if scan.next.url is not None and not _same_origin(scan.next.url, self._url):
+            # The key goes with every read: never to a host the operator did not configure.
+            error = "read-back: the hub's next link points to another origin"
+            return True, Attempt("transient", error=error, ambiguous=True)
+        try:
+            response = await self._get(*self._ask(delivery, scan))
+        except httpx.HTTPError as exc:
+            self._keep(delivery.key, scan)
+            return True, _ambiguous(classify_exception(exc))
+        self.requests += 1
+        self.observe(response)
+        page = parse_page(response, scan.next, scan.first_size) if response.is_success else None
+        if page is None:
+            return True, self._failed(delivery, scan, response)
+        keys = {k for k in map(_key_of, page.items) if isinstance(k, str)}
+        if delivery.key in keys:
+            return True, Attempt("duplicate", http_status=response.status_code)
+        if keys and scan.hint_used:
+            # Other keys with the hint sent: the hub ignores it. Stop sending it, and this
+            # scan's pages are whole ones after all.
+            self.hint, scan.hint_used = False, False
+        scan.keys |= keys
+        covered_from = self._exhausted(scan, page)
+        if covered_from is None and page.next is not None:
+            scan.next, scan.pages = page.next, scan.pages + 1
+            return False, None
+        # The list ended (all of it was read), or it reached events too old to matter.
+        self._remember(delivery, scan, -math.inf if covered_from is None else covered_from)
+        return True, None
+
+    def _request(self, delivery: Delivery, asked: PageRequest) -> tuple[Any, list[Any]]:
+        if asked.url is not None:
+            return asked.url, []
+        params = [("widgetId", delivery.widget_id), ("eventType", delivery.event_type)]
+        if self.hint:
+            params.append(("idempotencyKey", delivery.key))
+        return self._url, [*params, *asked.params]
+
+    def _ask(self, delivery: Delivery, scan: Scan) -> tuple[Any, list[Any]]:
+        url, params = self._request(delivery, scan.next)
+        scan.hint_used = scan.hint_used or any(name == "idempotencyKey" for name, _ in params)
+        return url, params
+
+    def _failed(self, delivery: Delivery, scan: Scan, response: httpx.Response) -> Attempt:
+        attempt = classify_response(response)
+        if response.is_success:
+            error = f"read-back: {response.status_code} answer is not a list"
+            attempt = Attempt("transient", response.status_code, error)
+        elif attempt.kind in ("rejected", "undeclared"):
+            # A 4xx for the list itself: the hint (or a cursor gone stale). Start again
+            # without either next time; a hub that refuses page 1 plain stays ambiguous.
+            self.hint = False
+            return _ambiguous(attempt)
+        self._keep(delivery.key, scan)
+        return _ambiguous(attempt)
+
+    def _exhausted(self, scan: Scan, page: Page) -> float | None:
+        """When no later page can hold the key (older events, or a repeated page), the hub
+        time from which the scan saw everything (-inf: all of it); None to read on."""
+        ids = [item.get("id") if isinstance(item, dict) else item for item in page.items]
+        if scan.pages == 0:
+            scan.first_size = len(page.items)
+        elif ids and ids == scan.previous_ids and not scan.next.restart:
+            return -math.inf  # the server ignores the page we ask for: the whole list
+        scan.previous_ids = ids
+        if scan.next.restart:
+            scan.last_time = None  # the list from its newest again: not a step back in time
+        times = [t for t in map(_time_of, page.items) if t is not None]
+        scan.learn_order(times)
+        scan.oldest = min([scan.oldest, *times])
+        if not times or not scan.newest_first():
+            return None
+        if min(times) >= self.cutoff(scan, all(t.is_integer() for t in times)):
+            return None
+        # Newest first, up to stamping jitter: everything since this page's oldest was read.
+        return scan.oldest + ORDER_JITTER
+
+
+def _same_origin(url: str, base: httpx.URL) -> bool:
+    other = httpx.URL(url)
+    return (other.scheme, other.host, other.port) == (base.scheme, base.host, base.port)
+
+
+def _ambiguous(attempt: Attempt) -> Attempt:
+    kind: AttemptKind = "auth" if attempt.kind == "auth" else "transient"
+    return Attempt(kind, attempt.http_status, attempt.error, attempt.retry_after, ambiguous=True)
+
+
+def _key_of(item: Any) -> Any:
+    metadata = item.get("metadata") if isinstance(item, dict) else None
+    if isinstance(metadata, str):
+        # Some APIs hand a JSON column back as text.
+        try:
+            metadata = json.loads(metadata)
+        except ValueError:
+            return None
+    return metadata.get("idempotencyKey") if isinstance(metadata, dict) else None
+
+
+def _time_of(item: Any) -> float | None:
+    if not isinstance(item, dict):
+        return None
+    value = next((item[k] for k in _TIME_KEYS if isinstance(item.get(k), str)), None)
+    if value is None:
+        return None
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
