@@ -7,7 +7,8 @@ Life of a delivery: `enqueue` commits the event with its first deliveries *befor
 is sent; the dispatcher `claim`s due deliveries under a lease (marking inter-hub ones
 ambiguous, as a request may go out); `record` stores the attempt's result — and any fallback
 delivery it implies — in one transaction. `reset_leases` on start makes work that was in
-flight at a crash due again.
+flight at a crash due again. `changed_elsewhere` tells a running dispatcher that another
+process (`outbox replay`, `outbox drain`) committed, so rows it made due are picked up.
 """
 
 from __future__ import annotations
@@ -49,6 +50,13 @@ class Outbox(ABC):
     @abstractmethod
     async def next_due(self, sink: str) -> float | None:
         """When the next delivery of `sink` becomes due (None: nothing active)."""
+
+    @abstractmethod
+    async def changed_elsewhere(self) -> bool:
+        """True if another connection committed since the last call (or since `open`).
+
+        Commits through this outbox itself do not count. Cheap enough for an idle timer.
+        """
 
     @abstractmethod
     async def reset_leases(self) -> int:

@@ -109,6 +109,10 @@ class MemoryOutbox(Outbox):
         ]
         return min(times, default=None)
 
+    async def changed_elsewhere(self) -> bool:
+        """Always False: no other process can reach this outbox."""
+        return False
+
     async def reset_leases(self) -> int:
         """Drop all leases."""
         count = len(self._leases)

@@ -35,6 +35,7 @@ class SqliteOutbox(Outbox):
         self.path = path
         self.max_rows = max_rows
         self._db = DbThread(self._connect)
+        self._data_version: int | None = None
 
     def _connect(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -53,6 +54,7 @@ class SqliteOutbox(Outbox):
         except (sqlite3.Error, OSError) as exc:
             raise OutboxError(f"cannot open outbox {self.path}: {exc}") from None
         await self.reset_leases()
+        await self.changed_elsewhere()  # the baseline: what was there at open is not news
 
     async def close(self) -> None:
         """Finish queued statements and close the connection."""
@@ -155,6 +157,28 @@ class SqliteOutbox(Outbox):
 
         result: float | None = await self._db.read(op)
         return result
+
+    async def changed_elsewhere(self) -> bool:
+        """True if another connection committed since the last call (or since `open`).
+
+        SQLite's `PRAGMA data_version` changes only on commits by *other* connections, and
+        every statement of this outbox runs on the one connection of its `DbThread`: the
+        service's own writes never count. Cost: one pragma (no table read) on the DB thread,
+        about 30 µs with the hop to and from the event loop; at one call per 5 s that is
+        under 0.001 % of a core.
+        """
+
+        def op(conn: sqlite3.Connection) -> int:
+            (version,) = conn.execute("PRAGMA data_version").fetchone()
+            return int(version)
+
+        try:
+            version: int = await self._db.read(op)
+        except sqlite3.Error as exc:
+            raise OutboxError(f"outbox {self.path}: {exc}") from None
+        changed = self._data_version is not None and version != self._data_version
+        self._data_version = version
+        return changed
 
     async def reset_leases(self) -> int:
         """Release all leases (start-up after a crash)."""
