@@ -109,10 +109,6 @@ class MemoryOutbox(Outbox):
         ]
         return min(times, default=None)
 
-    async def changed_elsewhere(self) -> bool:
-        """Always False: no other process can reach this outbox."""
-        return False
-
     async def reset_leases(self) -> int:
         """Drop all leases."""
         count = len(self._leases)
@@ -184,3 +180,7 @@ class MemoryOutbox(Outbox):
             )  # fmt: skip
             count += 1
         return count
+
+    async def changed_elsewhere(self) -> bool:
+        """Always False: no other process can reach this outbox."""
+        return False

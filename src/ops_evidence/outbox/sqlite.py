@@ -35,7 +35,6 @@ class SqliteOutbox(Outbox):
         self.path = path
         self.max_rows = max_rows
         self._db = DbThread(self._connect)
-        self._data_version: int | None = None
 
     def _connect(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -158,29 +157,6 @@ class SqliteOutbox(Outbox):
         result: float | None = await self._db.read(op)
         return result
 
-    async def changed_elsewhere(self) -> bool:
-        """True if another connection committed since the last call (or since `open`).
-
-        SQLite's `PRAGMA data_version` changes only on commits by *other* connections, and
-        every statement of this outbox runs on the one connection of its `DbThread`: the
-        service's own writes never count. Cost: one pragma (no table read, no write) on the DB
-        thread; measured 60-130 µs of CPU per call on a shared 2-core machine, mostly the hop
-        to the thread and back. At one call per 5 s (the dispatcher's ELSEWHERE_EVERY) that
-        is under 0.003 % of a core.
-        """
-
-        def op(conn: sqlite3.Connection) -> int:
-            (version,) = conn.execute("PRAGMA data_version").fetchone()
-            return int(version)
-
-        try:
-            version: int = await self._db.read(op)
-        except sqlite3.Error as exc:
-            raise OutboxError(f"outbox {self.path}: {exc}") from None
-        changed = self._data_version is not None and version != self._data_version
-        self._data_version = version
-        return changed
-
     async def reset_leases(self) -> int:
         """Release all leases (start-up after a crash)."""
         count: int = await self._write(
@@ -263,6 +239,32 @@ class SqliteOutbox(Outbox):
         """Make replayable deliveries pending, due now."""
         result: int = await self._write(lambda c: replay_rows(c, keys_and_sinks, bodies, now))
         return result
+
+    # PRAGMA data_version when last asked (None: not yet opened).
+    _data_version: int | None = None
+
+    async def changed_elsewhere(self) -> bool:
+        """True if another connection committed since the last call (or since `open`).
+
+        SQLite's `PRAGMA data_version` changes only on commits by *other* connections, and
+        every statement of this outbox runs on the one connection of its `DbThread`: the
+        service's own writes never count. Cost: one pragma (no table read, no write) on the DB
+        thread; measured 60-130 µs of CPU per call on a shared 2-core machine, mostly the hop
+        to the thread and back. At one call per 5 s (the dispatcher's ELSEWHERE_EVERY) that
+        is under 0.003 % of a core.
+        """
+
+        def op(conn: sqlite3.Connection) -> int:
+            (version,) = conn.execute("PRAGMA data_version").fetchone()
+            return int(version)
+
+        try:
+            version: int = await self._db.read(op)
+        except sqlite3.Error as exc:
+            raise OutboxError(f"outbox {self.path}: {exc}") from None
+        changed = self._data_version is not None and version != self._data_version
+        self._data_version = version
+        return changed
 
 
 def _event_row(conn: sqlite3.Connection, key: str) -> StoredEvent | None:
