@@ -46,13 +46,19 @@ class SqliteOutbox(Outbox):
         migrate(conn)
         return conn
 
-    async def open(self) -> None:
-        """Open (creating and migrating) the file and release stale leases."""
+    async def open(self, *, release_leases: bool = True) -> None:
+        """Open (creating and migrating) the file and release stale leases.
+
+        `release_leases=False` for a process that works beside a running service (`outbox
+        replay`, `list`, `stats`, `export`): the leases are the service's in-flight work, and
+        releasing them would let it claim and send a delivery that is still in flight.
+        """
         try:
             self._db.start()
         except (sqlite3.Error, OSError) as exc:
             raise OutboxError(f"cannot open outbox {self.path}: {exc}") from None
-        await self.reset_leases()
+        if release_leases:
+            await self.reset_leases()
         await self.changed_elsewhere()  # the baseline: what was there at open is not news
 
     async def close(self) -> None:
