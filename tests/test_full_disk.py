@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 
 from ops_evidence.emulator import create_app
-from tests.delivery_support import KEY, emulator_config, stored_keys
+from tests.delivery_support import KEY, delivery_env, emulator_config, fill_outbox, stored_keys
 from tests.real_servers import free_port
 from tests.servers import serve_asgi
-from tests.support import REPO
+from tests.support import REPO, run_cli
 
 # One backup probe that emits every second (heartbeat 1s), so the service keeps writing.
 INVENTORY = """\
@@ -130,3 +130,25 @@ def _is_log_line(line: str) -> bool:
         return isinstance(json.loads(line), dict)
     except json.JSONDecodeError:
         return False
+
+
+def test_a_full_disk_in_outbox_drain_is_one_line_and_exit_74(
+    tmp_path: Path, small_disk: Path
+) -> None:
+    """`outbox drain` whose first write finds the disk full (inside its dispatcher's task
+    groups): exit 74, one plain line naming the outbox error, no traceback."""
+    with serve_asgi(create_app(emulator_config())) as hub:
+        env = delivery_env(hub, small_disk)
+        fill_outbox(small_disk, 20, env)
+        # An open reader keeps the -wal and -shm files in place, so the drain can open the
+        # outbox on the full disk and fails at its first write (a claim), not at the open.
+        with closing(sqlite3.connect(small_disk / "outbox.sqlite3")) as reader:
+            reader.execute("SELECT COUNT(*) FROM events").fetchone()
+            assert _fill(small_disk) > 0
+            result = run_cli(["outbox", "drain", "--timeout", "30"], env)
+    plain = [line for line in result.stderr.splitlines() if not _is_log_line(line)]
+    assert result.returncode == 74, result.stderr
+    assert len(plain) == 1, result.stderr
+    assert plain[0].startswith("ops-evidence: error: outbox "), result.stderr
+    assert plain[0].endswith(": database or disk is full"), result.stderr
+    assert "Traceback" not in result.stderr
