@@ -1,14 +1,15 @@
 """The outbox seam: a durable queue of events and their per-sink deliveries.
 
 Implementations: `SqliteOutbox` (the product) and `MemoryOutbox` (its twin for tests);
-one contract suite (`tests/outbox/test_contract.py`) runs against both.
+one contract suite (`tests/outbox/test_contract.py`) runs against both. Another process
+may write the same SQLite file (`outbox replay`): `changed_elsewhere` tells a running
+dispatcher so, and the rows that process made due are picked up.
 
 Life of a delivery: `enqueue` commits the event with its first deliveries *before* anything
 is sent; the dispatcher `claim`s due deliveries under a lease (marking inter-hub ones
 ambiguous, as a request may go out); `record` stores the attempt's result — and any fallback
 delivery it implies — in one transaction. `reset_leases` on start makes work that was in
-flight at a crash due again. `changed_elsewhere` tells a running dispatcher that another
-process (`outbox replay`, `outbox drain`) committed, so rows it made due are picked up.
+flight at a crash due again.
 """
 
 from __future__ import annotations
