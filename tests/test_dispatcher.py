@@ -423,3 +423,92 @@ async def test_freed_slot_starts_the_next_claimed_delivery_while_a_claim_waits(
             while len(inter.started) < 6:
                 await anyio.wait_all_tasks_blocked()
         tg.cancel_scope.cancel()
+
+
+class ElsewhereOutbox(MemoryOutbox):
+    """Memory outbox that another 'process' (the test) can write behind the dispatcher's back."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.foreign_commit = False
+        self.questions = 0
+
+    async def changed_elsewhere(self) -> bool:
+        self.questions += 1
+        changed, self.foreign_commit = self.foreign_commit, False
+        return changed
+
+
+async def test_rows_made_due_by_another_process_wake_an_idle_loop(
+    configured: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An idle dispatcher delivers a row that another process made due (no notify) at its
+    next check of the outbox, and asks nothing else while idle."""
+    monkeypatch.setattr(dispatcher_module, "ELSEWHERE_EVERY", 0.05)
+    inter = FakeSink("inter-hub")
+    outbox = ElsewhereOutbox()
+    router = Router(load_settings(), RetryPolicy(base=0.001, cap=0.01), random.Random(1))
+    dispatcher = Dispatcher(
+        outbox, router, {"inter-hub": inter, "state-hub": FakeSink("state-hub")}
+    )
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(dispatcher.run)
+        await anyio.wait_all_tasks_blocked()
+        [key] = await _enqueue(outbox, router, 1)  # as `outbox replay` would: no notify
+        outbox.foreign_commit = True
+        with anyio.fail_after(5):
+            await inter.finished.wait()
+        assert inter.sent == [key]
+        dispatcher.stop()
+    assert outbox.questions >= 1
+
+
+async def test_stop_ends_run_without_waiting_for_the_next_check(configured: None) -> None:
+    """stop() ends a running dispatcher at once, not at the next 5 s check of the outbox."""
+    *_, dispatcher = _setup(FakeSink("inter-hub"), FakeSink("state-hub"))
+    with anyio.fail_after(dispatcher_module.ELSEWHERE_EVERY / 2):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(dispatcher.run)
+            await anyio.wait_all_tasks_blocked()
+            dispatcher.stop()
+
+
+class CrashingSink(FakeSink):
+    """Raises (a bug, with a secret in its message) on each key's first send."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.crashed: set[str] = set()
+
+    async def send(self, delivery: Delivery) -> Attempt:
+        if delivery.key not in self.crashed:
+            self.crashed.add(delivery.key)
+            raise RuntimeError("sink bug; token=Bearer abcdefghijklmnopqrstuvwxyz0123456789")
+        return await super().send(delivery)
+
+
+async def test_a_sink_that_raises_is_a_transient_ambiguous_attempt(configured: None) -> None:
+    """A sink that raises logs sink_crashed (redacted, with the traceback), becomes a
+    retrying, ambiguous result, and the loop goes on to deliver every event."""
+    stream = io.StringIO()
+    configure_logging("info", "json", stream)
+    inter = CrashingSink("inter-hub")
+    outbox = MemoryOutbox()
+    router = Router(load_settings(), RetryPolicy(base=0.001, cap=0.01), random.Random(1))
+    results: list[Result] = []
+    dispatcher = Dispatcher(outbox, router, {"inter-hub": inter, "state-hub": FakeSink("state-hub")},
+                            observers=[lambda _d, _a, result: results.append(result)])  # fmt: skip
+    keys = await _enqueue(outbox, router, 3)
+    with anyio.fail_after(10):
+        await dispatcher.run(until_idle=True)
+    assert sorted(inter.sent) == sorted(keys)
+    first = [r for r in results if r.status != "delivered"]
+    assert len(first) == 3
+    assert all(r.status == "retrying" and r.ambiguous for r in first)
+    assert {r.error for r in first} == {"sink error: RuntimeError"}
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    crashed = [line for line in lines if line["event"] == "sink_crashed"]
+    assert sorted(line["key"] for line in crashed) == sorted(keys)
+    assert all(line["level"] == "error" and line["sink"] == "inter-hub" for line in crashed)
+    assert "RuntimeError" in json.dumps(crashed[0]["exception"])
+    assert "abcdefghijklmnopqrstuvwxyz0123456789" not in stream.getvalue()

@@ -2,6 +2,11 @@
 
 One loop per sink, each with bounded concurrency. A loop wakes at once when new work is
 enqueued (`notify`) and otherwise sleeps until the outbox's next due time — no polling.
+Work made due by another process (`outbox replay`, `outbox drain`) cannot notify: every
+`ELSEWHERE_EVERY` seconds one cheap question (`Outbox.changed_elsewhere`) tells whether
+another connection committed, and wakes the loops if so (pickup within 5 s, not at the next
+local event). A sink that raises (a bug) is logged as `sink_crashed` and recorded as a
+transient, ambiguous attempt: the row is retried (read back first) and the loop goes on.
 On cancellation (shutdown) an attempt that is mid-request is abandoned: its lease and its
 `ambiguous` mark stay in the outbox, so the next process reads back before re-posting.
 A result, once decided, is recorded under a shield: never half-written.
@@ -39,6 +44,9 @@ from ops_evidence.sinks.base import Attempt, Sink
 
 log = get_logger(component="dispatcher")
 IDLE_RECHECK = 0.5
+# How often a running service asks whether another process committed to the outbox: one
+# `PRAGMA data_version` per tick (SqliteOutbox.changed_elsewhere gives its cost).
+ELSEWHERE_EVERY = 5.0
 Observer = Callable[[Delivery, Attempt | None, Result], None]
 
 
@@ -120,10 +128,12 @@ class Dispatcher:
         self.recorder = GroupRecorder(outbox, clock)
         self._idle_horizon = 60.0
         self._stopping = False
+        self._stopped = anyio.Event()
 
     def stop(self) -> None:
         """Claim nothing new; `run` returns when in-flight attempts have been recorded."""
         self._stopping = True
+        self._stopped.set()
         self.notify()
 
     def notify(self, sink: str | None = None) -> None:
@@ -140,8 +150,19 @@ class Dispatcher:
         """
         self._idle_horizon = idle_horizon
         async with anyio.create_task_group() as tg:
+            if not until_idle:
+                # An `until_idle` run re-checks every IDLE_RECHECK anyway, and must end.
+                tg.start_soon(self._watch_elsewhere)
             for name in self.sinks:
                 tg.start_soon(self._loop, name, until_idle)
+
+    async def _watch_elsewhere(self) -> None:
+        """Wake every loop when another process committed (a replay may have made rows due)."""
+        while not self._stopping:
+            with anyio.move_on_after(ELSEWHERE_EVERY):
+                await self._stopped.wait()
+            if not self._stopping and await self.outbox.changed_elsewhere():
+                self.notify()
 
     async def _loop(self, name: str, until_idle: bool) -> None:
         sink, state = self.sinks[name], self._states[name]
@@ -214,7 +235,7 @@ class Dispatcher:
             attempt: Attempt | None = None
             result = await self.router.before_send(delivery, self.clock(), self.outbox.event)
             if result is None:
-                attempt = await sink.send(delivery)
+                attempt = await _send(sink, delivery)
                 result = await self.router.decide(
                     delivery, attempt, self.clock(), self.outbox.event
                 )
@@ -253,3 +274,14 @@ class Dispatcher:
         getattr(log, level)(event, **fields)
         for observer in self.observers:
             observer(delivery, attempt, result)
+
+
+async def _send(sink: Sink, delivery: Delivery) -> Attempt:
+    """The sink's attempt; one that raises (a bug) becomes a transient, ambiguous attempt."""
+    try:
+        return await sink.send(delivery)
+    except Exception as exc:  # a sink bug must not stop the dispatcher (cf. probe_crashed)
+        log.exception("sink_crashed", sink=delivery.sink, key=delivery.key,
+                      event_type=delivery.event_type)  # fmt: skip
+        # A request may have left before the bug struck: read back before posting again.
+        return Attempt("transient", error=f"sink error: {type(exc).__name__}", ambiguous=True)

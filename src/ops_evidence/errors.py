@@ -4,13 +4,19 @@
     ├── ConfigError (78)              bad settings or inventory; names variable / file:line
     ├── UsageError (64)               bad command-line use
     ├── UnavailableError (69)         a required downstream or tool cannot be reached
-    └── OutboxError (74)              the local outbox cannot be written (I/O error)
+    └── OutboxError (74)              the local outbox (or the probe state beside it) cannot be
+                                      written: an I/O error, e.g. a full disk
         └── OutboxFullError (74)      the size cap would be exceeded; the event is refused
 
 Failures of the outside world while probing or delivering are *data* (a `verified: false`
 event, a `retrying` outcome), never exceptions: these types are for the operator's mistakes
 and for the service's own resources. Every message must already be redacted: it is printed
 as-is, without a traceback.
+
+An error escaping a task group arrives wrapped in an `ExceptionGroup` (often nested, one
+level per group), perhaps with siblings that failed the same way; `primary` picks the one
+to report: an outbox error first (a full or failing disk is usually the cause of the rest),
+then any other of these types, then an `OSError`, then anything else.
 """
 
 from __future__ import annotations
@@ -64,3 +70,23 @@ class OutboxError(OpsEvidenceError):
 
 class OutboxFullError(OutboxError):
     """Accepting the event would exceed the outbox size cap; it is refused, loudly."""
+
+
+def primary(exc: BaseException) -> BaseException:
+    """The error to report for `exc`: `exc` itself, or a group's most important leaf."""
+    if not isinstance(exc, BaseExceptionGroup):
+        return exc
+    # min() keeps the first of equal rank: the order in which the tasks failed.
+    return min(_leaves(exc), key=_rank)
+
+
+def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
+    found: list[BaseException] = []
+    for exc in group.exceptions:
+        found.extend(_leaves(exc) if isinstance(exc, BaseExceptionGroup) else [exc])
+    return found
+
+
+def _rank(exc: BaseException) -> int:
+    kinds = (OutboxError, OpsEvidenceError, OSError, Exception)
+    return next((n for n, kind in enumerate(kinds) if isinstance(exc, kind)), len(kinds))

@@ -10,6 +10,7 @@ import sqlite3
 from pathlib import Path
 from typing import Protocol
 
+from ops_evidence.errors import OutboxError
 from ops_evidence.outbox.dbthread import DbThread
 from ops_evidence.scheduling import Emitted
 
@@ -75,14 +76,21 @@ class SqliteProbeState:
         return {key: Emitted(fp, at) for key, fp, at in rows}
 
     async def save(self, key: str, emitted: Emitted) -> None:
-        """Upsert the row (group-committed with concurrent saves)."""
-        await self._db.write(
-            lambda c: c.execute(
-                "INSERT INTO emitted VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET "
-                "fingerprint = excluded.fingerprint, at = excluded.at",
-                (key, emitted.fingerprint, emitted.at),
+        """Upsert the row (group-committed with concurrent saves).
+
+        Raises OutboxError when the state directory cannot be written (e.g. a full disk):
+        the same store, the same one-line report and exit 74 as the outbox beside it.
+        """
+        try:
+            await self._db.write(
+                lambda c: c.execute(
+                    "INSERT INTO emitted VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET "
+                    "fingerprint = excluded.fingerprint, at = excluded.at",
+                    (key, emitted.fingerprint, emitted.at),
+                )
             )
-        )
+        except sqlite3.Error as exc:
+            raise OutboxError(f"probe state {self.path}: {exc}") from None
 
     async def close(self) -> None:
         """Stop the DB thread."""

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
 
 import pytest
 
 from ops_evidence.cli import COMMANDS, chosen_command, main
-from ops_evidence.errors import EX_USAGE
+from ops_evidence.cli import run as run_command
+from ops_evidence.errors import EX_IOERR, EX_USAGE, ConfigError, OutboxError, primary
 
 _LOADED = (
     "import sys\n"
@@ -63,3 +65,49 @@ def test_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) ->
     err = capsys.readouterr().err
     assert "invalid choice: 'nonsense'" in err
     assert "gate-probe" in err
+
+
+def _group(*errors: BaseException) -> BaseExceptionGroup[BaseException]:
+    """Nested the way anyio's task groups nest them (service, dispatcher, sink loop)."""
+    return BaseExceptionGroup("unhandled errors in a TaskGroup", [
+        BaseExceptionGroup("unhandled errors in a TaskGroup", list(errors))])  # fmt: skip
+
+
+def test_primary_prefers_the_outbox_error_then_ours_then_os_errors() -> None:
+    """From a nested group, the outbox error is reported before any other kind."""
+    disk = OutboxError("outbox /s/outbox.sqlite3: database or disk is full")
+    config, oserror, bug = ConfigError("bad"), OSError("eio"), RuntimeError("bug")
+    assert primary(_group(bug, oserror, config, disk)) is disk
+    assert primary(_group(bug, oserror, config)) is config
+    assert primary(_group(bug, oserror)) is oserror
+    assert primary(_group(bug, KeyboardInterrupt())) is bug
+    assert primary(disk) is disk
+
+
+def test_an_outbox_error_escaping_task_groups_is_one_line_and_74(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`run` failing inside the service's task groups (a full disk beside a sibling's error)
+    prints the outbox error as one line and exits 74, no traceback."""
+
+    def failing(_: argparse.Namespace) -> int:
+        raise _group(RuntimeError("cancelled sibling"),
+                     OutboxError("outbox /s/outbox.sqlite3: database or disk is full"))  # fmt: skip
+
+    monkeypatch.setattr(run_command, "run", failing)
+    assert main(["run"]) == EX_IOERR
+    err = capsys.readouterr().err
+    assert err == "ops-evidence: error: outbox /s/outbox.sqlite3: database or disk is full\n"
+
+
+def test_a_bug_escaping_task_groups_keeps_its_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A group holding only errors of no known kind (bugs) is raised as it came."""
+    group = _group(RuntimeError("bug"))
+
+    def failing(_: argparse.Namespace) -> int:
+        raise group
+
+    monkeypatch.setattr(run_command, "run", failing)
+    with pytest.raises(BaseExceptionGroup) as caught:
+        main(["run"])
+    assert caught.value is group

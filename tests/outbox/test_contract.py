@@ -177,6 +177,16 @@ async def test_replay_dead(outbox: Outbox) -> None:
     assert await outbox.replay([(row.key, "inter-hub")], {}, now=6) == 0  # pending: not final
 
 
+async def test_own_commits_are_no_change_elsewhere(outbox: Outbox) -> None:
+    """Writes through the outbox itself never count as another process's commits."""
+    assert await outbox.changed_elsewhere() is False
+    await outbox.enqueue(_event(1), [NewDelivery("inter-hub", b"1")])
+    [claimed] = await outbox.claim("inter-hub", now=1, limit=1, lease_seconds=30)
+    await outbox.record([Result(claimed.key, "inter-hub", "dead")], now=2)
+    await outbox.replay([(claimed.key, "inter-hub")], {}, now=3)
+    assert await outbox.changed_elsewhere() is False
+
+
 async def test_listing_pages_with_a_cursor(outbox: Outbox) -> None:
     """deliveries() pages in (key, sink) order using the last row as cursor."""
     for n in range(5):

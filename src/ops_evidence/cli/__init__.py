@@ -1,7 +1,8 @@
 """`ops-evidence` command line: one module per subcommand, each with `register(subparsers)`.
 
 Exit codes follow sysexits: 0 ok, 64 usage, 69 unavailable, 74 I/O, 78 configuration.
-Errors print one clear message and no traceback.
+Errors print one clear message and no traceback — also when they escape the service's task
+groups inside an `ExceptionGroup` (`errors.primary` picks the one to report).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Callable, Sequence
 from importlib import import_module
 
 from ops_evidence import __version__
-from ops_evidence.errors import EX_IOERR, EX_USAGE, OpsEvidenceError
+from ops_evidence.errors import EX_IOERR, EX_USAGE, OpsEvidenceError, primary
 
 # Subcommands in the order `--help` lists them; the module is the name with `_` for `-`.
 COMMANDS = (
@@ -71,18 +72,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Handler = args.handler
     try:
         return handler(args)
-    except OpsEvidenceError as exc:
+    except BaseException as caught:  # what _report does not know (SystemExit, a bug) goes on
+        code = _report(primary(caught))
+        if code is None:
+            raise  # a bug: its traceback (the whole group's) is what a developer needs
+        return code
+
+
+def _report(exc: BaseException) -> int | None:
+    """Print the one line for an error of a known kind; its exit code (None: unknown)."""
+    if isinstance(exc, OpsEvidenceError):
         sys.stderr.write(f"ops-evidence: error: {exc.render()}\n")
         return exc.exit_code
-    except KeyboardInterrupt:
+    if isinstance(exc, KeyboardInterrupt):
         return 130
-    except BrokenPipeError:
+    if isinstance(exc, BrokenPipeError):
         return _reader_gone()
-    except OSError as exc:
+    if isinstance(exc, OSError):
         # A file the command was asked to write or read (`--out`, `--dir`): one line, 74.
         where = f" {exc.filename}" if exc.filename else ""
         sys.stderr.write(f"ops-evidence: error: cannot use{where}: {exc.strerror or exc}\n")
         return EX_IOERR
+    return None
 
 
 def _reader_gone() -> int:

@@ -63,7 +63,8 @@ def run(args: argparse.Namespace) -> int:
 
 async def _with_outbox(settings: Settings, handler: Any, args: argparse.Namespace) -> int:
     outbox = open_outbox(settings)
-    await outbox.open()
+    # These actions may run beside `ops-evidence run`: its leases are its in-flight work.
+    await outbox.open(release_leases=False)
     try:
         result: int = await handler(outbox, args, settings)
         return result

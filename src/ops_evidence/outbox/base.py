@@ -1,7 +1,9 @@
 """The outbox seam: a durable queue of events and their per-sink deliveries.
 
 Implementations: `SqliteOutbox` (the product) and `MemoryOutbox` (its twin for tests);
-one contract suite (`tests/outbox/test_contract.py`) runs against both.
+one contract suite (`tests/outbox/test_contract.py`) runs against both. Another process
+may write the same SQLite file (`outbox replay`): `changed_elsewhere` tells a running
+dispatcher so, and the rows that process made due are picked up.
 
 Life of a delivery: `enqueue` commits the event with its first deliveries *before* anything
 is sent; the dispatcher `claim`s due deliveries under a lease (marking inter-hub ones
@@ -49,6 +51,13 @@ class Outbox(ABC):
     @abstractmethod
     async def next_due(self, sink: str) -> float | None:
         """When the next delivery of `sink` becomes due (None: nothing active)."""
+
+    @abstractmethod
+    async def changed_elsewhere(self) -> bool:
+        """True if another connection committed since the last call (or since `open`).
+
+        Commits through this outbox itself do not count. Cheap enough for an idle timer.
+        """
 
     @abstractmethod
     async def reset_leases(self) -> int:

@@ -59,7 +59,15 @@ class DbThread:
         self._queue.put((op, future, write))
         # The operation completes on the DB thread even if this task is cancelled, so a
         # record is never half-written; the caller just stops waiting for it.
-        return await asyncio.shield(asyncio.wrap_future(future))
+        waited = asyncio.wrap_future(future)
+        try:
+            return await asyncio.shield(waited)
+        except asyncio.CancelledError:
+            # Nobody will read its outcome now: take it, or asyncio prints "Future exception
+            # was never retrieved" with a traceback when a cancelled write fails (a full
+            # disk, where the first failure cancels the service's other tasks).
+            waited.add_done_callback(_discard_outcome)
+            raise
 
     def _run(self) -> None:
         try:
@@ -114,13 +122,21 @@ class DbThread:
             future.set_result(result)
 
 
+def _discard_outcome(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
+
+
 def _single(conn: sqlite3.Connection, op: Op) -> Any:
     conn.execute("BEGIN IMMEDIATE")
     try:
         result = op(conn)
         conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        # SQLite has already rolled back after some errors (SQLITE_FULL: "database or disk
+        # is full"); a second ROLLBACK would raise and hide the real cause from the report.
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
         raise
     return result
 

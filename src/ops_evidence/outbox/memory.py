@@ -183,3 +183,7 @@ class MemoryOutbox(Outbox):
             )  # fmt: skip
             count += 1
         return count
+
+    async def changed_elsewhere(self) -> bool:
+        """Always False: no other process can reach this outbox."""
+        return False

@@ -47,13 +47,20 @@ class SqliteOutbox(Outbox):
         migrate(conn)
         return conn
 
-    async def open(self) -> None:
-        """Open (creating and migrating) the file and release stale leases."""
+    async def open(self, *, release_leases: bool = True) -> None:
+        """Open (creating and migrating) the file and release stale leases.
+
+        `release_leases=False` for a process that works beside a running service (`outbox
+        replay`, `list`, `stats`, `export`): the leases are the service's in-flight work, and
+        releasing them would let it claim and send a delivery that is still in flight.
+        """
         try:
             self._db.start()
         except (sqlite3.Error, OSError) as exc:
             raise OutboxError(f"cannot open outbox {self.path}: {exc}") from None
-        await self.reset_leases()
+        if release_leases:
+            await self.reset_leases()
+        await self.changed_elsewhere()  # the baseline: what was there at open is not news
 
     async def close(self) -> None:
         """Finish queued statements and close the connection."""
@@ -240,6 +247,32 @@ class SqliteOutbox(Outbox):
         """Make replayable deliveries pending, due now."""
         result: int = await self._write(lambda c: replay_rows(c, keys_and_sinks, bodies, now))
         return result
+
+    # PRAGMA data_version when last asked (None: not yet opened).
+    _data_version: int | None = None
+
+    async def changed_elsewhere(self) -> bool:
+        """True if another connection committed since the last call (or since `open`).
+
+        SQLite's `PRAGMA data_version` changes only on commits by *other* connections, and
+        every statement of this outbox runs on the one connection of its `DbThread`: the
+        service's own writes never count. Cost: one pragma (no table read, no write) on the DB
+        thread; measured 60-130 µs of CPU per call on a shared 2-core machine, mostly the hop
+        to the thread and back. At one call per 5 s (the dispatcher's ELSEWHERE_EVERY) that
+        is under 0.003 % of a core.
+        """
+
+        def op(conn: sqlite3.Connection) -> int:
+            (version,) = conn.execute("PRAGMA data_version").fetchone()
+            return int(version)
+
+        try:
+            version: int = await self._db.read(op)
+        except sqlite3.Error as exc:
+            raise OutboxError(f"outbox {self.path}: {exc}") from None
+        changed = self._data_version is not None and version != self._data_version
+        self._data_version = version
+        return changed
 
 
 def _event_row(conn: sqlite3.Connection, key: str) -> StoredEvent | None:

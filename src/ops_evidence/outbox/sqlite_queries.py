@@ -69,7 +69,11 @@ def replay_rows(
     bodies: dict[tuple[str, str], tuple[bytes, str]],
     now: float,
 ) -> int:
-    """Set replayable deliveries to pending (with a new body where given)."""
+    """Set replayable deliveries to pending (with a new body where given).
+
+    A lease is kept (as the memory twin keeps it): a replayed row still in flight in a
+    running service must not be claimed and sent a second time meanwhile.
+    """
     statuses = tuple(sorted(REPLAYABLE))
     marks = ", ".join("?" * len(statuses))
     count = 0
@@ -77,7 +81,7 @@ def replay_rows(
         body, widget = bodies.get((key, sink), (None, None))
         count += conn.execute(
             f"UPDATE deliveries SET status = 'pending', next_attempt_at = ?, updated_at = ?, "
-            f"lease_until = 0, body = COALESCE(?, body), widget_id = COALESCE(?, widget_id) "
+            f"body = COALESCE(?, body), widget_id = COALESCE(?, widget_id) "
             f"WHERE key = ? AND sink = ? "
             f"AND status IN ({marks})",
             (now, now, body, widget, key, sink, *statuses),
