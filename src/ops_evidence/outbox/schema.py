@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 ACTIVE_SQL = "('pending', 'retrying', 'inter_hub_sink_deferred')"
+DUE_SQL = "('pending', 'retrying')"
 
 # Each entry migrates from version N to N+1; never edit a shipped entry, append a new one.
 MIGRATIONS: tuple[str, ...] = (
@@ -47,6 +48,12 @@ MIGRATIONS: tuple[str, ...] = (
     f"""
     CREATE INDEX deliveries_wake ON deliveries (sink, MAX(next_attempt_at, lease_until))
         WHERE status IN {ACTIVE_SQL};
+    """,
+    # 3: the lifecycle (sqlite_lifecycle.py) walks events oldest first: the hourly prune only
+    # as far as the retention's cut-off, and room-making at the cap until it has found enough
+    # finished events. Without this index both would read every event.
+    """
+    CREATE INDEX events_created ON events (created_at);
     """,
 )
 
