@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import get_args
 
 import pytest
 
 from ops_evidence.errors import OutboxFullError
 from ops_evidence.outbox import MemoryOutbox, NewDelivery, Outbox, Result, SqliteOutbox, StoredEvent
-from ops_evidence.outbox.models import Status
+from ops_evidence.outbox.models import DEFERRED, DUE, FINAL, Status
 
 pytestmark = pytest.mark.anyio
 
@@ -323,3 +324,10 @@ async def test_oldest_pending_leaves_deferred_rows_out(outbox: Outbox) -> None:
         "inter-hub": {"pending": 0, "retrying": 0, "inter_hub_sink_deferred": 1},
         "state-hub": {"pending": 1, "retrying": 1, "inter_hub_sink_deferred": 0},
     }
+
+
+def test_every_status_is_due_deferred_or_final() -> None:
+    """Each delivery status has exactly one lifecycle class (a new status must pick one)."""
+    classes = [DUE, {DEFERRED}, FINAL]
+    for status in get_args(Status):
+        assert sum(status in c for c in classes) == 1, status
