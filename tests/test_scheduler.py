@@ -9,7 +9,7 @@ import pytest
 
 from ops_evidence.events.envelope import EvidenceEvent
 from ops_evidence.probe_state import MemoryProbeState
-from ops_evidence.scheduler import Job, Scheduler
+from ops_evidence.scheduler import Job, RunRecord, Scheduler
 from tests.factories import endpoint_event
 
 pytestmark = pytest.mark.anyio
@@ -45,11 +45,12 @@ def _job(probe: Probe, interval: float = 3600, drift: bool = False) -> Job:
                after_observations=drift)  # fmt: skip
 
 
-def _collector() -> tuple[list[str], Callable[[EvidenceEvent, Job], Awaitable[None]]]:
+def _collector() -> tuple[list[str], Callable[[EvidenceEvent, Job], Awaitable[bool]]]:
     seen: list[str] = []
 
-    async def submit(event: EvidenceEvent, job: Job) -> None:
+    async def submit(event: EvidenceEvent, job: Job) -> bool:
         seen.append(event.context_key)
+        return True
 
     return seen, submit
 
@@ -132,3 +133,31 @@ async def test_crashing_probe_is_recorded_not_fatal() -> None:
     await scheduler.run_once()
     assert scheduler.results["endpoint:broken"].error == "probe error: RuntimeError"
     assert seen == ["endpoint:ok"]
+
+
+async def test_a_refused_event_is_offered_again_on_the_next_run() -> None:
+    """An event the outbox refused is not recorded as emitted: the next run of the probe
+    (same result, heartbeat far off) submits it again; once accepted, it is quiet."""
+    probe = Probe("a")
+    offered: list[bool] = []
+
+    async def submit(event: EvidenceEvent, job: Job) -> bool:
+        offered.append(bool(offered))  # the first offer is refused, later ones accepted
+        return offered[-1]
+
+    state = MemoryProbeState()
+    scheduler = Scheduler([_job(probe, interval=0.01)], submit, state)
+    await scheduler.load_state()
+    records: list[RunRecord] = []
+    scheduler.observers.append(records.append)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(scheduler.run)
+        with anyio.fail_after(5):
+            while probe.runs < 4:
+                probe.ran = anyio.Event()
+                await probe.ran.wait()
+        scheduler.stop()
+    assert offered[:2] == [False, True]
+    assert len(offered) == 2  # accepted once, then unchanged: not emitted again
+    assert [r.emitted for r in records[:2]] == [False, True]
+    assert "endpoint:a" in await state.open()

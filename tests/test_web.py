@@ -11,7 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from ops_evidence.events.envelope import EvidenceEvent
 from ops_evidence.metrics import Metrics
-from ops_evidence.outbox import MemoryOutbox
+from ops_evidence.outbox import MemoryOutbox, NewDelivery, StoredEvent
 from ops_evidence.probes import ProbeContext, find_target, run_probe
 from ops_evidence.scheduler import Job, RunRecord
 from ops_evidence.web import ServiceView, routes
@@ -88,3 +88,16 @@ async def test_metrics_parse() -> None:
         response = await client.get("/metrics")
     names = {family.name for family in text_string_to_metric_families(response.text)}
     assert "ops_evidence_outbox_oldest_pending_age_seconds" in names
+
+
+async def test_status_page_shows_the_backlog_by_status() -> None:
+    """The outbox section counts pending, retrying and deferred rows apart."""
+    outbox = MemoryOutbox()
+    deferred = NewDelivery("inter-hub", b"d", "inter_hub_sink_deferred", next_attempt_at=9e9)
+    await outbox.enqueue(StoredEvent("k1", "t", "c", 0.0, b"{}"), [deferred])
+    await outbox.enqueue(StoredEvent("k2", "t", "c", 0.0, b"{}"), [NewDelivery("state-hub", b"")])
+    view = ServiceView(Metrics(), outbox, ready=True)
+    async with _client(view) as client:
+        page = (await client.get("/")).text
+    assert "backlog: 1 pending, 0 retrying" in page
+    assert "1 deferred" in page

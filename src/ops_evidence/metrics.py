@@ -7,7 +7,7 @@ import time
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from ops_evidence.outbox.base import Outbox
-from ops_evidence.outbox.models import ACTIVE, Delivery, Result
+from ops_evidence.outbox.models import BACKLOG_STATUSES, Delivery, Result
 from ops_evidence.scheduler import RunRecord
 from ops_evidence.sinks.base import Attempt
 
@@ -43,12 +43,20 @@ class Metrics:
         self.retries = Counter(f"{_PREFIX}_delivery_retries", "Attempts that will be retried.",
                                ["sink"], registry=r)  # fmt: skip
         self.outbox_active = Gauge(f"{_PREFIX}_outbox_active_deliveries",
-                                   "Deliveries not yet final.", ["sink"], registry=r)  # fmt: skip
+                                   "Deliveries not yet final (pending, retrying, deferred).",
+                                   ["sink"], registry=r)  # fmt: skip
+        self.outbox_backlog = Gauge(
+            f"{_PREFIX}_outbox_backlog_deliveries",
+            "Deliveries not yet final by status: pending, retrying, inter_hub_sink_deferred.",
+            ["sink", "status"], registry=r,
+        )  # fmt: skip
         self.outbox_events = Gauge(f"{_PREFIX}_outbox_events", "Events in the outbox.", registry=r)
         self.outbox_oldest = Gauge(
             f"{_PREFIX}_outbox_oldest_pending_age_seconds",
-            "Age of the oldest delivery not yet final.", registry=r,
+            "Age of the oldest delivery due to be attempted (pending or retrying; deferred "
+            "rows are left out).", registry=r,
         )  # fmt: skip
+        self._outbox_sinks: set[str] = set()
 
     def observe_run(self, record: RunRecord) -> None:
         """Count a probe run."""
@@ -67,11 +75,14 @@ class Metrics:
     async def refresh(self, outbox: Outbox) -> None:
         """Update the outbox gauges (called at scrape time)."""
         stats = await outbox.stats()
-        active: dict[str, int] = {}
-        for (sink, status), count in stats.by_sink_status.items():
-            active[sink] = active.get(sink, 0) + (count if status in ACTIVE else 0)
-        for sink, count in active.items():
-            self.outbox_active.labels(sink).set(count)
+        backlog = stats.backlog()
+        # A sink whose rows were all pruned reads 0, not its last value.
+        self._outbox_sinks |= backlog.keys()
+        for sink in self._outbox_sinks:
+            counts = backlog.get(sink, dict.fromkeys(BACKLOG_STATUSES, 0))
+            self.outbox_active.labels(sink).set(sum(counts.values()))
+            for status, count in counts.items():
+                self.outbox_backlog.labels(sink, status).set(count)
         self.outbox_events.set(stats.events)
         oldest = stats.oldest_pending_at
         self.outbox_oldest.set(0 if oldest is None else max(0.0, time.time() - oldest))

@@ -25,7 +25,9 @@ from ops_evidence.probe_state import ProbeStateStore
 from ops_evidence.scheduling import Emitted, Timetable, fingerprint, should_emit
 
 log = get_logger(component="scheduler")
-Submit = Callable[[EvidenceEvent, "Job"], Awaitable[None]]
+# Stores an event for delivery; False when it was refused (the outbox is full), so the
+# emission is not recorded and the next run offers the result again.
+Submit = Callable[[EvidenceEvent, "Job"], Awaitable[bool]]
 
 
 @dataclass(frozen=True)
@@ -159,7 +161,8 @@ class Scheduler:
         now = self.clock()
         if not force and not should_emit(self._emitted.get(job.key), current, now, job.heartbeat):
             return False
-        await self.submit(event, job)
+        if not await self.submit(event, job):
+            return False  # refused: not emitted, so the next run offers it again
         self._emitted[job.key] = Emitted(current, now)
         await self.state.save(job.key, self._emitted[job.key])
         return True

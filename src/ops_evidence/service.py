@@ -57,6 +57,8 @@ class Service:
     grace: float = 10.0
     initial_spread: float = 60.0
     metrics: Metrics = field(default_factory=Metrics)
+    # The prune loop's time source (tests drive it through simulated months).
+    clock: Callable[[], float] = time.time
 
     def __post_init__(self) -> None:
         self.view = ServiceView(self.metrics, probes=[(j.key, j.event_type) for j in self.jobs])
@@ -84,8 +86,9 @@ class Service:
         self.view.results = scheduler.results
         return dispatcher, scheduler
 
-    def _submit_to(self, dispatcher: Dispatcher) -> Callable[[EvidenceEvent, Job], Awaitable[None]]:
-        async def submit(event: EvidenceEvent, job: Job) -> None:
+    def _submit_to(self, dispatcher: Dispatcher) -> Callable[[EvidenceEvent, Job], Awaitable[bool]]:
+        async def submit(event: EvidenceEvent, job: Job) -> bool:
+            """Enqueue the event; False when the outbox refused it (counted and logged)."""
             stored, deliveries = self.router.plan(event, job.view_context)
             refused = None
             try:
@@ -95,9 +98,10 @@ class Service:
             if refused is not None:
                 self.metrics.events_refused.labels("outbox_full").inc()
                 log.error("event_refused", probe=job.key, reason="outbox_full", error=refused)
-                return
+                return False
             self.metrics.events_enqueued.labels(event.event_type).inc()
             dispatcher.notify()
+            return True
 
         return submit
 
@@ -146,13 +150,18 @@ class Service:
             await self.outbox.close()
             log.info("service_stopped")
 
-    async def _prune_forever(self) -> None:
-        """Delete delivered events older than the retention, hourly (cancelled at shutdown)."""
+    async def prune(self) -> int:
+        """Delete the finished events older than the retention (by `clock`); how many."""
         retention = self.settings.outbox_retention.total_seconds()
+        removed = await self.outbox.prune(self.clock() - retention)
+        if removed:
+            log.info("outbox_pruned", removed=removed, retention_seconds=retention)
+        return removed
+
+    async def _prune_forever(self) -> None:
+        """Prune hourly (cancelled at shutdown)."""
         while True:
-            removed = await self.outbox.prune(time.time() - retention)
-            if removed:
-                log.info("outbox_pruned", removed=removed, retention_seconds=retention)
+            await self.prune()
             await anyio.sleep(PRUNE_EVERY)
 
     async def run_once(self) -> tuple[list[RunRecord], dict[str, list[Delivery]]]:

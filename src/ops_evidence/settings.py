@@ -164,12 +164,15 @@ class Settings(BaseSettings):
         default=100_000,
         ge=100,
         validation_alias="OPS_EVIDENCE_OUTBOX_MAX_ROWS",
-        description="Outbox size cap; events beyond it are refused and counted.",
+        description=(
+            "Outbox size cap in events; at the cap the oldest finished events make room, and "
+            "new events are refused (and counted) only when due deliveries fill it."
+        ),
     )
     outbox_retention: Duration = Field(
         default=timedelta(days=7),
         validation_alias="OPS_EVIDENCE_OUTBOX_RETENTION",
-        description="How long delivered rows are kept before pruning.",
+        description="How long finished events (every delivery final) are kept, for replay.",
     )
     http_timeout: Duration = Field(
         default=timedelta(seconds=10),

@@ -17,6 +17,7 @@ from ops_evidence.gates.evaluate import evaluate_waves
 from ops_evidence.listener import Handler, Reply
 from ops_evidence.metrics import Metrics
 from ops_evidence.outbox.base import Outbox
+from ops_evidence.outbox.models import BACKLOG_STATUSES, DEFERRED, Stats
 from ops_evidence.scheduler import RunRecord
 
 
@@ -55,10 +56,10 @@ def routes(view: ServiceView) -> dict[str, Handler]:
         return Reply(200, CONTENT_TYPE_LATEST, view.metrics.render())
 
     async def status() -> Reply:
-        counts: dict[tuple[str, str], int] = {}
+        stats = None
         if view.outbox is not None and view.ready:
-            counts = (await view.outbox.stats()).by_sink_status
-        page = render_status(view, counts, time.time())
+            stats = await view.outbox.stats()
+        page = render_status(view, stats, time.time())
         return Reply(200, "text/html; charset=utf-8", page.encode())
 
     return {"/healthz": healthz, "/readyz": readyz, "/metrics": metrics, "/": status}
@@ -137,8 +138,23 @@ def _gates(view: ServiceView) -> list[str]:
     ]
 
 
-def render_status(view: ServiceView, counts: dict[tuple[str, str], int], now: float) -> str:
-    """The server-rendered status page (no JavaScript)."""
+def _backlog(stats: Stats | None, now: float) -> str:
+    """One line on the outbox's backlog: due rows apart from deferred ones."""
+    if stats is None:
+        return ""
+    total = {s: sum(c[s] for c in stats.backlog().values()) for s in BACKLOG_STATUSES}
+    oldest = stats.oldest_pending_at
+    age = "none" if oldest is None else f"{_age(max(0.0, now - oldest))} ago"
+    return (
+        f"<p>backlog: {total['pending']} pending, {total['retrying']} retrying "
+        f"(oldest due {age}); {total[DEFERRED]} deferred · {stats.events} events, "
+        f"{stats.refused_full} refused (outbox full)</p>"
+    )
+
+
+def render_status(view: ServiceView, stats: Stats | None, now: float) -> str:
+    """The server-rendered status page (no JavaScript); `stats` None before start-up."""
+    counts = {} if stats is None else stats.by_sink_status
     probes = [_probe_row(k, t, view.results.get(k), now) for k, t in view.probes]
     probes = [[html.escape(row[0]), html.escape(row[1]), *row[2:]] for row in probes]
     sinks = [[html.escape(name), html.escape(state)] for name, state in view.sinks.items()]
@@ -155,6 +171,7 @@ def render_status(view: ServiceView, counts: dict[tuple[str, str], int], now: fl
         "<h2>Sinks</h2>",
         _table(["sink", "state"], sinks),
         "<h2>Outbox</h2>",
+        _backlog(stats, now),
         _table(["sink", "status", "count"], outbox),
         "</body></html>",
     ]

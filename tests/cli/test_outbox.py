@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import anyio
 import pytest
 
-from ops_evidence.outbox import SqliteOutbox
+from ops_evidence.outbox import NewDelivery, Result, SqliteOutbox, StoredEvent
 from ops_evidence.router import Router
 from ops_evidence.settings import load_settings
 from tests.factories import endpoint_event
@@ -82,3 +83,36 @@ def test_missing_outbox_is_a_usage_error(tmp_path: Path, action: str) -> None:
     assert result.returncode == 64
     assert "no outbox at" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_stats_counts_the_backlog_by_status(tmp_path: Path) -> None:
+    """stats shows pending, retrying and deferred rows apart (text and JSON), and its oldest
+    pending age leaves the deferred rows out."""
+
+    async def fill() -> None:
+        box = SqliteOutbox(tmp_path / "outbox.sqlite3")
+        await box.open()
+        now = time.time()
+        deferred = NewDelivery(
+            "inter-hub", b"d", "inter_hub_sink_deferred", next_attempt_at=now + 3600
+        )
+        await box.enqueue(StoredEvent("k1", "t", "c", now - 86_400, b"{}"), [deferred])
+        for key in ("k2", "k3"):
+            await box.enqueue(
+                StoredEvent(key, "t", "c", now - 60, b"{}"), [NewDelivery("state-hub", b"")]
+            )
+        [row, _] = await box.claim("state-hub", now=now, limit=2, lease_seconds=1)
+        await box.record([Result(row.key, "state-hub", "retrying", now + 60)], now=now)
+        await box.close()
+
+    anyio.run(fill)
+    env = {"OPS_EVIDENCE_STATE_DIR": str(tmp_path)}
+    stats = json.loads(run_cli(["outbox", "stats", "--json"], env).stdout)
+    assert stats["backlog"] == {
+        "inter-hub": {"pending": 0, "retrying": 0, "inter_hub_sink_deferred": 1},
+        "state-hub": {"pending": 1, "retrying": 1, "inter_hub_sink_deferred": 0},
+    }
+    assert 60 <= stats["oldest_pending_age_seconds"] < 3600
+    text = run_cli(["outbox", "stats"], env).stdout
+    assert "backlog state-hub: pending 1, retrying 1, inter_hub_sink_deferred 0" in text
+    assert "backlog inter-hub: pending 0, retrying 0, inter_hub_sink_deferred 1" in text

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import get_args
 
 import pytest
 
 from ops_evidence.errors import OutboxFullError
 from ops_evidence.outbox import MemoryOutbox, NewDelivery, Outbox, Result, SqliteOutbox, StoredEvent
-from ops_evidence.outbox.models import Status
+from ops_evidence.outbox.models import DEFERRED, DUE, FINAL, Status
 
 pytestmark = pytest.mark.anyio
 
@@ -212,3 +213,144 @@ async def test_sqlite_survives_reopen(tmp_path: Path) -> None:
     assert (row.body, row.ambiguous) == (b"1", True)
     assert (await box.event(row.key)) == _event(1)
     await box.close()
+
+
+# --- lifecycle: what is finished, pruning after the retention, room at the cap --------------
+
+FINAL_INTER_HUB: list[Status] = [
+    "delivered", "duplicate", "rejected", "dead", "missing_inter_hub_config",
+    "missing_widget_mapping",
+]  # fmt: skip
+
+
+async def _pre_go_live(outbox: Outbox, n: int, created: float) -> None:
+    """An event as before go-live: Inter-Hub row `missing_inter_hub_config`, State Hub due."""
+    await outbox.enqueue(
+        _event(n, created),
+        [NewDelivery("inter-hub", None, "missing_inter_hub_config"),
+         NewDelivery("state-hub", b"fb")],
+    )  # fmt: skip
+
+
+async def _deliver_state_hub(outbox: Outbox, now: float) -> None:
+    """Every due State Hub row delivered at `now`."""
+    claimed = await outbox.claim("state-hub", now=now, limit=1000, lease_seconds=30)
+    await outbox.record([Result(d.key, "state-hub", "delivered") for d in claimed], now=now)
+
+
+async def _keys(outbox: Outbox) -> set[str]:
+    return {d.key for d in await outbox.deliveries(limit=1000)}
+
+
+async def test_every_final_status_is_pruned_after_the_retention(outbox: Outbox) -> None:
+    """Events whose rows are all final (any final status) are kept and replayable within
+    the retention and pruned after it; one whose State Hub copy is still due is kept."""
+    for n, status in enumerate(FINAL_INTER_HUB):
+        await outbox.enqueue(
+            _event(n, 1), [NewDelivery("inter-hub", None, status), NewDelivery("state-hub", b"x")]
+        )
+    await _deliver_state_hub(outbox, now=2)
+    await _pre_go_live(outbox, 99, created=1)  # its State Hub copy never delivered
+    assert await outbox.prune(delivered_before=2) == 0  # within the retention: all kept
+    key = _event(4).key
+    assert await outbox.replay([(key, "inter-hub")], {}, now=2) == 1  # still replayable
+    await outbox.record([Result(key, "inter-hub", "missing_inter_hub_config")], now=2)
+    assert await outbox.prune(delivered_before=3) == len(FINAL_INTER_HUB)
+    assert await _keys(outbox) == {_event(99).key}
+    assert (await outbox.stats()).events == 1
+
+
+async def test_a_deferred_event_is_pruned_once_created_before_the_cut_off(outbox: Outbox) -> None:
+    """A deferred Inter-Hub row (re-checked hourly, so always freshly updated) with its State
+    Hub copy delivered keeps its event for the retention from creation, not beyond."""
+    await outbox.enqueue(
+        _event(1, 10),
+        [NewDelivery("inter-hub", b"1", "inter_hub_sink_deferred", next_attempt_at=100),
+         NewDelivery("state-hub", b"fb")],
+    )  # fmt: skip
+    await _deliver_state_hub(outbox, now=11)
+    [d] = await outbox.claim("inter-hub", now=100, limit=1, lease_seconds=30)
+    await outbox.record(
+        [Result(d.key, "inter-hub", "inter_hub_sink_deferred", 200, count_attempt=False)],
+        now=100,
+    )  # a re-check: updated at 100
+    assert await outbox.prune(delivered_before=11) == 0  # State Hub copy newer than cut-off
+    assert await outbox.prune(delivered_before=12) == 1
+    assert (await outbox.stats()).events == 0
+
+
+async def test_at_the_cap_the_oldest_finished_events_make_room(outbox: Outbox) -> None:
+    """A full outbox whose rows are mostly finished accepts a new event by deleting the
+    oldest finished events, whatever their age; due work is never deleted."""
+    await outbox.enqueue(_event(0, 0), [NewDelivery("state-hub", b"due")])
+    for n in range(1, 100):
+        await outbox.enqueue(_event(n, n), [NewDelivery("inter-hub", None, "rejected")])
+    assert await outbox.enqueue(_event(100, 100), [NewDelivery("state-hub", b"new")]) is True
+    stats = await outbox.stats()
+    assert stats.refused_full == 0
+    assert stats.events <= 100
+    keys = await _keys(outbox)
+    assert {_event(0).key, _event(100).key, _event(99).key} <= keys
+    assert _event(1).key not in keys  # the oldest finished one went first
+
+
+async def test_at_the_cap_finished_events_go_before_deferred_ones(outbox: Outbox) -> None:
+    """Room is made from finished events first; deferred-only events (evidence on State Hub)
+    give way only when no finished event is left."""
+    deferred = [NewDelivery("inter-hub", b"d", "inter_hub_sink_deferred", next_attempt_at=50)]
+    for n in range(50):
+        await outbox.enqueue(_event(n, n), deferred)
+    for n in range(50, 100):
+        await outbox.enqueue(_event(n, n), [NewDelivery("inter-hub", None, "dead")])
+    # Each new (due) event at the cap frees one: the 50 finished go first, oldest first.
+    for n in range(100, 150):
+        assert await outbox.enqueue(_event(n, n), [NewDelivery("state-hub", b"new")]) is True
+    keys = await _keys(outbox)
+    assert set(range(50)) == {n for n in range(150) if _event(n).key in keys} - set(range(100, 150))
+    # Only deferred and due events are left: the oldest deferred one gives way.
+    assert await outbox.enqueue(_event(150, 150), [NewDelivery("state-hub", b"new")]) is True
+    keys = await _keys(outbox)
+    assert _event(0).key not in keys
+    assert _event(1).key in keys
+    assert (await outbox.stats()).refused_full == 0
+
+
+async def test_full_of_due_work_refuses_until_an_event_finishes(outbox: Outbox) -> None:
+    """Only due rows filling the outbox refuse new evidence; once one event is delivered,
+    the next event is accepted again."""
+    for n in range(100):
+        await outbox.enqueue(_event(n, n), [NewDelivery("state-hub", b"x")])
+    for attempt in (100, 101):
+        with pytest.raises(OutboxFullError, match="outbox full"):
+            await outbox.enqueue(_event(attempt, attempt), [NewDelivery("state-hub", b"x")])
+    [first] = await outbox.claim("state-hub", now=1, limit=1, lease_seconds=30)
+    await outbox.record([Result(first.key, "state-hub", "delivered")], now=2)
+    assert await outbox.enqueue(_event(102, 102), [NewDelivery("state-hub", b"x")]) is True
+    stats = await outbox.stats()
+    assert (stats.events, stats.refused_full) == (100, 2)
+    assert first.key not in await _keys(outbox)
+
+
+async def test_oldest_pending_leaves_deferred_rows_out(outbox: Outbox) -> None:
+    """The oldest-pending time covers rows due to be attempted (pending, retrying) only;
+    the backlog counts pending, retrying and deferred rows apart."""
+    later = NewDelivery("inter-hub", b"d", "inter_hub_sink_deferred", next_attempt_at=3600)
+    await outbox.enqueue(_event(1, 5), [later])
+    assert (await outbox.stats()).oldest_pending_at is None
+    await outbox.enqueue(_event(2, 7), [NewDelivery("state-hub", b"p")])
+    await outbox.enqueue(_event(3, 9), [NewDelivery("state-hub", b"r")])
+    [d, _] = await outbox.claim("state-hub", now=10, limit=2, lease_seconds=30)
+    await outbox.record([Result(d.key, "state-hub", "retrying", next_attempt_at=20)], now=10)
+    stats = await outbox.stats()
+    assert stats.oldest_pending_at == 7
+    assert stats.backlog() == {
+        "inter-hub": {"pending": 0, "retrying": 0, "inter_hub_sink_deferred": 1},
+        "state-hub": {"pending": 1, "retrying": 1, "inter_hub_sink_deferred": 0},
+    }
+
+
+def test_every_status_is_due_deferred_or_final() -> None:
+    """Each delivery status has exactly one lifecycle class (a new status must pick one)."""
+    classes = [DUE, {DEFERRED}, FINAL]
+    for status in get_args(Status):
+        assert sum(status in c for c in classes) == 1, status

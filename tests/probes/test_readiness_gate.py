@@ -180,8 +180,9 @@ async def test_one_pass_evaluates_gates_from_that_pass_observations() -> None:
                     endpoints=[{**endpoint("root", "web"), "url": "http://127.0.0.1:1/"}])  # fmt: skip
     emitted: list[str] = []
 
-    async def submit(event: object, job: Job) -> None:
+    async def submit(event: object, job: Job) -> bool:
         emitted.append(job.key)
+        return True
 
     scheduler = Scheduler(build_jobs(inv), submit, MemoryProbeState())
     await scheduler.load_state()

@@ -28,7 +28,7 @@ def register(sub: Any) -> None:
     """Add `outbox` and its actions."""
     parser = sub.add_parser("outbox", help="inspect, replay, export or drain the outbox")
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    stats = actions.add_parser("stats", help="counts per sink and status")
+    stats = actions.add_parser("stats", help="backlog and counts per sink and status")
     stats.add_argument("--json", action="store_true")
     listing = actions.add_parser("list", help="deliveries, newest state first")
     replay = actions.add_parser("replay", help="make final deliveries pending again")
@@ -75,16 +75,21 @@ async def _with_outbox(settings: Settings, handler: Any, args: argparse.Namespac
 async def _stats(outbox: Outbox, args: argparse.Namespace, _: Settings) -> int:
     stats = await outbox.stats()
     oldest = None if stats.oldest_pending_at is None else time.time() - stats.oldest_pending_at
+    backlog = stats.backlog()
     if args.json:
         print_json({
             "events": stats.events, "refused_full": stats.refused_full,
-            "oldest_pending_age_seconds": oldest,
+            "oldest_pending_age_seconds": oldest, "backlog": backlog,
             "deliveries": [{"sink": k[0], "status": k[1], "count": v}
                            for k, v in sorted(stats.by_sink_status.items())],
         })  # fmt: skip
         return 0
     print(f"events: {stats.events}   refused (outbox full): {stats.refused_full}")
-    print(f"oldest pending: {'none' if oldest is None else f'{oldest:.0f}s ago'}")
+    print(
+        f"oldest pending (due to be retried): {'none' if oldest is None else f'{oldest:.0f}s ago'}"
+    )
+    for sink, counts in backlog.items():
+        print(f"backlog {sink}: " + ", ".join(f"{s} {n}" for s, n in counts.items()))
     print_table(["sink", "status", "count"],
                 [(s, st, n) for (s, st), n in sorted(stats.by_sink_status.items())])  # fmt: skip
     return 0

@@ -10,6 +10,13 @@ is sent; the dispatcher `claim`s due deliveries under a lease (marking inter-hub
 ambiguous, as a request may go out); `record` stores the attempt's result — and any fallback
 delivery it implies — in one transaction. `reset_leases` on start makes work that was in
 flight at a crash due again.
+
+Life of an event (models.py names the statuses): it is *finished* once every row is final
+(delivered, duplicate, rejected, dead, missing_inter_hub_config, missing_widget_mapping);
+pending and retrying rows are due work; an inter_hub_sink_deferred row holds its event for
+the retention from its creation (its evidence is on State Hub). `prune` deletes finished
+events after the retention; at the cap `enqueue` first deletes the oldest finished (then
+held) events, so only due work filling the outbox refuses new evidence.
 """
 
 from __future__ import annotations
@@ -35,7 +42,9 @@ class Outbox(ABC):
     async def enqueue(self, event: StoredEvent, deliveries: Sequence[NewDelivery]) -> bool:
         """Commit an event and its deliveries; False if the key already exists.
 
-        Raises OutboxFullError (and counts it) when the size cap would be exceeded.
+        At the cap, first deletes the oldest finished events (whatever their age), failing
+        those the oldest held (deferred-only) ones; raises OutboxFullError (and counts it)
+        only when events with due rows fill the outbox.
         """
 
     @abstractmethod
@@ -65,11 +74,13 @@ class Outbox(ABC):
 
     @abstractmethod
     async def prune(self, delivered_before: float) -> int:
-        """Delete events whose deliveries are all done and older than the cut-off."""
+        """Delete finished events whose rows were all last updated before the cut-off (held,
+        deferred-only events: created before it); returns how many."""
 
     @abstractmethod
     async def stats(self) -> Stats:
-        """Counts for `outbox stats`, metrics and the status page."""
+        """Counts for `outbox stats`, metrics and the status page (oldest due: pending or
+        retrying rows only)."""
 
     @abstractmethod
     async def deliveries(

@@ -9,7 +9,8 @@ from ops_evidence.errors import OutboxFullError
 from ops_evidence.outbox.base import Outbox
 from ops_evidence.outbox.models import (
     ACTIVE,
-    DONE,
+    DEFERRED,
+    DUE,
     REPLAYABLE,
     Delivery,
     NewDelivery,
@@ -17,10 +18,11 @@ from ops_evidence.outbox.models import (
     Stats,
     StoredEvent,
 )
+from ops_evidence.outbox.sqlite_lifecycle import room_to_make
 
 
 class MemoryOutbox(Outbox):
-    """Dict-backed outbox with the same semantics as SqliteOutbox."""
+    """Dict-backed outbox with the same semantics as SqliteOutbox (lifecycle included)."""
 
     def __init__(self, max_rows: int = 100_000) -> None:
         self.max_rows = max_rows
@@ -37,12 +39,16 @@ class MemoryOutbox(Outbox):
         """Nothing to release."""
 
     async def enqueue(self, event: StoredEvent, deliveries: Sequence[NewDelivery]) -> bool:
-        """Add the event and deliveries unless the key exists; refuse beyond the cap."""
+        """Add the event and deliveries unless the key exists; at the cap, delete the oldest
+        finished events first and refuse only when due work fills the outbox."""
         if event.key in self._events:
             return False
-        if len(self._events) >= self.max_rows:
+        if len(self._events) >= self.max_rows and not self._make_room():
             self._refused += 1
-            raise OutboxFullError(f"outbox full ({self.max_rows} events); event refused")
+            raise OutboxFullError(
+                f"outbox full ({self.max_rows} events, all with deliveries still due); "
+                "event refused"
+            )
         self._events[event.key] = event
         for new in deliveries:
             self._add(event, new, event.created_at)
@@ -119,27 +125,60 @@ class MemoryOutbox(Outbox):
         return count
 
     async def prune(self, delivered_before: float) -> int:
-        """Remove events whose deliveries are all done and were updated before the cut-off."""
+        """Remove finished events last updated before the cut-off (deferred-only ones once
+        created before it)."""
+        cutoff = delivered_before
+
+        def keeps(d: Delivery) -> bool:
+            return d.status in DUE or (d.status != DEFERRED and d.updated_at >= cutoff)
+
+        rows = self._rows_by_key()
         doomed = [
-            key for key in self._events
-            if all(
-                d.status in DONE and d.updated_at < delivered_before
-                for d in self._deliveries.values() if d.key == key
-            )
+            e.key for e in self._oldest_first()
+            if e.created_at < cutoff and not any(keeps(d) for d in rows.get(e.key, []))
         ]  # fmt: skip
-        for key in doomed:
-            del self._events[key]
-            for ident in [i for i in self._deliveries if i[0] == key]:
-                del self._deliveries[ident]
+        self._delete(doomed)
         return len(doomed)
 
+    def _make_room(self) -> bool:
+        """The oldest finished (else deferred-only) events make room; False if none can."""
+        want = room_to_make(len(self._events), self.max_rows)
+        rows = self._rows_by_key()
+        for unfinished in (ACTIVE, DUE):
+            doomed = [
+                e.key for e in self._oldest_first()
+                if not any(d.status in unfinished for d in rows.get(e.key, []))
+            ][:want]  # fmt: skip
+            if doomed:
+                self._delete(doomed)
+                return True
+        return False
+
+    def _oldest_first(self) -> list[StoredEvent]:
+        # Stable: events created at the same time stay in the order they were enqueued.
+        return sorted(self._events.values(), key=lambda e: e.created_at)
+
+    def _rows_by_key(self) -> dict[str, list[Delivery]]:
+        rows: dict[str, list[Delivery]] = {}
+        for d in self._deliveries.values():
+            rows.setdefault(d.key, []).append(d)
+        return rows
+
+    def _delete(self, keys: list[str]) -> None:
+        doomed = set(keys)
+        for key in doomed:
+            del self._events[key]
+        for ident in [i for i in self._deliveries if i[0] in doomed]:
+            del self._deliveries[ident]
+            self._leases.pop(ident, None)
+
     async def stats(self) -> Stats:
-        """Counts per (sink, status) and the oldest active delivery."""
+        """Counts per (sink, status) and the oldest due (pending, retrying) delivery."""
         counts: dict[tuple[str, str], int] = {}
         oldest: float | None = None
         for d in self._deliveries.values():
             counts[(d.sink, d.status)] = counts.get((d.sink, d.status), 0) + 1
-            if d.status in ACTIVE:
+            if d.status in DUE:
                 oldest = d.created_at if oldest is None else min(oldest, d.created_at)
         return Stats(counts, len(self._events), oldest, self._refused)
 

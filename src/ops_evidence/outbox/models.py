@@ -17,9 +17,25 @@ Status = Literal[
     "dead",
 ]
 
+# The lifecycle of a delivery row (docs/operations.md, "The outbox's lifecycle"):
+# - DUE: work the dispatcher will attempt (now or after a backoff); its event is unfinished.
+# - DEFERRED: Inter-Hub cannot take it yet (submission off, type undeclared); re-checked
+#   hourly, and its State Hub copy is made at once. It keeps its event for the retention
+#   (so a manifest fix still reaches Inter-Hub) and counts as finished after it; at the cap
+#   it yields to new evidence, since its evidence is already on State Hub.
+# - FINAL: nothing more happens until an operator replays it; an event whose rows are all
+#   final is finished, kept for the retention (for replay), then pruned.
+DUE: Final[frozenset[str]] = frozenset({"pending", "retrying"})
+DEFERRED: Final = "inter_hub_sink_deferred"
+FINAL: Final[frozenset[str]] = frozenset(
+    {"delivered", "duplicate", "rejected", "dead", "missing_inter_hub_config",
+     "missing_widget_mapping"}
+)  # fmt: skip
 # Statuses the dispatcher still works on; everything else is final until replayed.
-ACTIVE: Final[frozenset[str]] = frozenset({"pending", "retrying", "inter_hub_sink_deferred"})
+ACTIVE: Final[frozenset[str]] = DUE | {DEFERRED}
 DONE: Final[frozenset[str]] = frozenset({"delivered", "duplicate"})
+# The backlog statuses in the order `outbox stats`, metrics and the status page show them.
+BACKLOG_STATUSES: Final[tuple[str, ...]] = ("pending", "retrying", DEFERRED)
 REPLAYABLE: Final[frozenset[str]] = frozenset(
     {"dead", "rejected", "missing_inter_hub_config", "missing_widget_mapping",
      "inter_hub_sink_deferred", "retrying"}
@@ -91,9 +107,21 @@ class Result:
 
 @dataclass(frozen=True, slots=True)
 class Stats:
-    """Counts per (sink, status), total events, and the oldest pending delivery's time."""
+    """Counts per (sink, status), total events, refusals, and the oldest due delivery.
+
+    `oldest_pending_at` is the creation time of the oldest row due to be attempted (pending
+    or retrying); deferred rows are left out, as nothing retries them until a re-check.
+    """
 
     by_sink_status: dict[tuple[str, str], int]
     events: int
     oldest_pending_at: float | None
     refused_full: int
+
+    def backlog(self) -> dict[str, dict[str, int]]:
+        """Per sink, the rows not yet final: pending, retrying and deferred, each apart."""
+        sinks = sorted({sink for sink, _ in self.by_sink_status})
+        return {
+            sink: {s: self.by_sink_status.get((sink, s), 0) for s in BACKLOG_STATUSES}
+            for sink in sinks
+        }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 ACTIVE_SQL = "('pending', 'retrying', 'inter_hub_sink_deferred')"
+DUE_SQL = "('pending', 'retrying')"
 
 # Each entry migrates from version N to N+1; never edit a shipped entry, append a new one.
 MIGRATIONS: tuple[str, ...] = (
@@ -52,6 +53,12 @@ MIGRATIONS: tuple[str, ...] = (
     # how far back in the hub's (newest-first) list the event could be.
     """
     ALTER TABLE deliveries ADD COLUMN first_attempt_at REAL;
+    """,
+    # 4: the lifecycle (sqlite_lifecycle.py) walks events oldest first: the hourly prune only
+    # as far as the retention's cut-off, and room-making at the cap until it has found enough
+    # finished events. Without this index both would read every event.
+    """
+    CREATE INDEX events_created ON events (created_at);
     """,
 )
 

@@ -16,7 +16,8 @@ from ops_evidence.errors import OutboxError, OutboxFullError
 from ops_evidence.outbox.base import Outbox
 from ops_evidence.outbox.dbthread import DbThread
 from ops_evidence.outbox.models import Delivery, NewDelivery, Result, Stats, StoredEvent
-from ops_evidence.outbox.schema import ACTIVE_SQL, migrate
+from ops_evidence.outbox.schema import ACTIVE_SQL, DUE_SQL, migrate
+from ops_evidence.outbox.sqlite_lifecycle import PRUNE_BATCH, delete_events, make_room, prunable
 from ops_evidence.outbox.sqlite_queries import (
     DELIVERY_COLUMNS,
     insert_delivery,
@@ -26,16 +27,22 @@ from ops_evidence.outbox.sqlite_queries import (
 )
 
 BUSY_TIMEOUT_MS = 10_000
-PRUNE_BATCH = 10_000
 
 
 class SqliteOutbox(Outbox):
-    """Outbox in one SQLite file (WAL, synchronous=FULL, busy timeout)."""
+    """Outbox in one SQLite file (WAL, synchronous=FULL, busy timeout).
+
+    `max_rows` caps the events stored; at the cap the oldest finished ones make room
+    (sqlite_lifecycle.py), and only due work filling it refuses new evidence.
+    """
 
     def __init__(self, path: Path, max_rows: int = 100_000) -> None:
         self.path = path
         self.max_rows = max_rows
         self._db = DbThread(self._connect)
+        # Set (on the DB thread) when making room found nothing to free; cleared by `record`,
+        # the only change that can finish an event. Spares a refusing outbox a scan per event.
+        self._only_due_work = False
 
     def _connect(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -76,14 +83,18 @@ class SqliteOutbox(Outbox):
             raise OutboxError(f"outbox {self.path}: {exc}") from None
 
     async def enqueue(self, event: StoredEvent, deliveries: Sequence[NewDelivery]) -> bool:
-        """Insert event + deliveries in one transaction; False for a known key."""
+        """Insert event + deliveries in one transaction; False for a known key.
+
+        At the cap, first deletes the oldest finished events; refuses (OutboxFullError,
+        counted) only when due work fills the outbox.
+        """
 
         def op(conn: sqlite3.Connection) -> bool:
             if conn.execute("SELECT 1 FROM events WHERE key = ?", (event.key,)).fetchone():
                 return False
             (count,) = conn.execute("SELECT value FROM counters WHERE name='events'").fetchone()
             if count >= self.max_rows:
-                raise OutboxFullError(f"outbox full ({self.max_rows} events); event refused")
+                self._room_at_cap(conn, count)
             conn.execute(
                 "INSERT INTO events VALUES (?, ?, ?, ?, ?)",
                 (event.key, event.event_type, event.context_key, event.created_at,
@@ -104,6 +115,15 @@ class SqliteOutbox(Outbox):
             )
             raise
         return result
+
+    def _room_at_cap(self, conn: sqlite3.Connection, count: int) -> None:
+        """Free room from history or raise OutboxFullError (the costly path, at the cap only)."""
+        if not self._only_due_work and make_room(conn, count, self.max_rows) > 0:
+            return
+        self._only_due_work = True
+        raise OutboxFullError(
+            f"outbox full ({self.max_rows} events, all with deliveries still due); event refused"
+        )
 
     async def claim(
         self, sink: str, now: float, limit: int, lease_seconds: float
@@ -132,6 +152,7 @@ class SqliteOutbox(Outbox):
         """Apply results and fallbacks in one transaction."""
 
         def op(conn: sqlite3.Connection) -> None:
+            self._only_due_work = False  # a result may finish an event: room to make again
             # One executemany for a group of results: one call (and one hand-back of the GIL)
             # instead of one per result.
             conn.executemany(
@@ -175,19 +196,14 @@ class SqliteOutbox(Outbox):
         return count
 
     async def prune(self, delivered_before: float) -> int:
-        """Delete fully delivered events last updated before the cut-off, in batches."""
+        """Delete finished events last updated before the cut-off, in batches.
+
+        Deferred-only events count as finished once created before the cut-off.
+        """
 
         def op(conn: sqlite3.Connection) -> int:
-            keys = conn.execute(
-                "SELECT key FROM deliveries GROUP BY key HAVING "
-                "SUM(status NOT IN ('delivered', 'duplicate')) = 0 AND MAX(updated_at) < ? "
-                "LIMIT ?",
-                (delivered_before, PRUNE_BATCH),
-            ).fetchall()
-            conn.executemany("DELETE FROM events WHERE key = ?", keys)
-            conn.execute(
-                "UPDATE counters SET value = value - ? WHERE name = 'events'", (len(keys),)
-            )
+            keys = prunable(conn, delivered_before, PRUNE_BATCH)
+            delete_events(conn, keys)
             return len(keys)
 
         total = 0
@@ -198,7 +214,7 @@ class SqliteOutbox(Outbox):
         return total
 
     async def stats(self) -> Stats:
-        """Counts per (sink, status), event count, oldest active, refusals."""
+        """Counts per (sink, status), event count, oldest due (not deferred), refusals."""
 
         def op(conn: sqlite3.Connection) -> Stats:
             counts = {
@@ -209,7 +225,7 @@ class SqliteOutbox(Outbox):
             }
             values = dict(conn.execute("SELECT name, value FROM counters").fetchall())
             (oldest,) = conn.execute(
-                f"SELECT MIN(created_at) FROM deliveries WHERE status IN {ACTIVE_SQL}"
+                f"SELECT MIN(created_at) FROM deliveries WHERE status IN {DUE_SQL}"
             ).fetchone()
             return Stats(counts, int(values["events"]), oldest, int(values["refused_full"]))
 
