@@ -16,10 +16,14 @@ drain children get `OPS_HUB_KEY`) — never on a command line, never printed.
    included). The big outboxes are built with direct SQL inserts in
    one transaction into the real schema (`outbox/schema.py`); the measurement goes through
    `SqliteOutbox` with its production pragmas (WAL, synchronous=FULL).
-3. Crash soak: `ops-evidence outbox drain` children SIGKILLed at random points while the
-   emulator answers 50% of posts with 503 and drops the connection after storing 10% of
-   them (the ambiguous case), then one final drain; lost and duplicated events are counted
-   from the emulator's stored idempotency keys and `/_emulator/duplicates` (target 0 and 0).
+3. Crash soak against the emulator's `minimal` profile (only what the seeds state: pages of
+   20 by page/limit, newest first, no key filter, no dedupe), all events on one widget and
+   one event type: `ops-evidence outbox drain` children SIGKILLed at random points while
+   the emulator answers 50% of posts with 503, drops the connection after storing 20% of
+   them (the ambiguous case) and before storing 10%; then one final drain. Run twice: once
+   with reads served cleanly, once with the list reads failing in the same proportions.
+   Lost and duplicated events are counted from the emulator's stored idempotency keys and
+   `/_emulator/duplicates` (target 0 and 0); requests per event from its route counters.
 
     uv run python bench/delivery.py [--quick]
 """
@@ -82,11 +86,16 @@ STARTUP_DEADLINE = 30.0
 SOAK_FAULTS = {
     "seed": 4,
     "error_rates": {"503": 0.5},
-    "reset_after_commit": 0.1,
+    "reset_after_commit": 0.2,
+    "reset_before_commit": 0.1,
     # A little latency keeps requests in flight, so kills land mid-request too.
     "latency_ms": 4,
     "latency_jitter_ms": 8,
 }
+POSTS = "POST /api/v2/interaction-events"
+READS = "GET /api/v2/interaction-events"
+# The second soak: the read-backs' list reads fail as often as the posts.
+SOAK_FAULTS_READS = {**SOAK_FAULTS, "seed": 5, "targets": [POSTS, READS, "POST /progress/"]}
 WRK_SCRIPT = """-- POST one valid interaction event; the key comes from the environment only.
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
@@ -111,7 +120,7 @@ class Options:
 
 
 FULL = Options(events=5000, wrk_seconds=5, repeats=3, sizes=(10**3, 10**5, 10**6), batch=2000,
-               kills=100, soak_events=3000)  # fmt: skip
+               kills=100, soak_events=5000)  # fmt: skip
 QUICK = Options(events=500, wrk_seconds=2, repeats=1, sizes=(10**3, 10**4), batch=300, kills=3,
                 soak_events=400)  # fmt: skip
 
@@ -127,6 +136,9 @@ def emulator(folder: Path, env: dict[str, str]) -> Iterator[str]:
         # Read-backs after every kill would exhaust the default 600 reads/minute and turn
         # the soak into a test of 429 waits; the read limit is not what is measured here.
         "read_rate_limit": {"requests": 10_000_000, "window_seconds": 60},
+        # Only what the seeds state (docs/contracts.md, list profiles): the soak's read-backs
+        # must hold against it. Posts (the drain rate) do not depend on the profile.
+        "profile": "minimal",
     }
     path = folder / "emulator.json"
     path.write_text(json.dumps(config))
@@ -433,13 +445,18 @@ class Soak:
     faults: dict[str, int]
     outbox: dict[str, int]
     seconds: float
+    final_drain: float
+    posts: int
+    reads: int
 
 
-def bench_soak(url: str, folder: Path, opts: Options, seed: int) -> Soak:
+def bench_soak(
+    url: str, folder: Path, opts: Options, seed: int, faults: dict[str, Any] = SOAK_FAULTS
+) -> Soak:
     """SIGKILL drain children at random points under faults; then one final drain."""
     state = folder / "soak"
     shutil.rmtree(state, ignore_errors=True)
-    reset_emulator(url, SOAK_FAULTS)
+    reset_emulator(url, faults)
     rng = random.Random(seed)
     started = time.perf_counter()
     keys = fill_outbox(state, opts.soak_events, dict(os.environ))
@@ -465,20 +482,25 @@ def bench_soak(url: str, folder: Path, opts: Options, seed: int) -> Soak:
             last = now
             if kills % 10 == 0:
                 print(f"  {kills} kills, {now:,} events stored", flush=True)
+    final_started = time.perf_counter()
     final = _drain_child(state, 900.0)
     if final.wait(timeout=960) != 0:
         raise SystemExit("the final drain did not finish")
+    final_drain = time.perf_counter() - final_started
     seconds = time.perf_counter() - started
     stored = Counter(stored_keys(url))
     duplicates: dict[str, int] = httpx.get(f"{url}/_emulator/duplicates").json()
-    faults: dict[str, int] = httpx.get(f"{url}/_emulator/counts").json()["faults"]
+    counts = httpx.get(f"{url}/_emulator/counts").json()
+    routes: dict[str, int] = counts["requests_by_route"]
     reset_emulator(url)
     return Soak(
         kills=kills, kills_mid_delivery=mid_delivery, events=len(keys),
         stored=sum(stored.values()), lost=len(set(keys) - set(stored)),
         duplicated=sum(n - 1 for n in stored.values() if n > 1),
-        emulator_duplicates=sum(n - 1 for n in duplicates.values()), faults=faults,
+        emulator_duplicates=sum(n - 1 for n in duplicates.values()), faults=counts["faults"],
         outbox=outbox_counts(state), seconds=seconds,
+        final_drain=final_drain,
+        posts=routes.get(POSTS, 0), reads=routes.get(READS, 0),
     )  # fmt: skip
 
 
@@ -511,7 +533,8 @@ def main() -> None:
     parser.add_argument("--kills", type=int, help="SIGKILLs in the soak (default 100)")
     parser.add_argument("--seed", type=int, default=20261123, help="kill-timing seed")
     parser.add_argument("--skip", action="append", default=[],
-                        choices=["drain", "sizes", "soak"], help="leave a part out")  # fmt: skip
+                        choices=["drain", "sizes", "soak", "soak-reads"],
+                        help="leave a part out")  # fmt: skip
     args = parser.parse_args()
     opts = QUICK if args.quick else FULL
     if args.kills is not None:
@@ -525,6 +548,24 @@ def main() -> None:
         with emulator(folder, dict(os.environ)) as url:
             os.environ.update(delivery_environment(url, folder / "drain", key))
             report(url, folder, opts, args)
+
+
+def soak_rows(what: str, soak: Soak) -> list[str]:
+    """The table rows of one crash soak."""
+    return [
+        f"crash soak, {what}:",
+        row("SIGKILLs (with progress since the last)",
+            f"{soak.kills:>12} ({soak.kills_mid_delivery})"),
+        row("events enqueued / stored by the emulator", f"{soak.events:>12,} / {soak.stored:,}"),
+        row("lost", f"{soak.lost:>12}   (target 0)"),
+        row("duplicated (stored keys; /_emulator/duplicates)",
+            f"{soak.duplicated:>12} ; {soak.emulator_duplicates}   (target 0)"),
+        row("requests per event: posts / list reads",
+            f"{soak.posts / soak.events:>12.2f} / {soak.reads / soak.events:.2f}"),
+        row("faults injected", json.dumps(soak.faults)),
+        row("outbox after the final drain", json.dumps(soak.outbox)),
+        row("soak wall time / final drain", f"{soak.seconds:>12.0f} s / {soak.final_drain:.0f} s"),
+    ]  # fmt: skip
 
 
 def row(label: str, value: str) -> str:
@@ -559,22 +600,14 @@ def report(url: str, folder: Path, opts: Options, args: argparse.Namespace) -> N
         lines.append(f"{'ratio wall largest / smallest':<48}{big.wall / small.wall:>12.2f}")
         lines.append("query plans:")
         lines += explain(folder)
-    if "soak" not in args.skip:
-        print(f"crash soak: {opts.kills} SIGKILLs under 50% 503 + 10% reset after commit",
-              flush=True)  # fmt: skip
-        soak = bench_soak(url, folder, opts, args.seed)
-        lines += [
-            row("SIGKILLs (with progress since the last)",
-                f"{soak.kills:>12} ({soak.kills_mid_delivery})"),
-            row("events enqueued / stored by the emulator",
-                f"{soak.events:>12,} / {soak.stored:,}"),
-            row("lost", f"{soak.lost:>12}   (target 0)"),
-            row("duplicated (stored keys; /_emulator/duplicates)",
-                f"{soak.duplicated:>12} ; {soak.emulator_duplicates}   (target 0)"),
-            row("faults injected", json.dumps(soak.faults)),
-            row("outbox after the final drain", json.dumps(soak.outbox)),
-            row("soak wall time", f"{soak.seconds:>12.0f} s"),
-        ]  # fmt: skip
+    for part, faults, what in (
+        ("soak", SOAK_FAULTS, "posts failing"),
+        ("soak-reads", SOAK_FAULTS_READS, "posts and list reads failing"),
+    ):
+        if part not in args.skip:
+            print(f"crash soak ({what}): {opts.kills} SIGKILLs under 50% 503 + 20% reset "
+                  "after commit + 10% before, minimal profile", flush=True)  # fmt: skip
+            lines += soak_rows(what, bench_soak(url, folder, opts, args.seed, faults))
     print()
     print("\n".join(lines))
 

@@ -107,3 +107,16 @@ def test_emulate_seed_overrides_config(tmp_path: Path, seed: str) -> None:
     log = tmp_path / "stderr.log"
     with emulator_process(log, "--seed", seed, "--key-dir", str(tmp_path)) as (url, _, _):
         assert httpx.get(f"{url}/_emulator/faults").json()["seed"] == int(seed)
+
+
+def test_emulate_profile_minimal_serves_the_seeds_list(tmp_path: Path) -> None:
+    """--profile minimal: the widget list in pages of 20 by page/limit, with a pagination object;
+    the start-up lines say which list behaviour is served."""
+    log = tmp_path / "stderr.log"
+    args = ("--profile", "minimal", "--key-dir", str(tmp_path))
+    with emulator_process(log, *args) as (url, _, seen):
+        key = (tmp_path / "ops-evidence.key").read_text().strip()
+        answer = httpx.get(f"{url}/api/v2/widgets", headers={"Authorization": f"Bearer {key}"})
+    assert set(answer.json()) == {"data", "pagination"}
+    assert answer.json()["pagination"]["limit"] == 20
+    assert any("profile minimal, page-limit, pages of 20, newest first" in s for s in seen)

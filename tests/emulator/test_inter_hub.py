@@ -236,3 +236,14 @@ async def test_read_rate_limit(connect: Connect) -> None:
         assert (await client.get(WIDGETS, headers=auth(UNBOUND_KEY))).status_code == 200
         now[0] += 30
         assert (await client.get(WIDGETS, headers=auth())).status_code == 200
+
+
+async def test_requests_are_counted_per_route(client: httpx.AsyncClient) -> None:
+    """`/_emulator/counts` counts the API requests per `METHOD /path`, not its own routes."""
+    for _ in range(2):
+        await client.get("/api/v2/interaction-events", headers=auth())
+    await client.get("/api/v2/widgets", headers=auth())
+    counts = (await client.get("/_emulator/counts")).json()
+    assert counts["requests_by_route"] == {
+        "GET /api/v2/interaction-events": 2, "GET /api/v2/widgets": 1,
+    }  # fmt: skip

@@ -31,6 +31,7 @@ def _counts(emulator: Emulator) -> dict[str, Any]:
         "widget_versions": stored["widget_versions"],
         "progress": stored["progress"],
         "requests": emulator.requests,
+        "requests_by_route": dict(emulator.routes),
         "faults": dict(emulator.faults.counts),
     }
 

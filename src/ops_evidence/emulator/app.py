@@ -36,6 +36,8 @@ class EmulatorApp(Starlette):
             return
         emulator = self.emulator
         emulator.requests += 1
+        if not scope["path"].startswith("/_emulator/"):
+            emulator.routes[f"{scope['method']} {scope['path']}"] += 1
         plan = emulator.faults
         decision = plan.decide() if plan.eligible(scope["method"], scope["path"]) else None
         status: list[int] = []

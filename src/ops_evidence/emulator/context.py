@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -45,6 +46,8 @@ class Emulator:
         self.limiter = ReadLimiter(config.read_rate_limit, clock)
         self.faults = FaultPlan(config.faults)
         self.requests = 0
+        # Requests per `METHOD /path` of the two APIs (the inspection routes left out).
+        self.routes: Counter[str] = Counter()
         self.seed_widgets()
 
     def seed_widgets(self) -> None:
@@ -64,6 +67,7 @@ class Emulator:
         self.faults = FaultPlan(self.faults.config)
         self.limiter.reset()
         self.requests = 0
+        self.routes.clear()
 
 
 def _seed_fields(hub_id: str, seed: SeedWidget) -> dict[str, Any]:

@@ -68,12 +68,19 @@ class ClockOffset:
 
     def __init__(self, samples: int = 16) -> None:
         self._samples: deque[float] = deque(maxlen=samples)
+        self._last = ""
 
     def observe(self, response: httpx.Response, received_at: float) -> None:
-        """Take a sample from the answer's `Date` header, if it has a valid one."""
+        """Take a sample from the answer's `Date` header, if it has a valid one.
+
+        One per distinct header value: within a second, the first answer's sample is the
+        tightest bound (it was received earliest), and parsing every answer's would cost
+        each delivery a date parse.
+        """
         value = response.headers.get("date")
-        if not value:
+        if not value or value == self._last:
             return
+        self._last = value
         try:
             when = parsedate_to_datetime(value)
         except (TypeError, ValueError, IndexError):
