@@ -91,7 +91,8 @@ async def test_next_link_to_another_origin_is_not_followed() -> None:
 
     def handler(request: httpx.Request) -> httpx.Response:
         hosts.append(request.url.host)
-        return httpx.Response(200, json={"data": [{"id": "1"}], "next": "https://evil.test/x"})
+        item = {"id": "1", "metadata": {"idempotencyKey": "other"}}
+        return httpx.Response(200, json={"data": [item], "next": "https://evil.test/x"})
 
     attempt = await _sink(handler).send(_delivery(ambiguous=True))
     assert (attempt.kind, attempt.ambiguous) == ("transient", True)
@@ -193,12 +194,43 @@ async def test_read_back_absent_then_posts() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         methods.append(request.method)
         if request.method == "GET":
-            return httpx.Response(200, json={"data": [{"metadata": {"idempotencyKey": "other"}}]})
+            page = int(request.url.params.get("page", "1"))
+            items = [{"metadata": {"idempotencyKey": "other"}}] if page == 1 else []
+            return httpx.Response(200, json={"data": items})
         return httpx.Response(201, json={})
 
     assert (await _sink(handler).send(_delivery(ambiguous=True))).kind == "delivered"
-    # A list without pagination fields is read by page number until a page repeats.
+    # A list without pagination fields is read by page number until a page is empty.
     assert methods == ["GET", "GET", "POST"]
+
+
+async def test_a_repeated_page_is_no_proof_of_absence() -> None:
+    """A hub that answers every page alike (it ignores the page asked for) leaves the
+    delivery ambiguous: nothing is posted."""
+    methods: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        methods.append(request.method)
+        return httpx.Response(200, json=[{"metadata": {"idempotencyKey": "other"}}])
+
+    attempt = await _sink(handler).send(_delivery(ambiguous=True))
+    assert (attempt.kind, attempt.ambiguous, methods) == ("transient", True, ["GET", "GET"])
+
+
+async def test_an_empty_answer_to_the_key_hint_is_read_again_without_it() -> None:
+    """A hub that answers the hint with nothing (a filter on a field it lacks) is asked
+    again without it, and the stored event is found there."""
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if "idempotencyKey" in request.url.params:
+            return httpx.Response(200, json={"data": [], "pagination": {"page": 1}})
+        return httpx.Response(200, json={"data": [{"metadata": {"idempotencyKey": "k1"}}]})
+
+    attempt = await _sink(handler).send(_delivery(ambiguous=True))
+    assert attempt.kind == "duplicate"
+    assert ["idempotencyKey" in r.url.params for r in seen] == [True, False]
 
 
 async def test_read_back_failure_stays_ambiguous() -> None:

@@ -11,6 +11,7 @@ import dataclasses
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 
 import anyio
 import httpx
@@ -221,3 +222,31 @@ async def test_concurrent_read_backs_of_one_list_share_one_scan() -> None:
         assert kinds == ["delivered"] * 8
         assert transport.counts["GET"] - gets == one_scan
         assert await _stored(transport) == 150 + 1 + 8
+
+
+async def test_a_delivery_proven_absent_looks_back_only_to_that_proof(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """After a scan proved it absent (and it was posted again), a delivery's next read-back
+    stops at events older than that scan: not at its first attempt, far back."""
+    shift = [3600.0]  # the hub stamps the first events an hour back
+
+    def stamp() -> str:
+        when = datetime.now(UTC) - timedelta(seconds=shift[0])
+        return when.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+    monkeypatch.setattr("ops_evidence.emulator.inter_hub.utc_now", stamp)
+    async with hub("minimal") as transport:
+        sink = _sink(transport)
+        delivery = _delivery(time.time() - 7200)  # first attempted before all of them
+        await _post_others(sink, 400)
+        gets = transport.counts["GET"]
+        assert await sink.readback.check(delivery) is None  # absent, after a whole scan
+        whole = transport.counts["GET"] - gets
+        shift[0] = 0.0
+        await _post_others(sink, 150)  # its post (refused, say) came after that scan
+        sink.readback._seen.clear()  # no shared answer: this read-back must scan
+        gets = transport.counts["GET"]
+        again = dataclasses.replace(delivery, updated_at=time.time())
+        assert await sink.readback.check(again) is None
+        assert transport.counts["GET"] - gets < whole  # 150 events back, not 550

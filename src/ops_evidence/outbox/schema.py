@@ -50,15 +50,17 @@ MIGRATIONS: tuple[str, ...] = (
         WHERE status IN {ACTIVE_SQL};
     """,
     # 3: when a delivery was first claimed, so a read-back after an ambiguous attempt knows
-    # how far back in the hub's (newest-first) list the event could be.
+    # how far back in the hub's (newest-first) list the event could be. Rows already tried
+    # get their creation time: earlier than (or at) their real first attempt, so safe.
     """
     ALTER TABLE deliveries ADD COLUMN first_attempt_at REAL;
+    UPDATE deliveries SET first_attempt_at = created_at WHERE attempts > 0 OR ambiguous;
     """,
     # 4: the lifecycle (sqlite_lifecycle.py) walks events oldest first: the hourly prune only
     # as far as the retention's cut-off, and room-making at the cap until it has found enough
     # finished events. Without this index both would read every event.
     """
-    CREATE INDEX events_created ON events (created_at);
+    CREATE INDEX IF NOT EXISTS events_created ON events (created_at);
     """,
 )
 

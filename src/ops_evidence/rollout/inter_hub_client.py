@@ -127,7 +127,12 @@ class InterHubClient:
             if page is None:
                 raise HubRefused(f"GET {API}{path}", response)
             if page.items == previous and not asked.restart:
-                break  # a hub that ignores the page asked for: that was the whole list
+                # A hub that ignores the page asked for: stopping here could miss items
+                # (and seed-widgets would create duplicates).
+                raise UnavailableError(
+                    f"GET {API}{path}: the hub answered the same page "
+                    "twice; its pagination is not one this client reads"
+                )
             if asked.restart:
                 items = []  # page 1 again, in larger pages
             items.extend(page.items)

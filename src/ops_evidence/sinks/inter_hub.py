@@ -50,7 +50,10 @@ class InterHubSink:
         self._post_headers.update(self._read_headers)
         self._post_headers["Content-Type"] = "application/json"
         self._timeout = client.timeout.as_dict()
-        self.readback = ReadBack(self._list, self._url)
+        # Reading (and waiting for another read-back's scan) is bounded by the timeout, so
+        # join + scan + post stay within the lease (4 x the timeout, at least 60 s).
+        budget = self._timeout.get("read") or 10.0
+        self.readback = ReadBack(self._list, self._url, time_budget=budget)
 
     async def _list(self, url: httpx.URL | str, params: list[tuple[str, str]]) -> httpx.Response:
         # No params at all for a next link: httpx would replace the link's query with them.
@@ -78,5 +81,7 @@ class InterHubSink:
             response = await self._client.send(request)
         except httpx.HTTPError as exc:
             return classify_exception(exc)
-        self.readback.observe(response)
-        return classify_response(response)
+        attempt = classify_response(response)
+        if attempt.kind == "delivered":
+            self.readback.observe_created(response)
+        return attempt

@@ -34,7 +34,7 @@ import httpx
 _LIST_KEYS = ("data", "items", "results", "events", "records")
 _META_KEYS = ("pagination", "meta", "page_info", "pageInfo", "paging")
 _MORE = ("hasMore", "has_more", "hasNext", "has_next", "hasNextPage", "has_next_page")
-_NEXT = ("next", "nextUrl", "next_url", "nextLink", "next_link", "nextHref")
+_NEXT = ("next", "nextUrl", "next_url", "nextLink", "next_link", "nextHref", "next_page_url")
 _CURSORS = {"nextCursor": "cursor", "next_cursor": "cursor", "nextPageToken": "pageToken",
             "next_page_token": "page_token", "nextToken": "token"}  # fmt: skip
 _OFFSETS = ("offset", "skip", "start")
@@ -67,11 +67,16 @@ class Page:
 
 
 def parse_page(
-    response: httpx.Response, asked: PageRequest, guessed_size: int | None = None
+    response: httpx.Response,
+    asked: PageRequest,
+    guessed_size: int | None = None,
+    *,
+    larger: bool = True,
 ) -> Page | None:
     """The page in a 200 answer, or None when the body is not a list answer at all.
 
-    `guessed_size` is the first page's length, used only when the server names no size.
+    `guessed_size` is the first page's length, used only when the server names no size;
+    `larger=False` keeps the server's page size (after it refused a larger one).
     """
     try:
         body = response.json()
@@ -82,7 +87,8 @@ def parse_page(
         return None
     items, meta = split
     size = _int(meta, _SIZES)
-    return Page(items, _next(response, asked, items, meta, size or guessed_size), size)
+    following = _next(response, asked, items, meta, size or guessed_size, larger=larger)
+    return Page(items, following, size)
 
 
 def _split(body: Any) -> tuple[list[Any], dict[str, Any]] | None:
@@ -110,9 +116,9 @@ def _next(
     items: list[Any],
     meta: dict[str, Any],
     size: int | None,
+    *,
+    larger: bool,
 ) -> PageRequest | None:
-    if not items:
-        return None
     link = response.links.get("next", {}).get("url")
     if link:
         return PageRequest(url=str(response.url.join(link)))
@@ -120,11 +126,13 @@ def _next(
         return None
     named, linked = _linked(response, meta)
     if named:
-        return linked
+        return linked  # followed even from an empty page: the server says there is more
+    if not items and not any(meta.get(k) is True for k in _MORE):
+        return None
     offset = _int(meta, _OFFSETS)
     if offset is not None:
-        return _next_offset(meta, offset + len(items), size)
-    return _next_page(meta, asked, len(items), size)
+        return _next_offset(meta, offset + len(items), size, larger)
+    return _next_page(meta, asked, len(items), size, larger)
 
 
 def _linked(response: httpx.Response, meta: dict[str, Any]) -> tuple[bool, PageRequest | None]:
@@ -150,41 +158,56 @@ def _linked(response: httpx.Response, meta: dict[str, Any]) -> tuple[bool, PageR
     return False, None
 
 
-def _next_offset(meta: dict[str, Any], offset: int, size: int | None) -> PageRequest | None:
+def _next_offset(
+    meta: dict[str, Any], offset: int, size: int | None, larger: bool
+) -> PageRequest | None:
     total = _int(meta, _TOTALS)
     if total is not None and offset >= total:
         return None
     params = [(_name(meta, _OFFSETS), str(offset))]
     if size is not None:
         # An offset does not depend on the page size: ask for larger pages at once.
-        params.append((_name(meta, _SIZES), str(max(size, WANTED_SIZE))))
+        wanted = max(size, WANTED_SIZE) if larger else size
+        params.append((_name(meta, _SIZES), str(wanted)))
     return PageRequest(params=tuple(params))
 
 
 def _next_page(
-    meta: dict[str, Any], asked: PageRequest, count: int, size: int | None
+    meta: dict[str, Any], asked: PageRequest, count: int, size: int | None, larger: bool
 ) -> PageRequest | None:
-    page = _int(meta, _PAGES) or asked.page
-    total_pages = _int(meta, _TOTAL_PAGES)
-    total = _int(meta, _TOTALS)
-    more = any(meta.get(k) is True for k in _MORE)
-    if total_pages is not None and page >= total_pages:
+    reported = _int(meta, _PAGES)
+    page = asked.page if reported is None else reported
+    if _last_page(meta, page, count, size):
         return None
-    if total is not None and size and page * size >= total:
-        return None
-    if not more and size and count < size:
-        return None
-    page_name = _name(meta, _PAGES) if _int(meta, _PAGES) else "page"
+    # The body's name for the page number is the query's only where it is a plain one
+    # (`current_page` in a body is `page` in the query, as in Laravel).
+    page_name = "pageNumber" if "pageNumber" in meta else "page"
     named_size = _int(meta, _SIZES)
     if named_size is None:
         return PageRequest(params=((page_name, str(page + 1)),), page=page + 1)
     size_name = _name(meta, _SIZES)
-    if page == 1 and named_size < WANTED_SIZE and size_name not in dict(asked.params):
-        # Page 1 again, in larger pages (once: the size asked for is then in `asked`).
-        wanted = ((page_name, "1"), (size_name, str(WANTED_SIZE)))
-        return PageRequest(params=wanted, page=1, restart=True)
+    first = not asked.params and asked.url is None  # the scan's first request
+    if first and larger and named_size < WANTED_SIZE:
+        # The first page again (whatever its number), in larger pages; once, as the size
+        # asked for is in `asked` from then on.
+        wanted = ((page_name, str(page)), (size_name, str(WANTED_SIZE)))
+        return PageRequest(params=wanted, page=page, restart=True)
     params = ((page_name, str(page + 1)), (size_name, str(named_size)))
     return PageRequest(params=params, page=page + 1)
+
+
+def _last_page(meta: dict[str, Any], page: int, count: int, size: int | None) -> bool:
+    """Whether `page` is the last: by the page count, the total or `hasMore` where the
+    answer gives one (in that order), and only otherwise by a page shorter than its size."""
+    total_pages = _int(meta, _TOTAL_PAGES)
+    if total_pages is not None:
+        return page >= total_pages
+    total = _int(meta, _TOTALS)
+    if total is not None and size:
+        return page * size >= total
+    if any(meta.get(k) is True for k in _MORE):
+        return False
+    return count == 0 or (size is not None and count < size)
 
 
 def _int(meta: dict[str, Any], names: tuple[str, ...]) -> int | None:
