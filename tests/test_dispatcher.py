@@ -277,11 +277,11 @@ async def test_group_record_failure_reaches_every_caller() -> None:
     assert recorder.calls == 2  # the first alone, then the two that waited
 
 
-async def test_claimed_ahead_delivery_held_past_half_its_lease_is_not_sent(
+async def test_claimed_ahead_delivery_held_past_a_quarter_of_its_lease_is_not_sent(
     configured: None,
 ) -> None:
-    """A claimed-ahead delivery whose lease is half gone is dropped unsent and claimed
-    again once the lease has ended; each event is still sent once."""
+    """A claimed-ahead delivery with less than three quarters of its lease left is dropped
+    unsent and claimed again once the lease has ended; each event is still sent once."""
     now = [1000.0]
     inter = FakeSink("inter-hub")
     inter.gate = anyio.Event()
@@ -296,7 +296,7 @@ async def test_claimed_ahead_delivery_held_past_half_its_lease_is_not_sent(
         with anyio.fail_after(5):
             await inter.started.wait()
         assert outbox.claims == [keys]  # the second claimed ahead, waiting for the slot
-        now[0] += 61.0  # the first send took longer than half the lease (and the lease)
+        now[0] += 61.0  # the first send took longer than a quarter of the lease (and all)
         inter.gate.set()
     assert inter.sent == keys
     assert outbox.claims[1] == [keys[1]]  # dropped unsent, then claimed again

@@ -15,7 +15,8 @@ Batching (bench/delivery.py: the outbox round trips were a third of the drain's 
 - A loop claims ahead: enough for its free slots plus one more round of `concurrency`, and
   again once half of that round is used, not once per finished attempt. Claimed-ahead
   deliveries are leased and marked like in-flight ones (a crash leaves them to read back);
-  one held for more than half its lease is dropped unsent (due again when the lease ends).
+  one held for more than a quarter of its lease is dropped unsent (due again when the lease
+  ends).
 - A slot (which bounds requests in flight) is freed as soon as the answer is in, and handed
   straight to the next claimed-ahead delivery, without waiting for the loop. The finished
   row stays leased until its result is recorded, so it cannot be claimed twice meanwhile.
@@ -186,11 +187,14 @@ class Dispatcher:
     def _start_ready(
         self, tg: anyio.abc.TaskGroup, sink: Sink, state: _SinkState, free: int, lease: float
     ) -> int:
-        """Start up to `free` claimed deliveries; drop any held past half its lease."""
+        """Start up to `free` claimed deliveries; drop any held past a quarter of its lease."""
         started = 0
         while started < free and state.ready and not self._stopping:
             claimed_at, delivery = state.ready.popleft()
-            if self.clock() - claimed_at > lease / 2:
+            # A quarter: an attempt (read-back join, scan and post, each within the sink's
+            # timeout budget: 3 x the timeout) must end before the lease (4 x, at least
+            # 60 s) lets this process claim the row again while it is in flight.
+            if self.clock() - claimed_at > lease / 4:
                 continue  # too little lease left to finish; due again once it expires
             state.inflight += 1
             started += 1

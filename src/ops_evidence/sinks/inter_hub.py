@@ -50,9 +50,10 @@ class InterHubSink:
         self._post_headers.update(self._read_headers)
         self._post_headers["Content-Type"] = "application/json"
         self._timeout = client.timeout.as_dict()
-        # Reading (and waiting for another read-back's scan) is bounded by the timeout, so
-        # join + scan + post stay within the lease (4 x the timeout, at least 60 s).
-        budget = self._timeout.get("read") or 10.0
+        # Waiting for another read-back's scan, and reading, each get half the timeout: join
+        # + scan (plus its last page) + post take at most 3 x the timeout, within the lease
+        # (4 x, at least 60 s) less the quarter a claimed delivery may wait to start.
+        budget = (self._timeout.get("read") or 10.0) / 2
         self.readback = ReadBack(self._list, self._url, time_budget=budget)
 
     async def _list(self, url: httpx.URL | str, params: list[tuple[str, str]]) -> httpx.Response:
