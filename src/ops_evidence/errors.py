@@ -4,6 +4,8 @@
     ├── ConfigError (78)              bad settings or inventory; names variable / file:line
     ├── UsageError (64)               bad command-line use
     ├── UnavailableError (69)         a required downstream or tool cannot be reached
+    ├── OutboxBusyError (75)          another `run` or `outbox drain` owns the outbox: try
+                                      again once it has stopped
     └── OutboxError (74)              the local outbox (or the probe state beside it) cannot be
                                       written: an I/O error, e.g. a full disk
         └── OutboxFullError (74)      the size cap would be exceeded; the event is refused
@@ -25,6 +27,7 @@ EX_OK = 0
 EX_USAGE = 64
 EX_UNAVAILABLE = 69
 EX_IOERR = 74
+EX_TEMPFAIL = 75
 EX_CONFIG = 78
 
 
@@ -60,6 +63,12 @@ class UnavailableError(OpsEvidenceError):
     """A service or tool the command needs cannot be reached."""
 
     exit_code = EX_UNAVAILABLE
+
+
+class OutboxBusyError(OpsEvidenceError):
+    """Another process owns the outbox (outbox/lock.py); the command can be retried later."""
+
+    exit_code = EX_TEMPFAIL
 
 
 class OutboxError(OpsEvidenceError):

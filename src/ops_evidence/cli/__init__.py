@@ -1,6 +1,7 @@
 """`ops-evidence` command line: one module per subcommand, each with `register(subparsers)`.
 
-Exit codes follow sysexits: 0 ok, 64 usage, 69 unavailable, 74 I/O, 78 configuration.
+Exit codes follow sysexits: 0 ok, 64 usage, 69 unavailable, 74 I/O, 75 outbox owned by
+another `run`/`drain` (try again later), 78 configuration.
 Errors print one clear message and no traceback — also when they escape the service's task
 groups inside an `ExceptionGroup` (`errors.primary` picks the one to report).
 """
