@@ -121,6 +121,26 @@ def test_run_delivers_stops_on_sigterm_and_resumes(tmp_path: Path) -> None:
     assert KEY not in log.read_text()
 
 
+def test_beside_a_running_service_drain_refuses_and_the_rest_works(tmp_path: Path) -> None:
+    """While `run` owns the outbox, `outbox drain` exits 75 with one line; stats, list,
+    export and replay keep working beside it; once it has stopped, drain works."""
+    with world(tmp_path) as (_, env):
+        listen, log = env["OPS_EVIDENCE_LISTEN"], tmp_path / "run.log"
+        proc = _start(env, log)
+        try:
+            _poll(lambda: _ready(listen), "the service became ready")
+            refused = run_cli(["outbox", "drain", "--timeout", "5"], env)
+            for action in (["stats"], ["list"], ["export"], ["replay", "--status", "dead"]):
+                assert run_cli(["outbox", *action], env).returncode == 0, action
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=30) == 0
+        assert refused.returncode == 75, refused.stderr
+        assert "another ops-evidence process" in refused.stderr
+        assert "Traceback" not in refused.stderr
+        assert run_cli(["outbox", "drain", "--timeout", "30"], env).returncode == 0
+
+
 def test_readyz_metrics_and_status_page(tmp_path: Path) -> None:
     """/readyz answers 200 once ready; /metrics parses as Prometheus text."""
     with world(tmp_path) as (_, env):

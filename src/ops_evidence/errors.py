@@ -4,6 +4,8 @@
     ├── ConfigError (78)              bad settings or inventory; names variable / file:line
     ├── UsageError (64)               bad command-line use
     ├── UnavailableError (69)         a required downstream or tool cannot be reached
+    ├── OutboxBusyError (75)          another `run` or `outbox drain` owns the outbox: try
+                                      again once it has stopped
     └── OutboxError (74)              the local outbox (or the probe state beside it) cannot be
                                       written: an I/O error, e.g. a full disk
         └── OutboxFullError (74)      the size cap would be exceeded; the event is refused
@@ -16,7 +18,9 @@ as-is, without a traceback.
 An error escaping a task group arrives wrapped in an `ExceptionGroup` (often nested, one
 level per group), perhaps with siblings that failed the same way; `primary` picks the one
 to report: an outbox error first (a full or failing disk is usually the cause of the rest),
-then any other of these types, then an `OSError`, then anything else.
+then any other of these types, then an `OSError`, then anything else. The others are not
+dropped: `others` gives them to the CLI, which logs their kinds and count, and each bug's
+traceback (`is_bug`), at error level in the structured (redacted) log.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ EX_OK = 0
 EX_USAGE = 64
 EX_UNAVAILABLE = 69
 EX_IOERR = 74
+EX_TEMPFAIL = 75
 EX_CONFIG = 78
 
 
@@ -62,6 +67,12 @@ class UnavailableError(OpsEvidenceError):
     exit_code = EX_UNAVAILABLE
 
 
+class OutboxBusyError(OpsEvidenceError):
+    """Another process owns the outbox (outbox/lock.py); the command can be retried later."""
+
+    exit_code = EX_TEMPFAIL
+
+
 class OutboxError(OpsEvidenceError):
     """The durable outbox cannot be read or written."""
 
@@ -78,6 +89,18 @@ def primary(exc: BaseException) -> BaseException:
         return exc
     # min() keeps the first of equal rank: the order in which the tasks failed.
     return min(_leaves(exc), key=_rank)
+
+
+def others(exc: BaseException, chosen: BaseException) -> list[BaseException]:
+    """The errors of `exc` (a group's leaves) other than the `chosen` one, in order."""
+    if not isinstance(exc, BaseExceptionGroup):
+        return []
+    return [leaf for leaf in _leaves(exc) if leaf is not chosen]
+
+
+def is_bug(exc: BaseException) -> bool:
+    """True for an error of no kind the CLI reports as a line (not ours, not an OSError)."""
+    return not isinstance(exc, OpsEvidenceError | OSError)
 
 
 def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:

@@ -27,8 +27,10 @@ from ops_evidence.logging import get_logger
 from ops_evidence.memory import freeze_startup_objects, release_free_memory
 from ops_evidence.metrics import Metrics
 from ops_evidence.outbox.base import Outbox
+from ops_evidence.outbox.lock import owning, try_lock, unlock
 from ops_evidence.outbox.memory import MemoryOutbox
 from ops_evidence.outbox.models import Delivery
+from ops_evidence.outbox.sqlite import SqliteOutbox
 from ops_evidence.probe_state import MemoryProbeState, ProbeStateStore, SqliteProbeState
 from ops_evidence.router import Router
 from ops_evidence.scheduler import Job, RunRecord, Scheduler
@@ -106,7 +108,18 @@ class Service:
         return submit
 
     async def run(self, *, listen: bool = True, stop: anyio.Event | None = None) -> None:
-        """Run until SIGTERM/SIGINT (or `stop`), then shut down in order within the bounds."""
+        """Run until SIGTERM/SIGINT (or `stop`), then shut down in order within the bounds.
+
+        Holds the owner's lock (outbox/lock.py) throughout: refuses (OutboxBusyError, 75)
+        while another `run` or `outbox drain` owns the outbox, whose leases it would release.
+        """
+        if self.dry_run:
+            await self._run(listen, stop)
+            return
+        with owning(self.settings.state_dir, "run"):
+            await self._run(listen, stop)
+
+    async def _run(self, listen: bool, stop: anyio.Event | None) -> None:
         await self.outbox.open()
         self.view.outbox = self.outbox
         sock = None
@@ -165,8 +178,27 @@ class Service:
             await anyio.sleep(PRUNE_EVERY)
 
     async def run_once(self) -> tuple[list[RunRecord], dict[str, list[Delivery]]]:
-        """Every probe once, deliver what is due; the records and each event's deliveries."""
-        await self.outbox.open()
+        """Every probe once, deliver what is due; the records and each event's deliveries.
+
+        Takes the owner's lock when free; beside an owner (a running service) it works
+        without releasing the owner's leases, which are that process's in-flight work.
+        """
+        lock = None if self.dry_run else try_lock(self.settings.state_dir)
+        if lock is None and not self.dry_run:
+            log.info("outbox_owned_elsewhere", leases="kept")
+        try:
+            await self._open_once(lock is not None or self.dry_run)
+            return await self._once()
+        finally:
+            unlock(lock)
+
+    async def _open_once(self, release_leases: bool) -> None:
+        if isinstance(self.outbox, SqliteOutbox):
+            await self.outbox.open(release_leases=release_leases)
+        else:
+            await self.outbox.open()
+
+    async def _once(self) -> tuple[list[RunRecord], dict[str, list[Delivery]]]:
         try:
             async with make_client(self.settings.http_timeout.total_seconds()) as client:
                 dispatcher, scheduler = self._parts(client)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import io
+import json
 import subprocess
 import sys
 
@@ -11,6 +13,8 @@ import pytest
 from ops_evidence.cli import COMMANDS, chosen_command, main
 from ops_evidence.cli import run as run_command
 from ops_evidence.errors import EX_IOERR, EX_USAGE, ConfigError, OutboxError, primary
+from ops_evidence.logging import configure_logging
+from ops_evidence.redact import register_secret
 
 _LOADED = (
     "import sys\n"
@@ -73,6 +77,14 @@ def _group(*errors: BaseException) -> BaseExceptionGroup[BaseException]:
         BaseExceptionGroup("unhandled errors in a TaskGroup", list(errors))])  # fmt: skip
 
 
+def _raised_bug(message: str) -> RuntimeError:
+    """A bug as raised and caught: with its traceback, as it arrives from a task."""
+    try:
+        raise RuntimeError(message)
+    except RuntimeError as caught:
+        return caught
+
+
 def test_primary_prefers_the_outbox_error_then_ours_then_os_errors() -> None:
     """From a nested group, the outbox error is reported before any other kind."""
     disk = OutboxError("outbox /s/outbox.sqlite3: database or disk is full")
@@ -88,13 +100,15 @@ def test_an_outbox_error_escaping_task_groups_is_one_line_and_74(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """`run` failing inside the service's task groups (a full disk beside a sibling's error)
-    prints the outbox error as one line and exits 74, no traceback."""
+    prints the outbox error as one line and exits 74, no traceback; the sibling goes to the
+    structured log (next test), here sent elsewhere."""
 
     def failing(_: argparse.Namespace) -> int:
         raise _group(RuntimeError("cancelled sibling"),
                      OutboxError("outbox /s/outbox.sqlite3: database or disk is full"))  # fmt: skip
 
     monkeypatch.setattr(run_command, "run", failing)
+    configure_logging("info", "json", io.StringIO())
     assert main(["run"]) == EX_IOERR
     err = capsys.readouterr().err
     assert err == "ops-evidence: error: outbox /s/outbox.sqlite3: database or disk is full\n"
@@ -111,3 +125,33 @@ def test_a_bug_escaping_task_groups_keeps_its_traceback(monkeypatch: pytest.Monk
     with pytest.raises(BaseExceptionGroup) as caught:
         main(["run"])
     assert caught.value is group
+
+
+def test_the_other_errors_of_a_group_are_logged_and_the_bug_keeps_its_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Beside the one reported line and 74, the group's other errors are logged at error
+    level (kinds and count), each bug with its traceback, redacted."""
+    log = io.StringIO()
+    configure_logging("info", "json", log)
+    register_secret("canary-bug-secret-123")
+
+    def failing(_: argparse.Namespace) -> int:
+        raise _group(_raised_bug("bug near canary-bug-secret-123"),
+                     ConnectionResetError(),
+                     OutboxError("outbox /s/outbox.sqlite3: database or disk is full"))  # fmt: skip
+
+    monkeypatch.setattr(run_command, "run", failing)
+    assert main(["run"]) == EX_IOERR
+    assert capsys.readouterr().err.count("\n") == 1
+    lines = [json.loads(line) for line in log.getvalue().splitlines()]
+    summary = next(line for line in lines if line["event"] == "other_errors")
+    assert summary["level"] == "error"
+    assert (summary["count"], summary["reported"]) == (2, "OutboxError")
+    assert summary["types"] == ["RuntimeError", "ConnectionResetError"]
+    [bug] = [line for line in lines if line["event"] == "other_error_bug"]
+    assert bug["level"] == "error"
+    assert bug["error_type"] == "RuntimeError"
+    assert bug["exception"][0]["exc_type"] == "RuntimeError"
+    assert bug["exception"][0]["frames"]
+    assert "canary-bug-secret-123" not in log.getvalue()

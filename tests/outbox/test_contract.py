@@ -223,6 +223,17 @@ FINAL_INTER_HUB: list[Status] = [
 ]  # fmt: skip
 
 
+# A State Hub row that landed: its event's evidence is held by a hub.
+LANDED = NewDelivery("state-hub", b"fb", "delivered")
+# Every way an event can end with no hub holding its evidence.
+NOWHERE: list[list[NewDelivery]] = [
+    [NewDelivery("inter-hub", None, inter), NewDelivery("state-hub", b"fb", state)]
+    for inter in ("missing_inter_hub_config", "missing_widget_mapping", "dead", "rejected")
+    for state in ("dead", "rejected")
+] + [[NewDelivery("inter-hub", b"d", "inter_hub_sink_deferred", next_attempt_at=50),
+      NewDelivery("state-hub", b"fb", "dead")]]  # fmt: skip
+
+
 async def _pre_go_live(outbox: Outbox, n: int, created: float) -> None:
     """An event as before go-live: Inter-Hub row `missing_inter_hub_config`, State Hub due."""
     await outbox.enqueue(
@@ -280,11 +291,11 @@ async def test_a_deferred_event_is_pruned_once_created_before_the_cut_off(outbox
 
 
 async def test_at_the_cap_the_oldest_finished_events_make_room(outbox: Outbox) -> None:
-    """A full outbox whose rows are mostly finished accepts a new event by deleting the
-    oldest finished events, whatever their age; due work is never deleted."""
+    """A full outbox whose rows are mostly landed and finished accepts a new event by
+    deleting the oldest of those, whatever their age; due work is never deleted."""
     await outbox.enqueue(_event(0, 0), [NewDelivery("state-hub", b"due")])
     for n in range(1, 100):
-        await outbox.enqueue(_event(n, n), [NewDelivery("inter-hub", None, "rejected")])
+        await outbox.enqueue(_event(n, n), [NewDelivery("inter-hub", None, "rejected"), LANDED])
     assert await outbox.enqueue(_event(100, 100), [NewDelivery("state-hub", b"new")]) is True
     stats = await outbox.stats()
     assert stats.refused_full == 0
@@ -295,13 +306,13 @@ async def test_at_the_cap_the_oldest_finished_events_make_room(outbox: Outbox) -
 
 
 async def test_at_the_cap_finished_events_go_before_deferred_ones(outbox: Outbox) -> None:
-    """Room is made from finished events first; deferred-only events (evidence on State Hub)
-    give way only when no finished event is left."""
+    """Room is made from landed finished events first; landed deferred-only events
+    (evidence on State Hub) give way only when no landed finished event is left."""
     deferred = [NewDelivery("inter-hub", b"d", "inter_hub_sink_deferred", next_attempt_at=50)]
     for n in range(50):
-        await outbox.enqueue(_event(n, n), deferred)
+        await outbox.enqueue(_event(n, n), [*deferred, LANDED])
     for n in range(50, 100):
-        await outbox.enqueue(_event(n, n), [NewDelivery("inter-hub", None, "dead")])
+        await outbox.enqueue(_event(n, n), [NewDelivery("inter-hub", None, "dead"), LANDED])
     # Each new (due) event at the cap frees one: the 50 finished go first, oldest first.
     for n in range(100, 150):
         assert await outbox.enqueue(_event(n, n), [NewDelivery("state-hub", b"new")]) is True
@@ -313,6 +324,41 @@ async def test_at_the_cap_finished_events_go_before_deferred_ones(outbox: Outbox
     assert _event(0).key not in keys
     assert _event(1).key in keys
     assert (await outbox.stats()).refused_full == 0
+
+
+async def test_at_the_cap_evidence_that_landed_nowhere_is_never_deleted(outbox: Outbox) -> None:
+    """An outbox full of finished (or deferred) events that no hub holds refuses a new
+    event, counted, rather than deleting evidence to make room."""
+    for n in range(100):
+        await outbox.enqueue(_event(n, n), NOWHERE[n % len(NOWHERE)])
+    with pytest.raises(OutboxFullError, match="reached no hub"):
+        await outbox.enqueue(_event(100, 100), [NewDelivery("state-hub", b"x")])
+    stats = await outbox.stats()
+    assert (stats.events, stats.refused_full) == (100, 1)
+    assert await _keys(outbox) == {_event(n).key for n in range(100)}
+
+
+async def test_at_the_cap_only_landed_events_make_room(outbox: Outbox) -> None:
+    """At the cap the oldest landed event gives way, though older events that landed
+    nowhere exist; those stay for the retention."""
+    for n in range(60):
+        await outbox.enqueue(_event(n, n), NOWHERE[n % len(NOWHERE)])
+    for n in range(60, 100):
+        await outbox.enqueue(_event(n, n), [NewDelivery("inter-hub", None, "rejected"), LANDED])
+    assert await outbox.enqueue(_event(100, 100), [NewDelivery("state-hub", b"x")]) is True
+    keys = await _keys(outbox)
+    assert {_event(n).key for n in range(60)} <= keys
+    assert _event(60).key not in keys
+    assert (await outbox.stats()).refused_full == 0
+
+
+async def test_evidence_that_landed_nowhere_is_pruned_after_the_retention(outbox: Outbox) -> None:
+    """Events no hub holds stay within the retention (to replay) and are pruned after it."""
+    for n, rows in enumerate(NOWHERE):
+        await outbox.enqueue(_event(n, 1), rows)
+    assert await outbox.prune(delivered_before=1) == 0
+    assert await outbox.prune(delivered_before=2) == len(NOWHERE)
+    assert (await outbox.stats()).events == 0
 
 
 async def test_full_of_due_work_refuses_until_an_event_finishes(outbox: Outbox) -> None:

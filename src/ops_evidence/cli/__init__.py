@@ -1,6 +1,7 @@
 """`ops-evidence` command line: one module per subcommand, each with `register(subparsers)`.
 
-Exit codes follow sysexits: 0 ok, 64 usage, 69 unavailable, 74 I/O, 78 configuration.
+Exit codes follow sysexits: 0 ok, 64 usage, 69 unavailable, 74 I/O, 75 outbox owned by
+another `run`/`drain` (try again later), 78 configuration.
 Errors print one clear message and no traceback — also when they escape the service's task
 groups inside an `ExceptionGroup` (`errors.primary` picks the one to report).
 """
@@ -13,8 +14,11 @@ import sys
 from collections.abc import Callable, Sequence
 from importlib import import_module
 
+import structlog
+
 from ops_evidence import __version__
-from ops_evidence.errors import EX_IOERR, EX_USAGE, OpsEvidenceError, primary
+from ops_evidence.errors import EX_IOERR, EX_USAGE, OpsEvidenceError, is_bug, others, primary
+from ops_evidence.logging import configure_logging, get_logger
 
 # Subcommands in the order `--help` lists them; the module is the name with `_` for `-`.
 COMMANDS = (
@@ -73,10 +77,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handler(args)
     except BaseException as caught:  # what _report does not know (SystemExit, a bug) goes on
-        code = _report(primary(caught))
+        chosen = primary(caught)
+        code = _report(chosen)
         if code is None:
             raise  # a bug: its traceback (the whole group's) is what a developer needs
+        _log_the_others(caught, chosen)
         return code
+
+
+def _log_the_others(caught: BaseException, chosen: BaseException) -> None:
+    """Log what a group held beside the reported error: kinds and count, then each bug with
+    its traceback (error level; redacted like every log line), so none is lost."""
+    rest = others(caught, chosen)
+    if not rest:
+        return
+    if not structlog.is_configured():  # failed before its handler set logging up
+        configure_logging()
+    log = get_logger(component="cli")
+    log.error("other_errors", reported=type(chosen).__name__, count=len(rest),
+              types=[type(e).__name__ for e in rest])  # fmt: skip
+    for exc in rest:
+        if is_bug(exc):
+            log.error("other_error_bug", error_type=type(exc).__name__, exc_info=exc)
 
 
 def _report(exc: BaseException) -> int | None:

@@ -1,4 +1,8 @@
-"""`ops-evidence outbox drain`: deliver everything due, then exit (recovery and tests)."""
+"""`ops-evidence outbox drain`: deliver everything due, then exit (recovery and tests).
+
+Only while the service is stopped: it releases every lease when it opens the outbox, so it
+refuses with one line and exit 75 while `run` owns the outbox (outbox/lock.py).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from ops_evidence.backoff import RetryPolicy
 from ops_evidence.dispatcher import Dispatcher
 from ops_evidence.errors import EX_UNAVAILABLE
 from ops_evidence.logging import get_logger
+from ops_evidence.outbox.lock import owning
 from ops_evidence.router import Router
 from ops_evidence.settings import Settings
 from ops_evidence.sinks.http import make_client
@@ -17,7 +22,8 @@ log = get_logger(component="drain")
 
 
 def drain(settings: Settings, timeout: float, policy: RetryPolicy | None = None) -> int:
-    """Deliver until nothing is due within a minute; 69 if `timeout` seconds pass first.
+    """Deliver until nothing is due within a minute; 69 if `timeout` seconds pass first; 75
+    (OutboxBusyError, before anything is opened) while a running service owns the outbox.
 
     Deliveries scheduled further out (deferred types, slow auth retries) are left to `run`.
     """
@@ -25,6 +31,12 @@ def drain(settings: Settings, timeout: float, policy: RetryPolicy | None = None)
 
 
 async def _drain(settings: Settings, deadline_s: float, policy: RetryPolicy) -> int:
+    # Refuses (exit 75) beside a running service: opening releases every lease.
+    with owning(settings.state_dir, "outbox drain"):
+        return await _drain_owned(settings, deadline_s, policy)
+
+
+async def _drain_owned(settings: Settings, deadline_s: float, policy: RetryPolicy) -> int:
     outbox = open_outbox(settings)
     await outbox.open()
     try:

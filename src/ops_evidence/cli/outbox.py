@@ -40,7 +40,7 @@ def register(sub: Any) -> None:
     listing.add_argument("--limit", type=int, default=50)
     listing.add_argument("--json", action="store_true")
     export.add_argument("--out", type=Path, help="file to write (default: stdout)")
-    drain = actions.add_parser("drain", help="deliver what is due now, then exit")
+    drain = actions.add_parser("drain", help="service stopped: deliver what is due, exit")
     drain.add_argument("--timeout", type=float, default=300.0, help="give up after SECONDS")
     parser.set_defaults(handler=run)
 
@@ -145,7 +145,10 @@ async def _replay(outbox: Outbox, args: argparse.Namespace, settings: Settings) 
             if body is not None:
                 bodies[(d.key, d.sink)] = body
     count = await outbox.replay([(d.key, d.sink) for d in rows], bodies, time.time())
-    print(f"replayed {count} deliveries; `ops-evidence run` (or `outbox drain`) delivers them")
+    print(
+        f"replayed {count} deliveries; a running `ops-evidence run` delivers them within about "
+        "5 s (with the service stopped: `outbox drain`)"
+    )
     return 0
 
 

@@ -14,9 +14,11 @@ flight at a crash due again.
 Life of an event (models.py names the statuses): it is *finished* once every row is final
 (delivered, duplicate, rejected, dead, missing_inter_hub_config, missing_widget_mapping);
 pending and retrying rows are due work; an inter_hub_sink_deferred row holds its event for
-the retention from its creation (its evidence is on State Hub). `prune` deletes finished
-events after the retention; at the cap `enqueue` first deletes the oldest finished (then
-held) events, so only due work filling the outbox refuses new evidence.
+the retention from its creation (its evidence is on State Hub). An event has *landed* once
+one of its rows is delivered or duplicate. `prune` deletes finished events after the
+retention; at the cap `enqueue` first deletes the oldest landed finished (then landed held)
+events, so only due work and evidence that landed nowhere filling the outbox refuse new
+evidence (an event that landed nowhere is left to the retention, the window to replay it).
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ from ops_evidence.outbox.base import Outbox
 from ops_evidence.outbox.models import (
     ACTIVE,
     DEFERRED,
+    DONE,
     DUE,
     REPLAYABLE,
     Delivery,
@@ -18,7 +19,7 @@ from ops_evidence.outbox.models import (
     Stats,
     StoredEvent,
 )
-from ops_evidence.outbox.sqlite_lifecycle import room_to_make
+from ops_evidence.outbox.sqlite_lifecycle import full_message, room_to_make
 
 
 class MemoryOutbox(Outbox):
@@ -40,15 +41,13 @@ class MemoryOutbox(Outbox):
 
     async def enqueue(self, event: StoredEvent, deliveries: Sequence[NewDelivery]) -> bool:
         """Add the event and deliveries unless the key exists; at the cap, delete the oldest
-        finished events first and refuse only when due work fills the outbox."""
+        landed, finished events first and refuse only when due work and evidence that
+        landed nowhere fill the outbox."""
         if event.key in self._events:
             return False
         if len(self._events) >= self.max_rows and not self._make_room():
             self._refused += 1
-            raise OutboxFullError(
-                f"outbox full ({self.max_rows} events, all with deliveries still due); "
-                "event refused"
-            )
+            raise OutboxFullError(full_message(self.max_rows))
         self._events[event.key] = event
         for new in deliveries:
             self._add(event, new, event.created_at)
@@ -141,13 +140,15 @@ class MemoryOutbox(Outbox):
         return len(doomed)
 
     def _make_room(self) -> bool:
-        """The oldest finished (else deferred-only) events make room; False if none can."""
+        """The oldest landed finished (else landed deferred-only) events make room; False if
+        none can (evidence that landed nowhere is left to the retention)."""
         want = room_to_make(len(self._events), self.max_rows)
         rows = self._rows_by_key()
         for unfinished in (ACTIVE, DUE):
             doomed = [
                 e.key for e in self._oldest_first()
                 if not any(d.status in unfinished for d in rows.get(e.key, []))
+                and any(d.status in DONE for d in rows.get(e.key, []))
             ][:want]  # fmt: skip
             if doomed:
                 self._delete(doomed)

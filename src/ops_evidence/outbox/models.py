@@ -22,9 +22,13 @@ Status = Literal[
 # - DEFERRED: Inter-Hub cannot take it yet (submission off, type undeclared); re-checked
 #   hourly, and its State Hub copy is made at once. It keeps its event for the retention
 #   (so a manifest fix still reaches Inter-Hub) and counts as finished after it; at the cap
-#   it yields to new evidence, since its evidence is already on State Hub.
+#   it yields to new evidence once its State Hub copy has landed.
 # - FINAL: nothing more happens until an operator replays it; an event whose rows are all
 #   final is finished, kept for the retention (for replay), then pruned.
+# An event has *landed* when one of its rows is DONE (delivered, duplicate): some hub holds
+# its evidence. Only landed events make room at the cap; a finished event that landed
+# nowhere (e.g. Inter-Hub rejected, State Hub dead) is kept until the retention prunes it
+# and counts like unfinished work at the cap, so it can make the outbox refuse, loudly.
 DUE: Final[frozenset[str]] = frozenset({"pending", "retrying"})
 DEFERRED: Final = "inter_hub_sink_deferred"
 FINAL: Final[frozenset[str]] = frozenset(
@@ -33,6 +37,7 @@ FINAL: Final[frozenset[str]] = frozenset(
 )  # fmt: skip
 # Statuses the dispatcher still works on; everything else is final until replayed.
 ACTIVE: Final[frozenset[str]] = DUE | {DEFERRED}
+# The statuses that mean the sink holds the evidence (the event has landed).
 DONE: Final[frozenset[str]] = frozenset({"delivered", "duplicate"})
 # The backlog statuses in the order `outbox stats`, metrics and the status page show them.
 BACKLOG_STATUSES: Final[tuple[str, ...]] = ("pending", "retrying", DEFERRED)

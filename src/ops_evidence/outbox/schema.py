@@ -6,6 +6,8 @@ import sqlite3
 
 ACTIVE_SQL = "('pending', 'retrying', 'inter_hub_sink_deferred')"
 DUE_SQL = "('pending', 'retrying')"
+# Statuses that mean the sink holds the evidence: an event with one such row has *landed*.
+DONE_SQL = "('delivered', 'duplicate')"
 
 # Each entry migrates from version N to N+1; never edit a shipped entry, append a new one.
 MIGRATIONS: tuple[str, ...] = (

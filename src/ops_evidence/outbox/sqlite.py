@@ -17,7 +17,13 @@ from ops_evidence.outbox.base import Outbox
 from ops_evidence.outbox.dbthread import DbThread
 from ops_evidence.outbox.models import Delivery, NewDelivery, Result, Stats, StoredEvent
 from ops_evidence.outbox.schema import ACTIVE_SQL, DUE_SQL, migrate
-from ops_evidence.outbox.sqlite_lifecycle import PRUNE_BATCH, delete_events, make_room, prunable
+from ops_evidence.outbox.sqlite_lifecycle import (
+    PRUNE_BATCH,
+    delete_events,
+    full_message,
+    make_room,
+    prunable,
+)
 from ops_evidence.outbox.sqlite_queries import (
     DELIVERY_COLUMNS,
     insert_delivery,
@@ -32,8 +38,9 @@ BUSY_TIMEOUT_MS = 10_000
 class SqliteOutbox(Outbox):
     """Outbox in one SQLite file (WAL, synchronous=FULL, busy timeout).
 
-    `max_rows` caps the events stored; at the cap the oldest finished ones make room
-    (sqlite_lifecycle.py), and only due work filling it refuses new evidence.
+    `max_rows` caps the events stored; at the cap the oldest landed, finished ones make room
+    (sqlite_lifecycle.py), and only due work and evidence that landed nowhere filling it
+    refuse new evidence.
     """
 
     def __init__(self, path: Path, max_rows: int = 100_000) -> None:
@@ -42,7 +49,7 @@ class SqliteOutbox(Outbox):
         self._db = DbThread(self._connect)
         # Set (on the DB thread) when making room found nothing to free; cleared by `record`,
         # the only change that can finish an event. Spares a refusing outbox a scan per event.
-        self._only_due_work = False
+        self._nothing_to_free = False
 
     def _connect(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -85,8 +92,8 @@ class SqliteOutbox(Outbox):
     async def enqueue(self, event: StoredEvent, deliveries: Sequence[NewDelivery]) -> bool:
         """Insert event + deliveries in one transaction; False for a known key.
 
-        At the cap, first deletes the oldest finished events; refuses (OutboxFullError,
-        counted) only when due work fills the outbox.
+        At the cap, first deletes the oldest landed, finished events; refuses (OutboxFullError,
+        counted) only when due work and evidence that landed nowhere fill the outbox.
         """
 
         def op(conn: sqlite3.Connection) -> bool:
@@ -118,12 +125,10 @@ class SqliteOutbox(Outbox):
 
     def _room_at_cap(self, conn: sqlite3.Connection, count: int) -> None:
         """Free room from history or raise OutboxFullError (the costly path, at the cap only)."""
-        if not self._only_due_work and make_room(conn, count, self.max_rows) > 0:
+        if not self._nothing_to_free and make_room(conn, count, self.max_rows) > 0:
             return
-        self._only_due_work = True
-        raise OutboxFullError(
-            f"outbox full ({self.max_rows} events, all with deliveries still due); event refused"
-        )
+        self._nothing_to_free = True
+        raise OutboxFullError(full_message(self.max_rows))
 
     async def claim(
         self, sink: str, now: float, limit: int, lease_seconds: float
@@ -152,7 +157,7 @@ class SqliteOutbox(Outbox):
         """Apply results and fallbacks in one transaction."""
 
         def op(conn: sqlite3.Connection) -> None:
-            self._only_due_work = False  # a result may finish an event: room to make again
+            self._nothing_to_free = False  # a result may finish an event: room to make again
             # One executemany for a group of results: one call (and one hand-back of the GIL)
             # instead of one per result.
             conn.executemany(

@@ -5,10 +5,14 @@ A deferred Inter-Hub row keeps its event unfinished for the retention, counted f
 event's creation (each hourly re-check updates the row, so its last update never ages);
 after that the event counts as finished, its evidence being on State Hub.
 
-At the cap, room is made from history rather than by refusing: the oldest finished events
-go first, whatever their age; failing those, the oldest events whose only unfinished rows
-are deferred (their State Hub copy is final). Only events with due rows (pending,
-retrying) are never given up; when they alone fill the outbox, new evidence is refused.
+An event has *landed* when one of its rows is delivered or duplicate: some hub holds its
+evidence. At the cap, room is made from landed history rather than by refusing: the oldest
+landed, finished events go first, whatever their age; failing those, the oldest landed
+events whose only unfinished rows are deferred. An event that landed nowhere (e.g. Inter-Hub
+`rejected` and State Hub `dead`) is never deleted to make room: only the retention prunes it,
+the operator's window to replay it. Events with due rows and events that landed nowhere
+count as unfinished work at the cap; when they alone fill the outbox, new evidence is
+refused (counted and logged), never silently made room for.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 
-from ops_evidence.outbox.schema import ACTIVE_SQL, DUE_SQL
+from ops_evidence.outbox.schema import ACTIVE_SQL, DONE_SQL, DUE_SQL
 
 PRUNE_BATCH = 10_000
 
@@ -38,11 +42,12 @@ def prunable(conn: sqlite3.Connection, cutoff: float, limit: int) -> list[tuple[
     return rows
 
 
-def _oldest_without(conn: sqlite3.Connection, statuses: str, limit: int) -> list[tuple[str]]:
-    """Keys of the oldest events that have no row in `statuses` (an SQL list constant)."""
+def _oldest_landed_without(conn: sqlite3.Connection, statuses: str, limit: int) -> list[tuple[str]]:
+    """Keys of the oldest landed events that have no row in `statuses` (an SQL list)."""
     rows: list[tuple[str]] = conn.execute(
         "SELECT e.key FROM events e WHERE NOT EXISTS ("
         f"SELECT 1 FROM deliveries d WHERE d.key = e.key AND d.status IN {statuses}) "
+        f"AND EXISTS (SELECT 1 FROM deliveries l WHERE l.key = e.key AND l.status IN {DONE_SQL}) "
         "ORDER BY e.created_at LIMIT ?",
         (limit,),
     ).fetchall()
@@ -56,12 +61,14 @@ def room_to_make(count: int, max_rows: int) -> int:
 
 
 def make_room(conn: sqlite3.Connection, count: int, max_rows: int) -> int:
-    """At or over the cap: delete the oldest finished (else deferred-only) events.
+    """At or over the cap: delete the oldest landed finished (else landed deferred) events.
 
-    Returns how many were deleted (0: only due work is left).
+    Returns how many were deleted (0: only due work and evidence that landed nowhere left).
     """
     want = room_to_make(count, max_rows)
-    keys = _oldest_without(conn, ACTIVE_SQL, want) or _oldest_without(conn, DUE_SQL, want)
+    keys = _oldest_landed_without(conn, ACTIVE_SQL, want) or _oldest_landed_without(
+        conn, DUE_SQL, want
+    )
     delete_events(conn, keys)
     return len(keys)
 
@@ -70,3 +77,11 @@ def delete_events(conn: sqlite3.Connection, keys: Sequence[tuple[str]]) -> None:
     """Delete events (their deliveries cascade) and keep the event counter in step."""
     conn.executemany("DELETE FROM events WHERE key = ?", keys)
     conn.execute("UPDATE counters SET value = value - ? WHERE name = 'events'", (len(keys),))
+
+
+def full_message(max_rows: int) -> str:
+    """The refusal's one line (both outboxes): what fills the outbox, and what to do."""
+    return (
+        f"outbox full ({max_rows} events, all with deliveries still due or with evidence "
+        "that reached no hub); event refused"
+    )
