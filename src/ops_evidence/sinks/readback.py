@@ -55,8 +55,10 @@ UNKNOWN_SKEW = 600.0
 # Beyond the learned offset: slack for a clock stepped meanwhile, and for an `occurredAt`
 # kept in whole seconds (one more second is allowed when the times seen have no fraction).
 SKEW_MARGIN = 1.0
-# Memory bounds: interrupted scans and proofs kept per key, keys kept per shared scan.
+# Memory bounds: interrupted scans and proofs kept per key; shared scans kept (one per
+# widget and type, the most recently finished) and the keys each may hold.
 MAX_SCANS = 10_000
+MAX_SEEN_LISTS = 1_000
 MAX_SEEN_KEYS = 50_000
 # Seconds of reading per attempt (and of waiting for another read-back's scan): the sink
 # sets it from its timeout so that join, scan and post fit in the delivery's lease.
@@ -155,7 +157,7 @@ class ReadBack:
         self._scans: OrderedDict[str, Scan] = OrderedDict()
         # Per key, when a scan that proved it absent began: it was posted again after that.
         self._proven: OrderedDict[str, float] = OrderedDict()
-        self._seen: dict[tuple[str | None, str], Seen] = {}
+        self._seen: OrderedDict[tuple[str | None, str], Seen] = OrderedDict()
         # Per widget and type, the scan in progress: when it began, and its end.
         self._running: dict[tuple[str | None, str], tuple[float, anyio.Event]] = {}
         # An attempt of a process that ended did so before this one began.
@@ -253,6 +255,9 @@ class ReadBack:
         old = self._seen.get(ident)
         if old is None or old.started_at <= scan.started_at:
             self._seen[ident] = Seen(scan.started_at, covered_from, frozenset(scan.keys))
+            self._seen.move_to_end(ident)
+            while len(self._seen) > MAX_SEEN_LISTS:
+                self._seen.popitem(last=False)
 
     def cutoff(self, since: float, *, whole_seconds: bool) -> float:
         """The hub-clock time before which an event first attempted at `since` (our clock)
