@@ -457,11 +457,36 @@ def bench_soak(
     state = folder / "soak"
     shutil.rmtree(state, ignore_errors=True)
     reset_emulator(url, faults)
-    rng = random.Random(seed)
     started = time.perf_counter()
+    keys, kills, mid_delivery = _kill_children(url, state, opts, random.Random(seed))
+    final_started = time.perf_counter()
+    final = _drain_child(state, 900.0)
+    if final.wait(timeout=960) != 0:
+        raise SystemExit("the final drain did not finish")
+    final_drain = time.perf_counter() - final_started
+    seconds = time.perf_counter() - started
+    stored = Counter(stored_keys(url))
+    duplicates: dict[str, int] = httpx.get(f"{url}/_emulator/duplicates").json()
+    counts = httpx.get(f"{url}/_emulator/counts").json()
+    routes: dict[str, int] = counts["requests_by_route"]
+    reset_emulator(url)
+    return Soak(
+        kills=kills, kills_mid_delivery=mid_delivery, events=len(keys),
+        stored=sum(stored.values()), lost=len(set(keys) - set(stored)),
+        duplicated=sum(n - 1 for n in stored.values() if n > 1),
+        emulator_duplicates=sum(n - 1 for n in duplicates.values()), faults=counts["faults"],
+        outbox=outbox_counts(state), seconds=seconds, final_drain=final_drain,
+        posts=routes.get(POSTS, 0), reads=routes.get(READS, 0),
+    )  # fmt: skip
+
+
+def _kill_children(
+    url: str, state: Path, opts: Options, rng: random.Random
+) -> tuple[list[str], int, int]:
+    """Start and SIGKILL drain children until `opts.kills` kills; (keys, kills, kills with
+    progress since the previous one)."""
     keys = fill_outbox(state, opts.soak_events, dict(os.environ))
-    kills = mid_delivery = 0
-    last = 0
+    kills = mid_delivery = last = 0
     # Bounded: the kill count, plus a wall-clock budget in case children stop making progress.
     budget = time.perf_counter() + 60 + 8 * opts.kills
     while kills < opts.kills and time.perf_counter() < budget:
@@ -482,26 +507,7 @@ def bench_soak(
             last = now
             if kills % 10 == 0:
                 print(f"  {kills} kills, {now:,} events stored", flush=True)
-    final_started = time.perf_counter()
-    final = _drain_child(state, 900.0)
-    if final.wait(timeout=960) != 0:
-        raise SystemExit("the final drain did not finish")
-    final_drain = time.perf_counter() - final_started
-    seconds = time.perf_counter() - started
-    stored = Counter(stored_keys(url))
-    duplicates: dict[str, int] = httpx.get(f"{url}/_emulator/duplicates").json()
-    counts = httpx.get(f"{url}/_emulator/counts").json()
-    routes: dict[str, int] = counts["requests_by_route"]
-    reset_emulator(url)
-    return Soak(
-        kills=kills, kills_mid_delivery=mid_delivery, events=len(keys),
-        stored=sum(stored.values()), lost=len(set(keys) - set(stored)),
-        duplicated=sum(n - 1 for n in stored.values() if n > 1),
-        emulator_duplicates=sum(n - 1 for n in duplicates.values()), faults=counts["faults"],
-        outbox=outbox_counts(state), seconds=seconds,
-        final_drain=final_drain,
-        posts=routes.get(POSTS, 0), reads=routes.get(READS, 0),
-    )  # fmt: skip
+    return keys, kills, mid_delivery
 
 
 # --- the run ---------------------------------------------------------------------------------

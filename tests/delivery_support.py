@@ -23,9 +23,10 @@ MAPPING = json.dumps({"event_types": {"ops-endpoint-verified": WIDGET}})
 
 
 def emulator_config(
-    faults: FaultConfig | None = None, *, declare_endpoint: bool = True, profile: str = "friendly"
+    faults: FaultConfig | None = None, *, declare_endpoint: bool = True, profile: str = "minimal"
 ) -> EmulatorConfig:
-    """Default ops-hub emulator with our key, lists as `profile` says; optionally without
+    """The ops-hub emulator with our key, its lists as `profile` says (by default only what
+    the seeds state: delivery must not lean on the friendly extensions); optionally without
     ops-endpoint-verified."""
     manifest = ManifestConfig()
     if not declare_endpoint:

@@ -55,6 +55,14 @@ def _collector() -> tuple[list[str], Callable[[EvidenceEvent, Job], Awaitable[bo
     return seen, submit
 
 
+async def _runs_until(probe: Probe, done: Callable[[], bool]) -> None:
+    """Wait, run by run of `probe` (at most 5 s), until `done()` holds."""
+    with anyio.fail_after(5):
+        while not done():
+            probe.ran = anyio.Event()
+            await probe.ran.wait()
+
+
 async def test_once_runs_everything_and_drift_last() -> None:
     """run_once emits every probe; after_observations jobs run after the others."""
     order: list[str] = []
@@ -83,16 +91,10 @@ async def test_restart_does_not_re_emit_unchanged_results() -> None:
     await second.load_state()
     async with anyio.create_task_group() as tg:
         tg.start_soon(second.run)
-        with anyio.fail_after(5):
-            while probe.runs < 3:
-                probe.ran = anyio.Event()
-                await probe.ran.wait()
+        await _runs_until(probe, lambda: probe.runs >= 3)
         assert seen == ["endpoint:a"]  # two runs since restart, nothing new emitted
         probe.verified = False
-        with anyio.fail_after(5):
-            while len(seen) < 2:
-                probe.ran = anyio.Event()
-                await probe.ran.wait()
+        await _runs_until(probe, lambda: len(seen) >= 2)
         second.stop()
     assert seen == ["endpoint:a", "endpoint:a"]
 
@@ -111,10 +113,7 @@ async def test_never_two_runs_of_the_same_probe() -> None:
         await anyio.wait_all_tasks_blocked()
         assert probe.max_active == 1
         hold.set()
-        with anyio.fail_after(5):
-            while probe.runs < 5:
-                probe.ran = anyio.Event()
-                await probe.ran.wait()
+        await _runs_until(probe, lambda: probe.runs >= 5)
         scheduler.stop()
     assert probe.max_active == 1
 
@@ -152,10 +151,7 @@ async def test_a_refused_event_is_offered_again_on_the_next_run() -> None:
     scheduler.observers.append(records.append)
     async with anyio.create_task_group() as tg:
         tg.start_soon(scheduler.run)
-        with anyio.fail_after(5):
-            while probe.runs < 4:
-                probe.ran = anyio.Event()
-                await probe.ran.wait()
+        await _runs_until(probe, lambda: probe.runs >= 4)
         scheduler.stop()
     assert offered[:2] == [False, True]
     assert len(offered) == 2  # accepted once, then unchanged: not emitted again

@@ -152,7 +152,6 @@ class ReadBack:
         self.offset = ClockOffset()
         self.hint = True  # send idempotencyKey until the hub shows it ignores or refuses it
         self.larger = True  # ask for larger pages until the hub refuses them
-        self.requests = 0
         self.shared = 0  # read-backs answered by an earlier scan, without a request
         self._scans: OrderedDict[str, Scan] = OrderedDict()
         # Per key, when a scan that proved it absent began: it was posted again after that.
@@ -162,9 +161,18 @@ class ReadBack:
         self._running: dict[tuple[str | None, str], tuple[float, anyio.Event]] = {}
         # An attempt of a process that ended did so before this one began.
         self._began = clock()
+        self._sampled_at = -math.inf  # when a POST answer last gave a clock sample
 
     def observe_created(self, response: httpx.Response) -> None:
-        """Learn the hub's clock from the event a POST answer returns, if it returns one."""
+        """Learn the hub's clock from the event a POST answer returns, if it returns one.
+
+        At most once a second: decoding every answer would add a JSON parse to each
+        delivery, and the offset does not move faster than that.
+        """
+        now = self._clock()
+        if now - self._sampled_at < 1.0:
+            return
+        self._sampled_at = now
         try:
             body = response.json() if response.content else None
         except ValueError:
@@ -172,7 +180,7 @@ class ReadBack:
         data = body.get("data", body) if isinstance(body, dict) else None
         stamp = _time_of(data)
         if stamp is not None:
-            self.offset.observe([stamp], self._clock())
+            self.offset.observe([stamp], now)
 
     async def check(self, delivery: Delivery) -> Attempt | None:
         """`duplicate` if stored; None if surely absent; otherwise an ambiguous failure."""
@@ -287,7 +295,6 @@ class ReadBack:
         except httpx.HTTPError as exc:
             self._keep(delivery.key, scan)
             return True, _ambiguous(classify_exception(exc))
-        self.requests += 1
         received = self._clock()
         page = None
         if response.is_success:
@@ -304,7 +311,7 @@ class ReadBack:
         keys = {k for k in map(_key_of, page.items) if isinstance(k, str)}
         if delivery.key in keys:
             return True, Attempt("duplicate", http_status=status)
-        if scan.hint_used and not keys - {delivery.key}:
+        if scan.hint_used and not keys:
             # An answer to the hint proves presence only: perhaps the hub filtered on a
             # field it does not have. Read the list again without it.
             scan.hint_used, scan.no_hint, scan.next = False, True, PageRequest()
@@ -359,7 +366,7 @@ class ReadBack:
         if scan.next.restart:
             scan.last_time = None  # the list from its newest again: not a step back in time
         # Only events not read before: those arriving meanwhile repeat across pages.
-        fresh = [i for i in page.items if _key_of(i) not in scan.keys or _key_of(i) is None]
+        fresh = [i for i in page.items if (k := _key_of(i)) is None or k not in scan.keys]
         scan.keys |= keys
         times = [t for t in map(_time_of, fresh) if t is not None]
         scan.learn_order(times)
