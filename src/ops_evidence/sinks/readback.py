@@ -1,31 +1,33 @@
 """Read-back after an ambiguous attempt: did the event land? Assumes only what the seeds say.
 
 The seeds promise an authenticated, paginated `GET /api/v2/interaction-events` filtered by
-`widgetId` and `eventType`, and nothing else. So the scan:
+`widgetId` and `eventType`, and nothing else. So:
 
-- learns the pagination from the answers (`pages.py`), never asks for a page size;
-- sends `idempotencyKey` only as a hint (a server that honours it answers with just the
-  match; one that ignores it answers the unfiltered page; one that refuses it with a 4xx
-  is asked again without it), and always matches `metadata.idempotencyKey` itself;
-- is bounded by time, not by a page count: `occurredAt` is server-set, and the event cannot
-  have been stored before the delivery's first attempt. In a newest-first list the scan
-  stops at the first event older than that (minus a margin for clock skew, learned from the
-  stamps of the events it receives). The order is learned from the items' times; an
-  oldest-first or unordered list (or one without times) is read to its end. A delivery
-  whose earlier scan proved it absent (before it was posted again) needs to look back only
-  to that scan's start;
-- reads at most `page_budget` pages, for at most `time_budget` seconds, per attempt, and
-  resumes where it stopped at the next attempt (new events only push older ones further
-  back in a newest-first list, and leave an oldest-first one as it was, so resuming at the
-  same place skips nothing);
-- shares what it saw: the keys and time span of the last finished scan of each widget and
-  type answer later read-backs on it, when that scan began after their last attempt ended
-  (so their event, had it landed, was in the list it read) and reached back far enough.
-  A backlog drained with many ambiguous failures then costs one scan for many of them;
-- never decides "absent" from a scan that did not finish: a failed page, a 429, a 401/403,
-  an answer that is not a list, a page repeated (the hub does not page as understood) or
-  an unfinished budget leave the delivery ambiguous. An answer to the key hint proves only
-  presence: one without other keys in it is read again without the hint.
+- pagination is learned from the answers (`pages.py`); the client never asks for a page
+  size of its own beyond one the hub names;
+- `idempotencyKey` is only a hint: one hinted request per read-back proves presence when
+  the key is in its answer; other keys in it show the hub ignores the hint (not sent
+  again); a 4xx drops it; an empty answer proves nothing. The client always matches
+  `metadata.idempotencyKey` itself;
+- the list is walked by ONE scan per widget and type, shared by every read-back it is valid
+  for: one whose delivery's last possible post ended before the scan began (so its event,
+  had it landed, was in the list the scan reads). Each read-back takes the scan's lock,
+  checks what it has seen, and reads on where it stopped; the next one goes on from there.
+  A backlog with many ambiguous deliveries on one list costs one walk, not one each;
+- the walk is bounded by time, not by a page count: `occurredAt` is server-set, and the
+  event cannot have been stamped before the delivery's first attempt (or, once a scan
+  proved it absent and it was posted again, before that scan began). In a newest-first
+  list the event is absent once the scan has read back past that time (less the hub's
+  clock offset, learned from its stamps, and a margin). The order is learned from the
+  items' times; an oldest-first or unordered list (or one without times) proves absence
+  only when read to its end;
+- a read-back reads at most `page_budget` pages, for at most `time_budget` seconds (and
+  waits at most as long for the lock); the next attempt resumes the same walk (new events
+  only push older ones further back in a newest-first list, and leave an oldest-first one
+  as it was, so resuming at the same place skips nothing);
+- it never decides "absent" from a walk that did not get far enough: a failed page, a
+  429, a 401/403, an answer that is not a list, a page repeated (the hub does not page as
+  understood) or the budget leave the delivery ambiguous.
 """
 
 from __future__ import annotations
@@ -50,16 +52,14 @@ from ops_evidence.sinks.pages import Page, PageRequest, parse_page
 Get = Callable[[httpx.URL | str, list[tuple[str, str]]], Awaitable[httpx.Response]]
 # Pages per attempt: with pages of 100, 5,000 events; the scan resumes at the next attempt.
 PAGE_BUDGET = 50
-# With no `Date` header seen at all, the hub's clock may be this far behind ours.
+# With no stamp seen at all, the hub's clock may be this far behind ours.
 UNKNOWN_SKEW = 600.0
 # Beyond the learned offset: slack for a clock stepped meanwhile, and for an `occurredAt`
 # kept in whole seconds (one more second is allowed when the times seen have no fraction).
 SKEW_MARGIN = 1.0
-# Memory bounds: interrupted scans and proofs kept per key; shared scans kept (one per
-# widget and type, the most recently finished) and the keys each may hold.
-MAX_SCANS = 10_000
-MAX_SEEN_LISTS = 1_000
-MAX_SEEN_KEYS = 50_000
+# Memory bounds: per-key proofs and settled times kept; scans kept (one per widget and type).
+MAX_KEYS = 10_000
+MAX_LISTS = 1_000
 # Seconds of reading per attempt (and of waiting for another read-back's scan): the sink
 # sets it from its timeout so that join, scan and post fit in the delivery's lease.
 TIME_BUDGET = 10.0
@@ -90,33 +90,23 @@ class ClockOffset:
         return max(self._samples) if self._samples else None
 
 
-@dataclass(frozen=True, slots=True)
-class Seen:
-    """What a finished scan of one widget and type saw: every event stored before
-    `started_at` (our clock) whose time is at least `covered_from` (the hub's) is in `keys`."""
-
-    started_at: float
-    covered_from: float
-    keys: frozenset[str]
-
-
 @dataclass
 class Scan:
-    """Where a read-back for one key stands; kept across attempts to resume."""
+    """One walk down a widget's list of one event type; shared by the read-backs it serves."""
 
-    first_attempt: float  # our clock: the event cannot have been stored before this
-    started_at: float = 0.0  # our clock: when its first page was asked for
-    keys: set[str] = field(default_factory=set)  # every key read (without the key hint)
-    oldest: float = math.inf  # the oldest time read
-    hint_used: bool = False  # a page was asked for with the key hint (it may be filtered)
+    started_at: float  # our clock: when its first page was asked for
     next: PageRequest = field(default_factory=PageRequest)
     pages: int = 0
+    done: bool = False  # the end of the list was reached
+    keys: set[str] = field(default_factory=set)  # every key read
+    oldest: float = math.inf  # the oldest time read
+    whole_seconds: bool = True  # every time read had no fraction
     first_size: int | None = None
     previous_items: list[Any] | None = None
-    no_hint: bool = False  # read without the key hint (its answer proved nothing)
     last_time: float | None = None
-    rise: float = 0.0  # the largest step forward in time between consecutive items
+    rise: float = 0.0  # the largest step forward in time between consecutive new items
     fall: float = 0.0  # the largest step back
+    base: Scan | None = None  # the older scan of the list this one replaced
 
     def learn_order(self, times: list[float]) -> None:
         """Take the steps between consecutive items' times (across pages) into account."""
@@ -125,11 +115,21 @@ class Scan:
                 step = moment - self.last_time
                 self.rise, self.fall = max(self.rise, step), max(self.fall, -step)
             self.last_time = moment
+            self.oldest = min(self.oldest, moment)
+            self.whole_seconds = self.whole_seconds and moment.is_integer()
 
     def newest_first(self) -> bool:
         """Newest first so far: times fall, and never rise by more than stamping jitter
         (a hub may commit concurrent requests a little out of their `occurredAt` order)."""
         return self.fall > 0 and self.rise <= ORDER_JITTER
+
+    def covered_from(self) -> float:
+        """The hub time from which every event stored before `started_at` has been read."""
+        if self.done:
+            return -math.inf
+        if self.newest_first():
+            return self.oldest + ORDER_JITTER  # later pages are older, up to the jitter
+        return math.inf
 
 
 class ReadBack:
@@ -152,13 +152,13 @@ class ReadBack:
         self.offset = ClockOffset()
         self.hint = True  # send idempotencyKey until the hub shows it ignores or refuses it
         self.larger = True  # ask for larger pages until the hub refuses them
-        self.shared = 0  # read-backs answered by an earlier scan, without a request
-        self._scans: OrderedDict[str, Scan] = OrderedDict()
+        self.scans: OrderedDict[tuple[str | None, str], Scan] = OrderedDict()
+        self._locks: dict[tuple[str | None, str], anyio.Lock] = {}
         # Per key, when a scan that proved it absent began: it was posted again after that.
         self._proven: OrderedDict[str, float] = OrderedDict()
-        self._seen: OrderedDict[tuple[str | None, str], Seen] = OrderedDict()
-        # Per widget and type, the scan in progress: when it began, and its end.
-        self._running: dict[tuple[str | None, str], tuple[float, anyio.Event]] = {}
+        # Per key, when its last possible post had ended, kept across read-back attempts
+        # that ended without posting (their own end is no post).
+        self._settled: OrderedDict[str, float] = OrderedDict()
         # An attempt of a process that ended did so before this one began.
         self._began = clock()
         self._sampled_at = -math.inf  # when a POST answer last gave a clock sample
@@ -184,43 +184,59 @@ class ReadBack:
 
     async def check(self, delivery: Delivery) -> Attempt | None:
         """`duplicate` if stored; None if surely absent; otherwise an ambiguous failure."""
-        ident = (delivery.widget_id, delivery.event_type)
-        running = self._running.get(ident)
-        if running is not None and running[0] >= self._ended_by(delivery):
-            # A scan of the same list that began after our attempt ended: its answer may
-            # be ours too (after a restart, every claimed delivery reads back at once).
-            with anyio.move_on_after(self.time_budget):
-                await running[1].wait()
-        known = self._known(delivery)
-        if known is not None:
-            self.shared += 1
-            return None if known is False else known
-        done = anyio.Event()
-        if ident not in self._running:
-            self._running[ident] = (self._clock(), done)
-        try:
-            return await self._scan(delivery)
-        finally:
-            done.set()
-            if self._running.get(ident, (0.0, None))[1] is done:
-                del self._running[ident]
-
-    async def _scan(self, delivery: Delivery) -> Attempt | None:
-        scan = self._scans.pop(delivery.key, None)
-        if scan is None:
-            scan = Scan(self._since(delivery), self._clock())
+        ended_by = self._ended_by(delivery)
+        outcome = await self._hinted(delivery) if self.hint else None
+        if outcome is None:
+            outcome = await self._through_scan(delivery, ended_by)
+        if outcome is not None and outcome.kind != "duplicate":
+            _put(self._settled, delivery.key, ended_by)  # no post in this attempt
         else:
-            scan.previous_items = None  # a page read at another time may repeat legitimately
+            self._settled.pop(delivery.key, None)
+        return outcome
+
+    async def _through_scan(self, delivery: Delivery, ended_by: float) -> Attempt | None:
+        ident = (delivery.widget_id, delivery.event_type)
+        lock = self._locks.setdefault(ident, anyio.Lock())
+        with anyio.move_on_after(self.time_budget):
+            async with lock:
+                return await self._walk(delivery, ident, ended_by)
+        return Attempt("transient", error="read-back: waited for another read-back's scan "
+                       "of the same list; resumes at the next attempt", ambiguous=True)  # fmt: skip
+
+    async def _walk(
+        self, delivery: Delivery, ident: tuple[str | None, str], ended_by: float
+    ) -> Attempt | None:
+        scan = self.scans.get(ident)
+        if scan is None or scan.started_at < ended_by:
+            # One that began after this delivery's last post; it takes the older one over
+            # once it has read back to where that one began (`_join_base`).
+            scan = Scan(self._clock(), base=scan)
+            _put(self.scans, ident, scan, MAX_LISTS)
         deadline = self._clock() + self.time_budget
         for _ in range(self.page_budget):
-            done, outcome = await self._read(delivery, scan)
-            if done:
-                return outcome
+            verdict = self._verdict(delivery, scan)
+            if verdict is not False:
+                return verdict
             if self._clock() > deadline:
                 break
-        self._keep(delivery.key, scan)
+            failure = await self._read(delivery, ident, scan)
+            if failure is not None:
+                return failure
+        verdict = self._verdict(delivery, scan)  # what the last page read showed
+        if verdict is not False:
+            return verdict
         return Attempt("transient", error=f"read-back unfinished after {scan.pages} pages; "
                        "resumes at the next attempt", ambiguous=True)  # fmt: skip
+
+    def _verdict(self, delivery: Delivery, scan: Scan) -> Attempt | Literal[False] | None:
+        """What the scan has shown so far: `duplicate`, None for absent, False: read on."""
+        if delivery.key in scan.keys:
+            return Attempt("duplicate", http_status=200)
+        since = self._since(delivery)
+        if scan.covered_from() <= self.cutoff(since, whole_seconds=scan.whole_seconds):
+            _put(self._proven, delivery.key, scan.started_at)
+            return None
+        return False
 
     def _since(self, delivery: Delivery) -> float:
         """Our-clock time before which the delivery's event cannot have been stored: its
@@ -229,155 +245,129 @@ class ReadBack:
         return max(first, self._proven.get(delivery.key, first))
 
     def _ended_by(self, delivery: Delivery) -> float:
-        """A time by which every earlier attempt of the delivery had ended (our clock)."""
-        return max(delivery.updated_at, self._began)
-
-    def _known(self, delivery: Delivery) -> Attempt | Literal[False] | None:
-        """From the last finished scan of this widget and type: `duplicate`, False for
-        surely absent, None when that scan cannot tell."""
-        seen = self._seen.get((delivery.widget_id, delivery.event_type))
-        if seen is None:
-            return None
-        if delivery.key in seen.keys:
-            return Attempt("duplicate", http_status=200)
-        if seen.started_at < self._ended_by(delivery):
-            return None
-        if seen.covered_from > self.cutoff(self._since(delivery), whole_seconds=True):
-            return None
-        self._prove(delivery.key, seen.started_at)
-        return False
-
-    def _prove(self, key: str, started_at: float) -> None:
-        """Record that a scan begun at `started_at` showed `key` absent."""
-        self._proven[key] = started_at
-        self._proven.move_to_end(key)
-        while len(self._proven) > MAX_SCANS:
-            self._proven.popitem(last=False)
-
-    def _remember(self, delivery: Delivery, scan: Scan, covered_from: float) -> None:
-        """Keep a finished scan made without the key hint, for later read-backs."""
-        self._prove(delivery.key, scan.started_at)
-        if scan.hint_used or len(scan.keys) > MAX_SEEN_KEYS:
-            return
-        ident = (delivery.widget_id, delivery.event_type)
-        old = self._seen.get(ident)
-        if old is None or old.started_at <= scan.started_at:
-            self._seen[ident] = Seen(scan.started_at, covered_from, frozenset(scan.keys))
-            self._seen.move_to_end(ident)
-            while len(self._seen) > MAX_SEEN_LISTS:
-                self._seen.popitem(last=False)
+        """A time by which every earlier post of the delivery had ended (our clock)."""
+        settled = self._settled.get(delivery.key)
+        return settled if settled is not None else max(delivery.updated_at, self._began)
 
     def cutoff(self, since: float, *, whole_seconds: bool) -> float:
         """The hub-clock time before which an event first attempted at `since` (our clock)
-        cannot have been stamped.
-
-        Taken when a page is checked, not when the scan starts: the first page's stamps
-        already tell the offset to a process that has not talked to the hub before.
-        """
+        cannot have been stamped (the offset as learned by now)."""
         offset = self.offset.lower_bound()
         if offset is None:
             return since - UNKNOWN_SKEW
         return since + offset - SKEW_MARGIN - (1.0 if whole_seconds else 0.0)
 
-    def _keep(self, key: str, scan: Scan) -> None:
-        self._scans[key] = scan
-        while len(self._scans) > MAX_SCANS:
-            self._scans.popitem(last=False)
+    async def _hinted(self, delivery: Delivery) -> Attempt | None:
+        """One request with the key hint: `duplicate` if the key is in its answer, an
+        ambiguous failure if it failed, None when it proves nothing (scan the list)."""
+        params = [*self._filters(delivery), ("idempotencyKey", delivery.key)]
+        try:
+            response = await self._get(self._url, params)
+        except httpx.HTTPError as exc:
+            return _ambiguous(classify_exception(exc))
+        received = self._clock()
+        page = parse_page(response, PageRequest()) if response.is_success else None
+        if page is None:
+            attempt = classify_response(response)
+            if attempt.kind in ("rejected", "undeclared") or response.is_success:
+                self.hint = False  # refused, or not a list: the scan decides
+                return None
+            return _ambiguous(attempt)
+        self.offset.observe([t for t in map(_time_of, page.items) if t is not None], received)
+        keys = {k for k in map(_key_of, page.items) if isinstance(k, str)}
+        if delivery.key in keys:
+            return Attempt("duplicate", http_status=response.status_code)
+        if keys:
+            self.hint = False  # other keys: the hub ignores the hint
+        return None
 
-    async def _read(self, delivery: Delivery, scan: Scan) -> tuple[bool, Attempt | None]:
-        """Read the next page: (True, outcome) when the scan is over for this attempt."""
-        if scan.next.url is not None and not _same_origin(scan.next.url, self._url):
+    def _filters(self, delivery: Delivery) -> list[tuple[str, Any]]:
+        return [("widgetId", delivery.widget_id), ("eventType", delivery.event_type)]
+
+    async def _read(
+        self, delivery: Delivery, ident: tuple[str | None, str], scan: Scan
+    ) -> Attempt | None:
+        """Read the scan's next page into it; an ambiguous failure, or None."""
+        asked = scan.next
+        if asked.url is not None and not _same_origin(asked.url, self._url):
             # The key goes with every read: never to a host the operator did not configure.
             error = "read-back: the hub's next link points to another origin"
-            return True, Attempt("transient", error=error, ambiguous=True)
+            return Attempt("transient", error=error, ambiguous=True)
+        target: tuple[Any, list[Any]] = (asked.url, [])
+        if asked.url is None:
+            target = (self._url, [*self._filters(delivery), *asked.params])
         try:
-            response = await self._get(*self._ask(delivery, scan))
+            response = await self._get(*target)
         except httpx.HTTPError as exc:
-            self._keep(delivery.key, scan)
-            return True, _ambiguous(classify_exception(exc))
+            return _ambiguous(classify_exception(exc))
         received = self._clock()
         page = None
         if response.is_success:
-            page = parse_page(response, scan.next, scan.first_size, larger=self.larger)
+            page = parse_page(response, asked, scan.first_size, larger=self.larger)
         if page is None:
-            return True, self._failed(delivery, scan, response)
-        self.offset.observe([t for t in map(_time_of, page.items) if t is not None], received)
-        return self._judge(delivery, scan, page, response.status_code)
-
-    def _judge(
-        self, delivery: Delivery, scan: Scan, page: Page, status: int
-    ) -> tuple[bool, Attempt | None]:
-        """What one page says: found, absent (the scan is over), or read on."""
-        keys = {k for k in map(_key_of, page.items) if isinstance(k, str)}
-        if delivery.key in keys:
-            return True, Attempt("duplicate", http_status=status)
-        if scan.hint_used and not keys:
-            # An answer to the hint proves presence only: perhaps the hub filtered on a
-            # field it does not have. Read the list again without it.
-            scan.hint_used, scan.no_hint, scan.next = False, True, PageRequest()
-            return False, None
-        if scan.hint_used:
-            self.hint, scan.hint_used = False, False  # other keys: the hub ignores the hint
-        if page.items == scan.previous_items and not scan.next.restart:
+            return self._failed(ident, response)
+        if page.items == scan.previous_items and not asked.restart:
+            self.scans.pop(ident, None)
             error = "read-back: the hub answered the same page twice (paging not understood)"
-            return True, Attempt("transient", status, error, ambiguous=True)
-        covered_from = self._exhausted(scan, page, keys)
-        if covered_from is None and page.next is not None:
-            scan.next, scan.pages = page.next, scan.pages + 1
-            return False, None
-        # The list ended (all of it was read), or it reached events too old to matter.
-        self._remember(delivery, scan, -math.inf if covered_from is None else covered_from)
-        return True, None
+            return Attempt("transient", response.status_code, error, ambiguous=True)
+        self.offset.observe([t for t in map(_time_of, page.items) if t is not None], received)
+        _take(scan, page)
+        self._join_base(scan)
+        return None
 
-    def _request(self, delivery: Delivery, scan: Scan) -> tuple[Any, list[Any]]:
-        asked = scan.next
-        if asked.url is not None:
-            return asked.url, []
-        params = [("widgetId", delivery.widget_id), ("eventType", delivery.event_type)]
-        if self.hint and not scan.no_hint:
-            params.append(("idempotencyKey", delivery.key))
-        return self._url, [*params, *asked.params]
+    def _join_base(self, scan: Scan) -> None:
+        """Take over the older scan this one replaced, once it has read back past the time
+        that one began: from there down, the older scan saw every event stored before it
+        began, and everything stored since is newer and read by this one."""
+        base = scan.base
+        if base is None or not scan.newest_first():
+            return
+        if scan.covered_from() > self.cutoff(base.started_at, whole_seconds=True):
+            return
+        scan.keys |= base.keys
+        scan.oldest, scan.done = min(scan.oldest, base.oldest), base.done
+        scan.rise, scan.fall = max(scan.rise, base.rise), max(scan.fall, base.fall)
+        scan.whole_seconds = scan.whole_seconds and base.whole_seconds
+        scan.next, scan.pages, scan.base = base.next, max(scan.pages, base.pages), base.base
+        scan.last_time, scan.previous_items = base.last_time, None
 
-    def _ask(self, delivery: Delivery, scan: Scan) -> tuple[Any, list[Any]]:
-        url, params = self._request(delivery, scan)
-        scan.hint_used = scan.hint_used or any(name == "idempotencyKey" for name, _ in params)
-        return url, params
-
-    def _failed(self, delivery: Delivery, scan: Scan, response: httpx.Response) -> Attempt:
+    def _failed(self, ident: tuple[str | None, str], response: httpx.Response) -> Attempt:
         attempt = classify_response(response)
         if response.is_success:
             error = f"read-back: {response.status_code} answer is not a list"
             attempt = Attempt("transient", response.status_code, error)
         elif attempt.kind in ("rejected", "undeclared"):
-            # A 4xx for the list itself: the hint, the larger page or a cursor gone stale.
-            # Start again without any of them next time; a hub that refuses the plain
+            # A 4xx for the list itself: the larger page or a cursor gone stale. The next
+            # read-back starts a new scan without either; a hub that refuses the plain
             # first page keeps the delivery ambiguous.
-            self.hint = self.larger = False
-            return _ambiguous(attempt)
-        self._keep(delivery.key, scan)
+            self.larger = False
+            self.scans.pop(ident, None)
         return _ambiguous(attempt)
 
-    def _exhausted(self, scan: Scan, page: Page, keys: set[str]) -> float | None:
-        """When no later page can hold the key (it reached older events), the hub time
-        from which the scan saw everything; None to read on."""
-        if scan.pages == 0:
-            scan.first_size = len(page.items)
-        scan.previous_items = page.items
-        if scan.next.restart:
-            scan.last_time = None  # the list from its newest again: not a step back in time
-        # Only events not read before: those arriving meanwhile repeat across pages.
-        fresh = [i for i in page.items if (k := _key_of(i)) is None or k not in scan.keys]
-        scan.keys |= keys
-        times = [t for t in map(_time_of, fresh) if t is not None]
-        scan.learn_order(times)
-        scan.oldest = min([scan.oldest, *times])
-        if not times or not scan.newest_first():
-            return None
-        whole = all(t.is_integer() for t in times)
-        if min(times) >= self.cutoff(scan.first_attempt, whole_seconds=whole):
-            return None
-        # Newest first, up to stamping jitter: everything since this page's oldest was read.
-        return scan.oldest + ORDER_JITTER
+
+def _take(scan: Scan, page: Page) -> None:
+    """Add a page's keys, times and next request to the scan."""
+    if scan.pages == 0:
+        scan.first_size = len(page.items)
+    if scan.next.restart:
+        scan.last_time = None  # the list from its newest again: not a step back in time
+    # Only events not read before: those arriving meanwhile repeat across pages.
+    fresh = [i for i in page.items if (k := _key_of(i)) is None or k not in scan.keys]
+    scan.keys |= {k for k in map(_key_of, page.items) if isinstance(k, str)}
+    scan.learn_order([t for t in map(_time_of, fresh) if t is not None])
+    scan.previous_items = page.items
+    if page.next is None:
+        scan.done = True
+    else:
+        scan.next, scan.pages = page.next, scan.pages + 1
+
+
+def _put(table: OrderedDict[Any, Any], key: Any, value: Any, limit: int = MAX_KEYS) -> None:
+    """Set `table[key]` as the newest entry, dropping the oldest beyond `limit`."""
+    table[key] = value
+    table.move_to_end(key)
+    while len(table) > limit:
+        table.popitem(last=False)
 
 
 def _same_origin(url: str, base: httpx.URL) -> bool:
