@@ -163,12 +163,14 @@ class SpyOutbox(MemoryOutbox):
         self.next_due_calls: Counter[str] = Counter()
         self.record_gate: anyio.Event | None = None
         self.record_started = anyio.Event()
+        self.claimed = anyio.Event()  # set by each claim that returns rows
 
     async def claim(
         self, sink: str, now: float, limit: int, lease_seconds: float
     ) -> list[Delivery]:
         claimed = await super().claim(sink, now, limit, lease_seconds)
         if claimed:
+            self.claimed.set()
             self.claims.append([d.key for d in claimed])
         return claimed
 
@@ -277,11 +279,11 @@ async def test_group_record_failure_reaches_every_caller() -> None:
     assert recorder.calls == 2  # the first alone, then the two that waited
 
 
-async def test_claimed_ahead_delivery_held_past_a_quarter_of_its_lease_is_not_sent(
+async def test_claimed_ahead_delivery_held_past_half_its_lease_is_not_sent(
     configured: None,
 ) -> None:
-    """A claimed-ahead delivery with less than three quarters of its lease left is dropped
-    unsent and claimed again once the lease has ended; each event is still sent once."""
+    """A claimed-ahead delivery whose lease is half gone is dropped unsent and claimed
+    again once the lease has ended; each event is still sent once."""
     now = [1000.0]
     inter = FakeSink("inter-hub")
     inter.gate = anyio.Event()
@@ -296,10 +298,40 @@ async def test_claimed_ahead_delivery_held_past_a_quarter_of_its_lease_is_not_se
         with anyio.fail_after(5):
             await inter.started.wait()
         assert outbox.claims == [keys]  # the second claimed ahead, waiting for the slot
-        now[0] += 61.0  # the first send took longer than a quarter of the lease (and all)
+        now[0] += 61.0  # the first send took longer than half the lease (and the lease)
         inter.gate.set()
     assert inter.sent == keys
     assert outbox.claims[1] == [keys[1]]  # dropped unsent, then claimed again
+
+
+async def test_a_row_claimed_again_while_its_attempt_runs_is_not_sent_twice(
+    configured: None,
+) -> None:
+    """An attempt that outlives its lease (a slow hub) lets the row be claimed again; the
+    dispatcher does not start a second attempt of it while the first runs."""
+    now = [1000.0]
+    inter = FakeSink("inter-hub")
+    inter.gate = anyio.Event()
+    outbox = SpyOutbox()
+    policy = RetryPolicy(base=0.001, cap=0.01, lease=60.0)
+    router = Router(load_settings(), policy, random.Random(1), clock=lambda: now[0])
+    sinks = {"inter-hub": inter, "state-hub": FakeSink("state-hub")}
+    dispatcher = Dispatcher(outbox, router, sinks, concurrency=2, clock=lambda: now[0])
+    [key] = await _enqueue(outbox, router, 1)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(functools.partial(dispatcher.run, until_idle=True))
+        with anyio.fail_after(5):
+            await inter.started.wait()
+        now[0] += 61.0  # the lease has run out while the send is still waiting
+        outbox.claimed = anyio.Event()
+        dispatcher.notify("inter-hub")
+        with anyio.fail_after(5):
+            await outbox.claimed.wait()  # the row is claimed again
+        await anyio.wait_all_tasks_blocked()
+        assert len(outbox.claims) == 2
+        assert inter.active == 1  # the second claim did not start a second send
+        inter.gate.set()
+    assert inter.sent == [key]
 
 
 async def test_until_idle_returns_without_waiting_for_a_recheck(

@@ -15,8 +15,8 @@ Batching (bench/delivery.py: the outbox round trips were a third of the drain's 
 - A loop claims ahead: enough for its free slots plus one more round of `concurrency`, and
   again once half of that round is used, not once per finished attempt. Claimed-ahead
   deliveries are leased and marked like in-flight ones (a crash leaves them to read back);
-  one held for more than a quarter of its lease is dropped unsent (due again when the lease
-  ends).
+  one held for more than half its lease is dropped unsent (due again when the lease ends),
+  and so is one whose earlier attempt is still running in this process.
 - A slot (which bounds requests in flight) is freed as soon as the answer is in, and handed
   straight to the next claimed-ahead delivery, without waiting for the loop. The finished
   row stays leased until its result is recorded, so it cannot be claimed twice meanwhile.
@@ -55,6 +55,7 @@ Observer = Callable[[Delivery, Attempt | None, Result], None]
 class _SinkState:
     wake: anyio.Event = field(default_factory=anyio.Event)
     inflight: int = 0
+    busy: set[str] = field(default_factory=set)  # keys with an attempt started, not recorded
     # Claimed (leased) but not yet started, oldest due first, with the claim time.
     ready: deque[tuple[float, Delivery]] = field(default_factory=deque)
 
@@ -187,15 +188,18 @@ class Dispatcher:
     def _start_ready(
         self, tg: anyio.abc.TaskGroup, sink: Sink, state: _SinkState, free: int, lease: float
     ) -> int:
-        """Start up to `free` claimed deliveries; drop any held past a quarter of its lease."""
+        """Start up to `free` claimed deliveries; drop any held past half its lease, and any
+        whose attempt is still running here."""
         started = 0
         while started < free and state.ready and not self._stopping:
             claimed_at, delivery = state.ready.popleft()
-            # A quarter: an attempt (read-back join, scan and post, each within the sink's
-            # timeout budget: 3 x the timeout) must end before the lease (4 x, at least
-            # 60 s) lets this process claim the row again while it is in flight.
-            if self.clock() - claimed_at > lease / 4:
+            if self.clock() - claimed_at > lease / 2:
                 continue  # too little lease left to finish; due again once it expires
+            if delivery.key in state.busy:
+                # Claimed again because an attempt outlived its lease (a slow hub): never two
+                # attempts of one row at once; the running one records it.
+                continue
+            state.busy.add(delivery.key)
             state.inflight += 1
             started += 1
             tg.start_soon(self._attempt, tg, sink, delivery, state)
@@ -233,6 +237,14 @@ class Dispatcher:
         return True
 
     async def _attempt(
+        self, tg: anyio.abc.TaskGroup, sink: Sink, delivery: Delivery, state: _SinkState
+    ) -> None:
+        try:
+            await self._attempt_once(tg, sink, delivery, state)
+        finally:
+            state.busy.discard(delivery.key)
+
+    async def _attempt_once(
         self, tg: anyio.abc.TaskGroup, sink: Sink, delivery: Delivery, state: _SinkState
     ) -> None:
         try:

@@ -50,9 +50,9 @@ class InterHubSink:
         self._post_headers.update(self._read_headers)
         self._post_headers["Content-Type"] = "application/json"
         self._timeout = client.timeout.as_dict()
-        # Waiting for another read-back's scan, and reading, each get half the timeout: join
-        # + scan (plus its last page) + post take at most 3 x the timeout, within the lease
-        # (4 x, at least 60 s) less the quarter a claimed delivery may wait to start.
+        # Waiting for the list's scan, and reading, each get half the timeout, so that an
+        # attempt (hint, wait, scan, post) usually ends well within its lease (4 x the
+        # timeout, at least 60 s); the dispatcher never runs two attempts of a row at once.
         budget = (self._timeout.get("read") or 10.0) / 2
         self.readback = ReadBack(self._list, self._url, time_budget=budget)
 
