@@ -464,9 +464,11 @@ class ElsewhereOutbox(MemoryOutbox):
         super().__init__()
         self.foreign_commit = False
         self.questions = 0
+        self.asked = anyio.Event()  # set at each question
 
     async def changed_elsewhere(self) -> bool:
         self.questions += 1
+        self.asked.set()
         changed, self.foreign_commit = self.foreign_commit, False
         return changed
 
@@ -485,7 +487,10 @@ async def test_rows_made_due_by_another_process_wake_an_idle_loop(
     )
     async with anyio.create_task_group() as tg:
         tg.start_soon(dispatcher.run)
-        await anyio.wait_all_tasks_blocked()
+        # Idle and checking: its periodic question means every loop is asleep (waiting for
+        # all tasks to block would wait out the 50 ms timer again and again).
+        with anyio.fail_after(5):
+            await outbox.asked.wait()
         [key] = await _enqueue(outbox, router, 1)  # as `outbox replay` would: no notify
         outbox.foreign_commit = True
         with anyio.fail_after(5):
