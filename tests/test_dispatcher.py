@@ -164,6 +164,9 @@ class SpyOutbox(MemoryOutbox):
         self.record_gate: anyio.Event | None = None
         self.record_started = anyio.Event()
         self.claimed = anyio.Event()  # set by each claim that returns rows
+        # Holds a `record` call after its commit (as if its caller resumed late).
+        self.committed_gate: anyio.Event | None = None
+        self.committed = anyio.Event()
 
     async def claim(
         self, sink: str, now: float, limit: int, lease_seconds: float
@@ -180,6 +183,9 @@ class SpyOutbox(MemoryOutbox):
         if self.record_gate is not None:
             await self.record_gate.wait()
         await super().record(results, now)
+        self.committed.set()
+        if self.committed_gate is not None:
+            await self.committed_gate.wait()
 
     async def next_due(self, sink: str) -> float | None:
         self.next_due_calls[sink] += 1
@@ -332,6 +338,41 @@ async def test_a_row_claimed_again_while_its_attempt_runs_is_not_sent_twice(
         assert inter.active == 1  # the second claim did not start a second send
         inter.gate.set()
     assert inter.sent == [key]
+
+
+async def test_a_row_claimed_again_just_after_its_result_is_written_is_attempted(
+    configured: None,
+) -> None:
+    """A claim that reads the row after its attempt's result was committed, before that
+    attempt has finished, holds a fresh lease: the retry is sent when due, not a lease later."""
+    now = [1000.0]
+    inter = FakeSink("inter-hub", ["transient"])
+    inter.gate = anyio.Event()
+    outbox = SpyOutbox()
+    outbox.committed_gate = anyio.Event()
+    policy = RetryPolicy(base=0.001, cap=0.01, lease=60.0)
+    router = Router(load_settings(), policy, random.Random(1), clock=lambda: now[0])
+    sinks = {"inter-hub": inter, "state-hub": FakeSink("state-hub")}
+    dispatcher = Dispatcher(outbox, router, sinks, concurrency=2, clock=lambda: now[0])
+    [key] = await _enqueue(outbox, router, 1)
+    with anyio.fail_after(5):  # without the fix: re-checks until the lease ends (never here)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(functools.partial(dispatcher.run, until_idle=True))
+            try:
+                await inter.started.wait()
+                now[0] += 1.0  # the send took a second
+                inter.gate.set()
+                await outbox.committed.wait()  # the retry is written; its attempt not finished
+                now[0] += 1.0  # the retry is due
+                outbox.claimed = anyio.Event()
+                dispatcher.notify("inter-hub")
+                await outbox.claimed.wait()  # the row is claimed again, with the retry in it
+                await anyio.wait_all_tasks_blocked()
+                assert inter.sent == [key]  # not sent while the first attempt runs
+            finally:
+                outbox.committed_gate.set()  # (the recording is shielded: never leave it held)
+    assert inter.sent == [key, key]
+    assert len(outbox.claims) == 2  # sent as claimed, not claimed again after a lease
 
 
 async def test_until_idle_returns_without_waiting_for_a_recheck(

@@ -15,8 +15,12 @@ Batching (bench/delivery.py: the outbox round trips were a third of the drain's 
 - A loop claims ahead: enough for its free slots plus one more round of `concurrency`, and
   again once half of that round is used, not once per finished attempt. Claimed-ahead
   deliveries are leased and marked like in-flight ones (a crash leaves them to read back);
-  one held for more than half its lease is dropped unsent (due again when the lease ends),
-  and so is one whose earlier attempt is still running in this process.
+  one held for more than half its lease is dropped unsent (due again when the lease ends).
+- Never two attempts of one row at once. A row claimed again while its attempt still runs
+  here is held back until that attempt has recorded its result. If the claim read the row
+  before that result, the result has ended the claim's lease: it is dropped (the row is due
+  at its new time). If it read the row after the result (the claim and the write were in
+  the outbox together), nothing else would end its lease: it is attempted as claimed.
 - A slot (which bounds requests in flight) is freed as soon as the answer is in, and handed
   straight to the next claimed-ahead delivery, without waiting for the loop. The finished
   row stays leased until its result is recorded, so it cannot be claimed twice meanwhile.
@@ -55,7 +59,10 @@ Observer = Callable[[Delivery, Attempt | None, Result], None]
 class _SinkState:
     wake: anyio.Event = field(default_factory=anyio.Event)
     inflight: int = 0
-    busy: set[str] = field(default_factory=set)  # keys with an attempt started, not recorded
+    # Keys with an attempt started and not yet recorded, with the time it started.
+    busy: dict[str, float] = field(default_factory=dict)
+    # Claimed again while their attempt was running: held until it has been recorded.
+    parked: dict[str, tuple[float, Delivery]] = field(default_factory=dict)
     # Claimed (leased) but not yet started, oldest due first, with the claim time.
     ready: deque[tuple[float, Delivery]] = field(default_factory=deque)
 
@@ -188,18 +195,19 @@ class Dispatcher:
     def _start_ready(
         self, tg: anyio.abc.TaskGroup, sink: Sink, state: _SinkState, free: int, lease: float
     ) -> int:
-        """Start up to `free` claimed deliveries; drop any held past half its lease, and any
-        whose attempt is still running here."""
+        """Start up to `free` claimed deliveries; drop any held past half its lease, and
+        hold back any whose attempt is still running here."""
         started = 0
         while started < free and state.ready and not self._stopping:
             claimed_at, delivery = state.ready.popleft()
             if self.clock() - claimed_at > lease / 2:
                 continue  # too little lease left to finish; due again once it expires
             if delivery.key in state.busy:
-                # Claimed again because an attempt outlived its lease (a slow hub): never two
-                # attempts of one row at once; the running one records it.
+                # An attempt outlived its lease (a slow hub), or the claim read the row just
+                # as its result was written: never two attempts of one row at once.
+                state.parked[delivery.key] = (claimed_at, delivery)
                 continue
-            state.busy.add(delivery.key)
+            state.busy[delivery.key] = self.clock()
             state.inflight += 1
             started += 1
             tg.start_soon(self._attempt, tg, sink, delivery, state)
@@ -242,7 +250,8 @@ class Dispatcher:
         try:
             await self._attempt_once(tg, sink, delivery, state)
         finally:
-            state.busy.discard(delivery.key)
+            state.busy.pop(delivery.key, None)
+            state.parked.pop(delivery.key, None)  # not resumed: its lease ends by itself
 
     async def _attempt_once(
         self, tg: anyio.abc.TaskGroup, sink: Sink, delivery: Delivery, state: _SinkState
@@ -265,6 +274,7 @@ class Dispatcher:
         self._start_ready(tg, sink, state, 1, self.router.policy.lease)
         with anyio.CancelScope(shield=True):
             await self.recorder.record(result)
+        _resume_parked(state, delivery, result)
         state.wake.set()  # the lease is gone: the loop's next due time may be sooner now
         self._observe(delivery, attempt, result)
 
@@ -290,6 +300,24 @@ class Dispatcher:
         getattr(log, level)(event, **fields)
         for observer in self.observers:
             observer(delivery, attempt, result)
+
+
+def _resume_parked(state: _SinkState, delivery: Delivery, result: Result) -> None:
+    """Put back the row claimed again during this attempt if that claim read the row after
+    this attempt's result was written: its lease is fresh and nothing else would end it (it
+    would sit a whole lease, unsent). A claim that read it before lost its lease to the
+    result and is dropped; one in doubt is too (a late retry, never a second attempt)."""
+    parked = state.parked.pop(delivery.key, None)
+    if parked is None:
+        return
+    again = parked[1]
+    holds_result = (
+        again.updated_at > state.busy[delivery.key]
+        and again.status == result.status
+        and again.attempts == delivery.attempts + int(result.count_attempt)
+    )
+    if holds_result:
+        state.ready.appendleft(parked)
 
 
 async def _send(sink: Sink, delivery: Delivery) -> Attempt:
