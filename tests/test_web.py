@@ -16,7 +16,7 @@ from ops_evidence.probes import ProbeContext, find_target, run_probe
 from ops_evidence.scheduler import Job, RunRecord
 from ops_evidence.web import ServiceView, routes
 from tests.factories import endpoint_event
-from tests.gates.evidence import inventory
+from tests.probes.readiness.evidence import inventory
 from tests.servers import serve_listener
 
 pytestmark = pytest.mark.anyio

@@ -103,6 +103,13 @@ def is_bug(exc: BaseException) -> bool:
     return not isinstance(exc, OpsEvidenceError | OSError)
 
 
+def describe_exception(exc: BaseException) -> str:
+    """`TypeName: text` of an exception, for a failure message or a log line (not redacted:
+    `checks.base.Failure.of` and the log renderer redact it)."""
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
 def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
     found: list[BaseException] = []
     for exc in group.exceptions:

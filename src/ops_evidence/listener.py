@@ -24,8 +24,7 @@ from urllib.parse import urlsplit
 import anyio
 import h11
 
-from ops_evidence.checks.base import describe_exception
-from ops_evidence.errors import UnavailableError
+from ops_evidence.errors import UnavailableError, describe_exception
 from ops_evidence.logging import get_logger
 
 log = get_logger(component="listener")

@@ -11,13 +11,13 @@ from typing import Any
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from ops_evidence import __version__
+from ops_evidence.events.gate_catalog import GateStatus
 from ops_evidence.events.types import ReadinessGateAttributes, ReadinessGateUpdated
-from ops_evidence.gates.catalog import GateStatus
-from ops_evidence.gates.evaluate import evaluate_waves
 from ops_evidence.listener import Handler, Reply
 from ops_evidence.metrics import Metrics
 from ops_evidence.outbox.base import Outbox
 from ops_evidence.outbox.models import BACKLOG_STATUSES, DEFERRED, Stats
+from ops_evidence.probes.readiness.evaluation import evaluate_waves
 from ops_evidence.scheduler import RunRecord
 
 
@@ -109,7 +109,7 @@ def _status(status: str) -> str:
 
 
 def _gates(view: ServiceView) -> list[str]:
-    """The readiness gates (from the gate probes' last events) and the waves they add up to."""
+    """The readiness gates (from the readiness probes' last events) and the waves they add up to."""
     keys = [k for k, t in view.probes if t == ReadinessGateUpdated.EVENT_TYPE]
     if not keys:
         return []

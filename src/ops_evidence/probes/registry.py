@@ -30,7 +30,8 @@ from importlib import import_module
 import anyio
 import structlog
 
-from ops_evidence.checks.base import Failure, describe_exception
+from ops_evidence.checks.base import Failure
+from ops_evidence.errors import describe_exception
 from ops_evidence.events.envelope import EvidenceEvent
 from ops_evidence.inventory.checks import Schedule
 from ops_evidence.inventory.models import AccessPath, Backup, Endpoint, Inventory, Service
@@ -49,7 +50,7 @@ PROBE_MODULES = (
     "access_path_checked",
     "backup_verified",
     "inventory_drift",
-    "readiness_gate",
+    "readiness.probe",
 )
 
 log = structlog.get_logger("ops_evidence.probes")

@@ -8,7 +8,7 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from ops_evidence.gates.catalog import load_catalog, parse_catalog
+from ops_evidence.events.gate_catalog import load_catalog, parse_catalog
 
 # The seed's table (ops-hub-readiness-gates.md, 2026-06-14): id -> current status.
 SEED_STATUSES = {
@@ -46,8 +46,8 @@ def test_rules_cover_the_gates_evidence_can_decide() -> None:
 
 
 def test_catalog_is_package_data() -> None:
-    """catalog.yaml is read through importlib.resources, so it ships inside the package."""
-    text = resources.files("ops_evidence.gates").joinpath("catalog.yaml").read_text("utf-8")
+    """gate_catalog.yaml is read through importlib.resources, so it ships inside the package."""
+    text = resources.files("ops_evidence.events").joinpath("gate_catalog.yaml").read_text("utf-8")
     assert parse_catalog(yaml.safe_load(text)) == load_catalog()
 
 

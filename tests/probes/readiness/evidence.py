@@ -14,10 +14,10 @@ from ops_evidence.events.types import (
     ServiceObserved,
     ServiceObservedAttributes,
 )
-from ops_evidence.gates.rules import GateEvidence, planned_intervals
 from ops_evidence.inventory.models import Inventory
 from ops_evidence.probes import MemoryObservations
-from ops_evidence.rollout.outcomes import RolloutCommand, RolloutOutcome
+from ops_evidence.probes.readiness.rollout_outcomes import RolloutCommand, RolloutOutcome
+from ops_evidence.probes.readiness.rules import GateEvidence, planned_intervals
 
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 FRESH = NOW - timedelta(minutes=1)

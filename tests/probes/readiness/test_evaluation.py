@@ -7,16 +7,16 @@ from typing import Any
 
 import pytest
 
+from ops_evidence.events.gate_catalog import GateStatus, load_catalog
 from ops_evidence.events.types import MAX_GATE_REASONS
-from ops_evidence.gates.catalog import GateStatus, load_catalog
-from ops_evidence.gates.evaluate import (
+from ops_evidence.probes.readiness.evaluation import (
     GateResult,
     evaluate_gate,
     evaluate_gates,
     evaluate_waves,
     wave_status,
 )
-from tests.gates.evidence import (
+from tests.probes.readiness.evidence import (
     catalogued_service,
     endpoint,
     endpoint_seen,

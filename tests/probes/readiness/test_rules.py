@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from ops_evidence.gates.catalog import GateStatus, load_catalog
-from ops_evidence.gates.rules import RULES, GateEvidence, aggregate
-from ops_evidence.rollout.outcomes import RolloutCommand, RolloutOutcome
-from tests.gates.evidence import (
+from ops_evidence.events.gate_catalog import GateStatus, load_catalog
+from ops_evidence.probes.readiness.rollout_outcomes import RolloutCommand, RolloutOutcome
+from ops_evidence.probes.readiness.rules import RULES, GateEvidence, aggregate
+from tests.probes.readiness.evidence import (
     STALE,
     backup,
     backup_seen,

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ops_evidence.redact import register_secret
-from ops_evidence.rollout.outcomes import (
+from ops_evidence.probes.readiness.rollout_outcomes import (
     RolloutOutcome,
     load_outcomes,
     outcome_path,
     record_outcome,
 )
+from ops_evidence.redact import register_secret
 
 AT = datetime(2026, 6, 15, 12, tzinfo=UTC)
 

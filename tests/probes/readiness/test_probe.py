@@ -10,22 +10,28 @@ import jsonschema
 import pytest
 
 from ops_evidence.checks.base import Failure
+from ops_evidence.events.gate_catalog import load_catalog
 from ops_evidence.events.schemas import event_schema
 from ops_evidence.events.types import MAX_GATE_REASON_LENGTH, ReadinessGateUpdated
 from ops_evidence.events.wire import event_attributes
-from ops_evidence.gates.catalog import load_catalog
-from ops_evidence.gates.evaluate import evaluate_gate
-from ops_evidence.gates.rules import GateEvidence, planned_intervals
 from ops_evidence.inventory.models import Inventory
 from ops_evidence.jobs import build_jobs
 from ops_evidence.probe_state import MemoryProbeState
 from ops_evidence.probes import MemoryObservations, ProbeContext, find_target, run_probe
-from ops_evidence.probes.readiness_gate import gate_evidence
+from ops_evidence.probes.readiness.evaluation import evaluate_gate
+from ops_evidence.probes.readiness.probe import gate_evidence
+from ops_evidence.probes.readiness.rollout_outcomes import RolloutOutcome, record_outcome
+from ops_evidence.probes.readiness.rules import GateEvidence, planned_intervals
 from ops_evidence.probes.registry import probes
-from ops_evidence.rollout.outcomes import RolloutOutcome, record_outcome
 from ops_evidence.scheduler import Job, Scheduler
 from ops_evidence.scheduling import fingerprint
-from tests.gates.evidence import NOW, catalogued_service, endpoint, endpoint_seen, inventory
+from tests.probes.readiness.evidence import (
+    NOW,
+    catalogued_service,
+    endpoint,
+    endpoint_seen,
+    inventory,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -34,7 +40,7 @@ REGISTRY = inventory(services=[catalogued_service("gitea")],
 
 
 async def gate_event(ctx: ProbeContext, gate_id: str) -> ReadinessGateUpdated:
-    """Run the gate probe of `gate_id` in `ctx`."""
+    """Run the readiness probe of `gate_id` in `ctx`."""
     target = find_target(ctx.inventory, f"gate:{gate_id}")
     assert target is not None
     event = await run_probe(ctx, target)
@@ -111,7 +117,7 @@ def test_only_the_rollout_rule_reads_the_recorded_outcomes(tmp_path: Path) -> No
 def test_gate_probes_of_one_context_plan_the_inventory_once(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The fifteen gate probes share one context's planned intervals: planning (a walk of the
+    """The fifteen readiness probes share one context's planned intervals: planning (a walk of the
     whole inventory) runs on the first evaluation only."""
     calls: list[Inventory] = []
 
@@ -119,7 +125,7 @@ def test_gate_probes_of_one_context_plan_the_inventory_once(
         calls.append(inv)
         return planned_intervals(inv)
 
-    monkeypatch.setattr("ops_evidence.probes.readiness_gate.planned_intervals", counting)
+    monkeypatch.setattr("ops_evidence.probes.readiness.probe.planned_intervals", counting)
     ctx = ProbeContext(inventory())
     first, second = gate_evidence(ctx), gate_evidence(ctx)
     assert len(calls) == 1

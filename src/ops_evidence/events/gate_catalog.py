@@ -1,4 +1,9 @@
-"""The gate catalog and the migration waves, loaded from `catalog.yaml` (package data)."""
+"""The gate catalog and the migration waves, loaded from `gate_catalog.yaml` (package data).
+
+Part of the event contract: a gate event's `gate` is one of these ids and its `status` a
+`GateStatus`. The inventory's `gates:` section (manual evidence) names the same ids, and the
+readiness probe (`probes/readiness/`) evaluates them.
+"""
 
 from __future__ import annotations
 
@@ -92,5 +97,5 @@ def parse_catalog(data: Any) -> Catalog:
 @functools.cache
 def load_catalog() -> Catalog:
     """The shipped catalog (read once; it is immutable package data)."""
-    text = resources.files("ops_evidence.gates").joinpath("catalog.yaml").read_text("utf-8")
+    text = resources.files("ops_evidence.events").joinpath("gate_catalog.yaml").read_text("utf-8")
     return parse_catalog(yaml.safe_load(text))

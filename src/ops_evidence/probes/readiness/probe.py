@@ -13,11 +13,11 @@ from typing import Any
 
 from ops_evidence.checks.base import Failure
 from ops_evidence.events.envelope import EvidenceEvent
+from ops_evidence.events.gate_catalog import load_catalog
 from ops_evidence.events.types import ReadinessGateUpdated
-from ops_evidence.gates.catalog import load_catalog
-from ops_evidence.gates.evaluate import GateResult, evaluate_gate
-from ops_evidence.gates.rules import GateEvidence, planned_intervals
 from ops_evidence.probes.base import ProbeContext, ProbeTarget, make_event, verdict
+from ops_evidence.probes.readiness.evaluation import GateResult, evaluate_gate
+from ops_evidence.probes.readiness.rules import GateEvidence, planned_intervals
 from ops_evidence.probes.registry import register_probe
 
 

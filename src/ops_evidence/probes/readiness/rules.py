@@ -11,7 +11,7 @@ service, a store …). A finding is `ok`, a declaration `gap`, a `failed` observ
     any failed    blocked   the evidence shows a required precondition missing
     otherwise     partial
 
-Rules make no network calls: the service runs the gate probe after the observation probes.
+Rules make no network calls: the service runs the readiness probe after the observation probes.
 """
 
 from __future__ import annotations
@@ -24,11 +24,16 @@ from pathlib import Path
 from typing import Literal
 
 from ops_evidence.events.envelope import EvidenceEvent
-from ops_evidence.gates.catalog import GateStatus, Rule
+from ops_evidence.events.gate_catalog import GateStatus, Rule
 from ops_evidence.inventory.models import Endpoint, Inventory
 from ops_evidence.probes.base import Observations
+from ops_evidence.probes.readiness.rollout_outcomes import (
+    COMMANDS,
+    RolloutCommand,
+    RolloutOutcome,
+    load_outcomes,
+)
 from ops_evidence.probes.registry import plan
-from ops_evidence.rollout.outcomes import COMMANDS, RolloutCommand, RolloutOutcome, load_outcomes
 from ops_evidence.vocabulary import context_key
 
 FindingState = Literal["ok", "gap", "failed", "unseen"]

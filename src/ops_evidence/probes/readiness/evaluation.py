@@ -18,10 +18,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from ops_evidence.events.gate_catalog import Catalog, Gate, GateStatus, Wave, load_catalog
 from ops_evidence.events.types import MAX_GATE_REASONS
-from ops_evidence.gates.catalog import Catalog, Gate, GateStatus, Wave, load_catalog
-from ops_evidence.gates.rules import RULES, GateEvidence, aggregate
 from ops_evidence.inventory.models import ManualGateEvidence
+from ops_evidence.probes.readiness.rules import RULES, GateEvidence, aggregate
 
 DecidedBy = Literal["evidence", "manual", "none"]
 
