@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from ops_evidence.cookieless import CookielessClient
-from ops_evidence.sinks.http import make_client
+from ops_evidence.delivery.sinks.http import make_client
 
 pytestmark = pytest.mark.anyio
 

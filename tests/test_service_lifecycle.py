@@ -9,17 +9,17 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ops_evidence.backoff import RetryPolicy
-from ops_evidence.dispatcher import Dispatcher
+from ops_evidence.delivery.backoff import RetryPolicy
+from ops_evidence.delivery.dispatcher import Dispatcher
+from ops_evidence.delivery.outbox.models import Stats
+from ops_evidence.delivery.router import Router
+from ops_evidence.delivery.sinks.state_hub import StateHubSink
 from ops_evidence.emulator import create_app
 from ops_evidence.events.envelope import EvidenceEvent
-from ops_evidence.outbox.models import Stats
 from ops_evidence.probe_state import MemoryProbeState
-from ops_evidence.router import Router
 from ops_evidence.scheduler import Job, Scheduler
 from ops_evidence.service import Service
 from ops_evidence.settings import load_settings
-from ops_evidence.sinks.state_hub import StateHubSink
 from tests.delivery_support import emulator_config
 from tests.factories import endpoint_event
 

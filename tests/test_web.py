@@ -9,9 +9,9 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from ops_evidence.delivery.outbox import MemoryOutbox, NewDelivery, StoredEvent
 from ops_evidence.events.envelope import EvidenceEvent
 from ops_evidence.metrics import Metrics
-from ops_evidence.outbox import MemoryOutbox, NewDelivery, StoredEvent
 from ops_evidence.probes import ProbeContext, find_target, run_probe
 from ops_evidence.scheduler import Job, RunRecord
 from ops_evidence.web import ServiceView, routes

@@ -68,7 +68,8 @@ class UnavailableError(OpsEvidenceError):
 
 
 class OutboxBusyError(OpsEvidenceError):
-    """Another process owns the outbox (outbox/lock.py); the command can be retried later."""
+    """Another process owns the outbox (delivery/outbox/lock.py); the command can be retried
+    later."""
 
     exit_code = EX_TEMPFAIL
 

@@ -6,10 +6,10 @@ import time
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-from ops_evidence.outbox.base import Outbox
-from ops_evidence.outbox.models import BACKLOG_STATUSES, Delivery, Result
+from ops_evidence.delivery.outbox.base import Outbox
+from ops_evidence.delivery.outbox.models import BACKLOG_STATUSES, Delivery, Result
+from ops_evidence.delivery.sinks.base import Attempt
 from ops_evidence.scheduler import RunRecord
-from ops_evidence.sinks.base import Attempt
 
 _PREFIX = "ops_evidence"
 

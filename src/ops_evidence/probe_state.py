@@ -10,8 +10,8 @@ import sqlite3
 from pathlib import Path
 from typing import Protocol
 
+from ops_evidence.delivery.outbox.dbthread import DbThread
 from ops_evidence.errors import OutboxError
-from ops_evidence.outbox.dbthread import DbThread
 from ops_evidence.scheduling import Emitted
 
 

@@ -18,28 +18,28 @@ import anyio
 import httpx
 from anyio.abc import TaskGroup
 
-from ops_evidence.backoff import RetryPolicy
-from ops_evidence.dispatcher import Dispatcher
+from ops_evidence.delivery.backoff import RetryPolicy
+from ops_evidence.delivery.dispatcher import Dispatcher
+from ops_evidence.delivery.factory import build_sinks, open_outbox
+from ops_evidence.delivery.outbox.base import Outbox
+from ops_evidence.delivery.outbox.lock import owning, try_lock, unlock
+from ops_evidence.delivery.outbox.memory import MemoryOutbox
+from ops_evidence.delivery.outbox.models import Delivery
+from ops_evidence.delivery.outbox.sqlite import SqliteOutbox
+from ops_evidence.delivery.router import Router
+from ops_evidence.delivery.sinks.base import Sink
+from ops_evidence.delivery.sinks.http import make_client
+from ops_evidence.delivery.sinks.stdout import StdoutSink
 from ops_evidence.errors import OutboxFullError
 from ops_evidence.events.envelope import EvidenceEvent
 from ops_evidence.listener import Listener, bind
 from ops_evidence.logging import get_logger
 from ops_evidence.memory import freeze_startup_objects, release_free_memory
 from ops_evidence.metrics import Metrics
-from ops_evidence.outbox.base import Outbox
-from ops_evidence.outbox.lock import owning, try_lock, unlock
-from ops_evidence.outbox.memory import MemoryOutbox
-from ops_evidence.outbox.models import Delivery
-from ops_evidence.outbox.sqlite import SqliteOutbox
 from ops_evidence.probe_state import MemoryProbeState, ProbeStateStore, SqliteProbeState
-from ops_evidence.router import Router
 from ops_evidence.scheduler import Job, RunRecord, Scheduler
 from ops_evidence.settings import Settings
-from ops_evidence.sinks.base import Sink
-from ops_evidence.sinks.http import make_client
-from ops_evidence.sinks.stdout import StdoutSink
 from ops_evidence.web import ServiceView, routes
-from ops_evidence.wiring import build_sinks, open_outbox
 
 log = get_logger(component="service")
 PRUNE_EVERY = 3600.0
@@ -110,7 +110,7 @@ class Service:
     async def run(self, *, listen: bool = True, stop: anyio.Event | None = None) -> None:
         """Run until SIGTERM/SIGINT (or `stop`), then shut down in order within the bounds.
 
-        Holds the owner's lock (outbox/lock.py) throughout: refuses (OutboxBusyError, 75)
+        Holds the owner's lock (delivery/outbox/lock.py) throughout: refuses (OutboxBusyError, 75)
         while another `run` or `outbox drain` owns the outbox, whose leases it would release.
         """
         if self.dry_run:
