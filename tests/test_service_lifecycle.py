@@ -16,8 +16,8 @@ from ops_evidence.delivery.router import Router
 from ops_evidence.delivery.sinks.state_hub import StateHubSink
 from ops_evidence.emulator import create_app
 from ops_evidence.events.envelope import EvidenceEvent
-from ops_evidence.probe_state import MemoryProbeState
-from ops_evidence.scheduler import Job, Scheduler
+from ops_evidence.schedule.emission_state import MemoryProbeState
+from ops_evidence.schedule.runner import Job, Scheduler
 from ops_evidence.service import Service
 from ops_evidence.settings import load_settings
 from tests.delivery_support import emulator_config

@@ -13,7 +13,7 @@ from ops_evidence.delivery.outbox import MemoryOutbox, NewDelivery, StoredEvent
 from ops_evidence.events.envelope import EvidenceEvent
 from ops_evidence.metrics import Metrics
 from ops_evidence.probes import ProbeContext, find_target, run_probe
-from ops_evidence.scheduler import Job, RunRecord
+from ops_evidence.schedule.runner import Job, RunRecord
 from ops_evidence.web import ServiceView, routes
 from tests.factories import endpoint_event
 from tests.probes.readiness.evidence import inventory

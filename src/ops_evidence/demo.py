@@ -29,8 +29,8 @@ from ops_evidence.embedded_asgi import EmbeddedServer, embedded_server
 from ops_evidence.emulator import EmulatorConfig, create_app
 from ops_evidence.emulator.config import ConsumerConfig, ManifestConfig
 from ops_evidence.inventory import load_inventory
-from ops_evidence.jobs import build_jobs
 from ops_evidence.mapping import WidgetMapping
+from ops_evidence.schedule.probe_jobs import build_jobs
 from ops_evidence.service import Service
 from ops_evidence.settings import Settings
 from ops_evidence.vocabulary import EVENT_TYPES

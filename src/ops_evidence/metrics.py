@@ -9,7 +9,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from ops_evidence.delivery.outbox.base import Outbox
 from ops_evidence.delivery.outbox.models import BACKLOG_STATUSES, Delivery, Result
 from ops_evidence.delivery.sinks.base import Attempt
-from ops_evidence.scheduler import RunRecord
+from ops_evidence.schedule.runner import RunRecord
 
 _PREFIX = "ops_evidence"
 

@@ -36,8 +36,8 @@ from ops_evidence.listener import Listener, bind
 from ops_evidence.logging import get_logger
 from ops_evidence.memory import freeze_startup_objects, release_free_memory
 from ops_evidence.metrics import Metrics
-from ops_evidence.probe_state import MemoryProbeState, ProbeStateStore, SqliteProbeState
-from ops_evidence.scheduler import Job, RunRecord, Scheduler
+from ops_evidence.schedule.emission_state import MemoryProbeState, ProbeStateStore, SqliteProbeState
+from ops_evidence.schedule.runner import Job, RunRecord, Scheduler
 from ops_evidence.settings import Settings
 from ops_evidence.web import ServiceView, routes
 

@@ -18,7 +18,7 @@ from ops_evidence.events.types import ReadinessGateAttributes, ReadinessGateUpda
 from ops_evidence.listener import Handler, Reply
 from ops_evidence.metrics import Metrics
 from ops_evidence.probes.readiness.evaluation import evaluate_waves
-from ops_evidence.scheduler import RunRecord
+from ops_evidence.schedule.runner import RunRecord
 
 
 @dataclass

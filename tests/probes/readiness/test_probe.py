@@ -15,16 +15,16 @@ from ops_evidence.events.schemas import event_schema
 from ops_evidence.events.types import MAX_GATE_REASON_LENGTH, ReadinessGateUpdated
 from ops_evidence.events.wire import event_attributes
 from ops_evidence.inventory.models import Inventory
-from ops_evidence.jobs import build_jobs
-from ops_evidence.probe_state import MemoryProbeState
 from ops_evidence.probes import MemoryObservations, ProbeContext, find_target, run_probe
 from ops_evidence.probes.readiness.evaluation import evaluate_gate
 from ops_evidence.probes.readiness.probe import gate_evidence
 from ops_evidence.probes.readiness.rollout_outcomes import RolloutOutcome, record_outcome
 from ops_evidence.probes.readiness.rules import GateEvidence, planned_intervals
 from ops_evidence.probes.registry import probes
-from ops_evidence.scheduler import Job, Scheduler
-from ops_evidence.scheduling import fingerprint
+from ops_evidence.schedule.emission_state import MemoryProbeState
+from ops_evidence.schedule.probe_jobs import build_jobs
+from ops_evidence.schedule.runner import Job, Scheduler
+from ops_evidence.schedule.timetable import fingerprint
 from tests.probes.readiness.evidence import (
     NOW,
     catalogued_service,

@@ -1,6 +1,6 @@
 """Pure scheduling logic: when each probe runs next, and whether its result is emitted.
 
-No I/O and no clock of its own, so it is tested with plain numbers. `scheduler.py` drives it.
+No I/O and no clock of its own, so it is tested with plain numbers. `runner.py` drives it.
 
 Timing: a probe's first run is spread uniformly over its first interval (1,000 probes do not
 all start at once); each next run is `interval ± jitter` after the previous *start*, never

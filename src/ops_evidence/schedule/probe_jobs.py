@@ -9,7 +9,7 @@ from pathlib import Path
 from ops_evidence.inventory.models import Entity, Inventory
 from ops_evidence.probes.base import ProbeContext, ProbeTarget
 from ops_evidence.probes.registry import derived, plan, run_probe
-from ops_evidence.scheduler import Job
+from ops_evidence.schedule.runner import Job
 
 DRIFT = "ops-inventory-drift"
 

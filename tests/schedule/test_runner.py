@@ -8,8 +8,8 @@ import anyio
 import pytest
 
 from ops_evidence.events.envelope import EvidenceEvent
-from ops_evidence.probe_state import MemoryProbeState
-from ops_evidence.scheduler import Job, RunRecord, Scheduler
+from ops_evidence.schedule.emission_state import MemoryProbeState
+from ops_evidence.schedule.runner import Job, RunRecord, Scheduler
 from tests.factories import endpoint_event
 
 pytestmark = pytest.mark.anyio

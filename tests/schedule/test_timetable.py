@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from ops_evidence.scheduling import Emitted, Timetable, fingerprint, should_emit
+from ops_evidence.schedule.timetable import Emitted, Timetable, fingerprint, should_emit
 
 
 def test_first_runs_are_spread_over_one_interval() -> None:

@@ -21,8 +21,8 @@ import anyio
 from ops_evidence.events.envelope import EvidenceEvent
 from ops_evidence.events.wire import event_attributes
 from ops_evidence.logging import get_logger
-from ops_evidence.probe_state import ProbeStateStore
-from ops_evidence.scheduling import Emitted, Timetable, fingerprint, should_emit
+from ops_evidence.schedule.emission_state import ProbeStateStore
+from ops_evidence.schedule.timetable import Emitted, Timetable, fingerprint, should_emit
 
 log = get_logger(component="scheduler")
 # Stores an event for delivery; False when it was refused (the outbox is full), so the

@@ -12,7 +12,7 @@ from typing import Protocol
 
 from ops_evidence.delivery.outbox.dbthread import DbThread
 from ops_evidence.errors import OutboxError
-from ops_evidence.scheduling import Emitted
+from ops_evidence.schedule.timetable import Emitted
 
 
 class ProbeStateStore(Protocol):
