@@ -69,6 +69,7 @@ configure_logging("info", "json", Path(os.devnull).open("w"))  # noqa: SIM115 - 
 from tests.delivery_support import MAPPING, fill_outbox, stored_keys  # noqa: E402
 from tests.factories import endpoint_event  # noqa: E402
 
+from ops_evidence.config.settings import load_settings  # noqa: E402
 from ops_evidence.delivery.backoff import RetryPolicy  # noqa: E402
 from ops_evidence.delivery.dispatcher import Dispatcher  # noqa: E402
 from ops_evidence.delivery.factory import build_sinks, open_outbox  # noqa: E402
@@ -77,7 +78,6 @@ from ops_evidence.delivery.outbox.schema import ACTIVE_SQL, migrate  # noqa: E40
 from ops_evidence.delivery.router import Router  # noqa: E402
 from ops_evidence.delivery.sinks.http import make_client  # noqa: E402
 from ops_evidence.events.envelope import new_run_id  # noqa: E402
-from ops_evidence.settings import load_settings  # noqa: E402
 
 KEY_ENV = "BENCH_OPS_HUB_KEY"
 EVENTS_PATH = "/api/v2/interaction-events"

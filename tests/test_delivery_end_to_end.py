@@ -10,10 +10,10 @@ import httpx
 import pytest
 
 from ops_evidence.cli.drain import drain
+from ops_evidence.config.settings import load_settings
 from ops_evidence.delivery.backoff import RetryPolicy
 from ops_evidence.emulator import create_app
 from ops_evidence.emulator.config import STRICT_PROFILES, BurstConfig, FaultConfig
-from ops_evidence.settings import load_settings
 from tests.delivery_support import delivery_env, emulator_config, fill_outbox, stored_keys
 from tests.servers import serve_asgi
 

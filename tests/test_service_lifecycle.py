@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from ops_evidence.config.settings import load_settings
 from ops_evidence.delivery.backoff import RetryPolicy
 from ops_evidence.delivery.dispatcher import Dispatcher
 from ops_evidence.delivery.outbox.models import Stats
@@ -19,7 +20,6 @@ from ops_evidence.events.envelope import EvidenceEvent
 from ops_evidence.schedule.emission_state import MemoryProbeState
 from ops_evidence.schedule.runner import Job, Scheduler
 from ops_evidence.service import Service
-from ops_evidence.settings import load_settings
 from tests.delivery_support import emulator_config
 from tests.factories import endpoint_event
 

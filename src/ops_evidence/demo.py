@@ -25,15 +25,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ops_evidence.embedded_asgi import EmbeddedServer, embedded_server
+from ops_evidence.config.settings import Settings
+from ops_evidence.config.widget_mapping import WidgetMapping
 from ops_evidence.emulator import EmulatorConfig, create_app
 from ops_evidence.emulator.config import ConsumerConfig, ManifestConfig
+from ops_evidence.events.vocabulary import EVENT_TYPES
+from ops_evidence.http.embedded_asgi import EmbeddedServer, embedded_server
 from ops_evidence.inventory import load_inventory
-from ops_evidence.mapping import WidgetMapping
 from ops_evidence.schedule.probe_jobs import build_jobs
 from ops_evidence.service import Service
-from ops_evidence.settings import Settings
-from ops_evidence.vocabulary import EVENT_TYPES
 
 UNDECLARED = "ops-backup-verified"
 INVENTORY = """\

@@ -18,6 +18,7 @@ import anyio
 import httpx
 from anyio.abc import TaskGroup
 
+from ops_evidence.config.settings import Settings
 from ops_evidence.delivery.backoff import RetryPolicy
 from ops_evidence.delivery.dispatcher import Dispatcher
 from ops_evidence.delivery.factory import build_sinks, open_outbox
@@ -32,13 +33,12 @@ from ops_evidence.delivery.sinks.http import make_client
 from ops_evidence.delivery.sinks.stdout import StdoutSink
 from ops_evidence.errors import OutboxFullError
 from ops_evidence.events.envelope import EvidenceEvent
-from ops_evidence.listener import Listener, bind
+from ops_evidence.http.listener import Listener, bind
 from ops_evidence.logging import get_logger
 from ops_evidence.memory import freeze_startup_objects, release_free_memory
 from ops_evidence.metrics import Metrics
 from ops_evidence.schedule.emission_state import MemoryProbeState, ProbeStateStore, SqliteProbeState
 from ops_evidence.schedule.runner import Job, RunRecord, Scheduler
-from ops_evidence.settings import Settings
 from ops_evidence.web import ServiceView, routes
 
 log = get_logger(component="service")

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import anyio
 import pytest
 
+from ops_evidence.config.settings import load_settings
 from ops_evidence.delivery import dispatcher as dispatcher_module
 from ops_evidence.delivery.backoff import RetryPolicy
 from ops_evidence.delivery.dispatcher import Dispatcher, GroupRecorder
@@ -21,7 +22,6 @@ from ops_evidence.delivery.router import Router
 from ops_evidence.delivery.sinks.base import Attempt, AttemptKind, Sink
 from ops_evidence.errors import OutboxError
 from ops_evidence.logging import configure_logging
-from ops_evidence.settings import load_settings
 from tests.factories import endpoint_event
 
 pytestmark = pytest.mark.anyio

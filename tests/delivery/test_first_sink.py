@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from ops_evidence.config.settings import load_settings
 from ops_evidence.delivery.first_sink import route_for
-from ops_evidence.settings import load_settings
 
 MAPPING = (
     '{"entities": {"endpoint:reg": "w-reg"}, "event_types": {"ops-endpoint-verified": "w-agg"}}'

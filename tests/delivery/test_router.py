@@ -7,12 +7,12 @@ import random
 
 import pytest
 
+from ops_evidence.config.settings import Settings, load_settings
 from ops_evidence.delivery.backoff import RetryPolicy
 from ops_evidence.delivery.outbox import MemoryOutbox
 from ops_evidence.delivery.outbox.models import Delivery, Result
 from ops_evidence.delivery.router import Router
 from ops_evidence.delivery.sinks.base import Attempt, AttemptKind
-from ops_evidence.settings import Settings, load_settings
 from tests.factories import endpoint_event
 
 pytestmark = pytest.mark.anyio

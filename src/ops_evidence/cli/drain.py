@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import anyio
 
+from ops_evidence.config.settings import Settings
 from ops_evidence.delivery.backoff import RetryPolicy
 from ops_evidence.delivery.dispatcher import Dispatcher
 from ops_evidence.delivery.factory import build_sinks, open_outbox
@@ -16,7 +17,6 @@ from ops_evidence.delivery.router import Router
 from ops_evidence.delivery.sinks.http import make_client
 from ops_evidence.errors import EX_UNAVAILABLE
 from ops_evidence.logging import get_logger
-from ops_evidence.settings import Settings
 
 log = get_logger(component="drain")
 

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import anyio
 
+from ops_evidence.config.settings import Settings, load_settings
 from ops_evidence.delivery.sinks.http import make_client
 from ops_evidence.logging import configure_logging
 from ops_evidence.probes.readiness.rollout_outcomes import (
@@ -18,7 +19,6 @@ from ops_evidence.probes.readiness.rollout_outcomes import (
     record_outcome,
 )
 from ops_evidence.rollout.inter_hub_client import InterHubClient
-from ops_evidence.settings import Settings, load_settings
 
 T = TypeVar("T")
 

@@ -14,7 +14,7 @@ from ops_evidence.cli.common import (
 )
 from ops_evidence.delivery.first_sink import route_for
 from ops_evidence.delivery.sinks.http import check_key_transport
-from ops_evidence.vocabulary import context_key
+from ops_evidence.events.vocabulary import context_key
 
 
 def register(sub: Any) -> None:

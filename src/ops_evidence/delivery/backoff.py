@@ -15,7 +15,7 @@ from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ops_evidence.settings import Settings
+    from ops_evidence.config.settings import Settings
 
 
 @dataclass(frozen=True, slots=True)

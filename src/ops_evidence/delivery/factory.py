@@ -6,12 +6,12 @@ from pathlib import Path
 
 import httpx
 
+from ops_evidence.config.settings import Settings
 from ops_evidence.delivery.outbox.sqlite import SqliteOutbox
 from ops_evidence.delivery.sinks.base import Sink
 from ops_evidence.delivery.sinks.inter_hub import InterHubSink
 from ops_evidence.delivery.sinks.state_hub import StateHubSink
 from ops_evidence.delivery.sinks.stdout import StdoutSink
-from ops_evidence.settings import Settings
 
 OUTBOX_FILE = "outbox.sqlite3"
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from ops_evidence.settings import Settings
+from ops_evidence.config.settings import Settings
 
 SinkId = Literal["inter-hub", "state-hub", "stdout"]
 

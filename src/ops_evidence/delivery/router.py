@@ -16,6 +16,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 
+from ops_evidence.config.settings import Settings
 from ops_evidence.delivery.backoff import RetryPolicy
 from ops_evidence.delivery.first_sink import route_for
 from ops_evidence.delivery.outbox.models import Delivery, NewDelivery, Result, Status, StoredEvent
@@ -24,7 +25,6 @@ from ops_evidence.events.envelope import EvidenceEvent
 from ops_evidence.events.registry import parse_event
 from ops_evidence.events.wire import canonical_json, interaction_event_body, progress_body
 from ops_evidence.logging import get_logger
-from ops_evidence.settings import Settings
 
 log = get_logger(component="router")
 

@@ -21,9 +21,9 @@ from typing import Any
 
 import httpx
 
+from ops_evidence.config.widget_mapping import WidgetMapping
 from ops_evidence.delivery.sinks.classify import short_error
 from ops_evidence.errors import UnavailableError
-from ops_evidence.mapping import WidgetMapping
 from ops_evidence.redact import redact_text
 from ops_evidence.rollout.inter_hub_client import API, HubRefused, InterHubClient
 

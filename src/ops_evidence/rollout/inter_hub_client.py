@@ -15,13 +15,13 @@ import anyio
 import httpx
 from pydantic import SecretStr
 
+from ops_evidence.config.settings import Settings
 from ops_evidence.delivery.backoff import parse_retry_after
 from ops_evidence.delivery.sinks.classify import short_error
 from ops_evidence.delivery.sinks.http import check_key_transport
 from ops_evidence.delivery.sinks.pages import PageRequest, parse_page
 from ops_evidence.errors import ConfigError, UnavailableError
 from ops_evidence.redact import redact_text
-from ops_evidence.settings import Settings
 
 API = "/api/v2"
 # A runaway list must not loop for ever: 10 000 pages is far beyond any hub.

@@ -11,10 +11,10 @@ from urllib.parse import urlsplit
 import httpx
 
 from ops_evidence import __version__
-from ops_evidence.cookieless import CookielessClient
 from ops_evidence.delivery.sinks.transport import KeepAliveTransport
 from ops_evidence.errors import ConfigError
-from ops_evidence.trust import ssl_context as trusted_context
+from ops_evidence.http.cookieless import CookielessClient
+from ops_evidence.http.trust import ssl_context as trusted_context
 
 # httpcore runs `import sniffio` for every lock it creates (several per request); sniffio is
 # not installed, and each failed import scans sys.path. The probes record its absence once
@@ -33,14 +33,14 @@ def make_client(
 ) -> httpx.AsyncClient:
     """An AsyncClient with explicit timeouts and TLS verification on.
 
-    Trust is the system store shared with the probes (`trust.py`; `SSL_CERT_FILE` /
+    Trust is the system store shared with the probes (`http/trust.py`; `SSL_CERT_FILE` /
     `SSL_CERT_DIR` replace it), unless a context is given (tests with their own CA). Not
     httpx's certifi bundle: a second full CA store would cost ~2.6 MB of resident memory.
 
     The transport is our keep-alive one (`delivery/sinks/transport.py`): httpcore's pool was
     most of the CPU per delivered event. Proxies from the environment still get httpx's
     transports.
-    It keeps no cookies (`cookieless.py`): a sink authenticates with its key, and parsing each
+    It keeps no cookies (`http/cookieless.py`): a sink authenticates with its key, and parsing each
     response's `Set-Cookie` cost about a tenth of a delivery's CPU.
     """
     return CookielessClient(

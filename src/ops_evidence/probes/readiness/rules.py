@@ -25,6 +25,7 @@ from typing import Literal
 
 from ops_evidence.events.envelope import EvidenceEvent
 from ops_evidence.events.gate_catalog import GateStatus, Rule
+from ops_evidence.events.vocabulary import context_key
 from ops_evidence.inventory.models import Endpoint, Inventory
 from ops_evidence.probes.base import Observations
 from ops_evidence.probes.readiness.rollout_outcomes import (
@@ -34,7 +35,6 @@ from ops_evidence.probes.readiness.rollout_outcomes import (
     load_outcomes,
 )
 from ops_evidence.probes.registry import plan
-from ops_evidence.vocabulary import context_key
 
 FindingState = Literal["ok", "gap", "failed", "unseen"]
 # An observation older than this many probe intervals no longer counts as recent: one or two

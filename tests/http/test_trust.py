@@ -7,7 +7,7 @@ from pathlib import Path
 
 import trustme
 
-from ops_evidence.trust import ssl_context
+from ops_evidence.http.trust import ssl_context
 
 
 def test_default_context_verifies_chain_and_hostname() -> None:

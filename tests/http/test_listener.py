@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from ops_evidence.errors import UnavailableError
-from ops_evidence.listener import Handler, Listener, Reply, bind, encode, split_listen
+from ops_evidence.http.listener import Handler, Listener, Reply, bind, encode, split_listen
 from ops_evidence.logging import configure_logging
 from tests.servers import serve_listener
 

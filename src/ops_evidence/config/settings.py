@@ -23,9 +23,9 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from ops_evidence.durations import Duration
+from ops_evidence.config.durations import Duration
+from ops_evidence.config.widget_mapping import WidgetMapping, parse_widget_mapping
 from ops_evidence.errors import ConfigError
-from ops_evidence.mapping import WidgetMapping, parse_widget_mapping
 from ops_evidence.redact import register_secret
 
 SinkName = Literal["auto", "inter-hub", "state-hub-progress", "stdout"]

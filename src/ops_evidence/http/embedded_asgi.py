@@ -1,5 +1,5 @@
 """Run an ASGI app with uvicorn inside a caller's event loop and task group (the demo's
-emulator and targets; the service's own listener is `listener`, without uvicorn)."""
+emulator and targets; the service's own listener is `http.listener`, without uvicorn)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import uvicorn
 from starlette.types import ASGIApp
 
-from ops_evidence.listener import split_listen
+from ops_evidence.http.listener import split_listen
 
 
 class EmbeddedServer(uvicorn.Server):

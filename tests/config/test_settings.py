@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from ops_evidence.config.settings import load_settings
 from ops_evidence.errors import ConfigError
-from ops_evidence.settings import load_settings
 
 CANARY = "canary-ops-hub-key-7f3a9"
 

@@ -18,7 +18,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from ops_evidence.vocabulary import EventTypeName
+from ops_evidence.events.vocabulary import EventTypeName
 
 ContextKey = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z-]*:[A-Za-z0-9][A-Za-z0-9._-]*$")]
 WidgetId = Annotated[str, StringConstraints(min_length=1, max_length=200)]

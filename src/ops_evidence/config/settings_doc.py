@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from ops_evidence.durations import format_duration
-from ops_evidence.settings import Settings
+from ops_evidence.config.durations import format_duration
+from ops_evidence.config.settings import Settings
 
-BEGIN = "<!-- configuration-table:begin (generated: python -m ops_evidence.settings_doc) -->"
+BEGIN = "<!-- configuration-table:begin (generated: python -m ops_evidence.config.settings_doc) -->"
 END = "<!-- configuration-table:end -->"
 
 

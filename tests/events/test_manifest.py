@@ -8,9 +8,8 @@ import jsonschema
 import pytest
 import yaml
 
-from ops_evidence import vocabulary
-from ops_evidence.events import event_types
-from ops_evidence.manifest import build_manifest, render_manifest
+from ops_evidence.events import event_types, vocabulary
+from ops_evidence.events.manifest import build_manifest, render_manifest
 from tests.conftest import REPO
 
 SEED_EVENT_TYPES = [

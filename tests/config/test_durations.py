@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from ops_evidence.durations import format_duration, parse_duration, parse_size
+from ops_evidence.config.durations import format_duration, parse_duration, parse_size
 
 
 @pytest.mark.parametrize(

@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from ops_evidence.cookieless import CookielessClient
 from ops_evidence.delivery.sinks.http import make_client
+from ops_evidence.http.cookieless import CookielessClient
 
 pytestmark = pytest.mark.anyio
 

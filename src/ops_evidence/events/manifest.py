@@ -17,7 +17,7 @@ import yaml
 
 from ops_evidence.events.registry import event_types
 from ops_evidence.events.schemas import event_schema
-from ops_evidence.vocabulary import (
+from ops_evidence.events.vocabulary import (
     ANNOTATION_CATEGORY,
     HUB_NAME,
     POLICY_SCOPE,
