@@ -40,7 +40,7 @@ sys.path.insert(0, str(REPO))
 from tests.real_servers import free_port  # noqa: E402
 from tests.servers import serve_asgi  # noqa: E402
 
-from ops_evidence.demo import targets_app  # noqa: E402
+from ops_evidence.demo.targets import targets_app  # noqa: E402
 from ops_evidence.emulator import create_app  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")

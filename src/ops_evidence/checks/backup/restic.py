@@ -6,7 +6,7 @@ writes nothing. restic 0.14 reports no sizes in `snapshots`, so `size_bytes` sta
 
 from __future__ import annotations
 
-from ops_evidence.checks.backup import BackupObservation, parse_time, shape_error, tool_json
+from ops_evidence.checks.backup.base import BackupObservation, parse_time, shape_error, tool_json
 from ops_evidence.checks.base import Failure
 from ops_evidence.checks.subprocess import run_tool
 from ops_evidence.inventory.checks import ResticBackup

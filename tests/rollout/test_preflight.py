@@ -14,7 +14,7 @@ from ops_evidence.config.widget_mapping import WidgetMapping
 from ops_evidence.emulator import create_app
 from ops_evidence.errors import UnavailableError
 from ops_evidence.events.vocabulary import EVENT_TYPES
-from ops_evidence.rollout.gate_probe import BOOTSTRAP, GateReport, endpoint_methods, probe_gates
+from ops_evidence.rollout.preflight import BOOTSTRAP, GateReport, endpoint_methods, probe_gates
 from tests.emulator.conftest import REVOKED_KEY, hub_config
 from tests.rollout.conftest import HubOn
 

@@ -16,9 +16,9 @@ from ops_evidence.delivery.outbox.models import BACKLOG_STATUSES, DEFERRED, Stat
 from ops_evidence.events.gate_catalog import GateStatus
 from ops_evidence.events.types import ReadinessGateAttributes, ReadinessGateUpdated
 from ops_evidence.http.listener import Handler, Reply
-from ops_evidence.metrics import Metrics
 from ops_evidence.probes.readiness.evaluation import evaluate_waves
 from ops_evidence.schedule.runner import RunRecord
+from ops_evidence.service.metrics import Metrics
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ops_evidence.checks.backup import BackupObservation, parse_time
+from ops_evidence.checks.backup.base import BackupObservation, parse_time
 from ops_evidence.checks.base import Failure
 from ops_evidence.checks.http import ClientFactory, fetch, fresh_client, json_path
 from ops_evidence.inventory.checks import HttpBackup, HttpOptions

@@ -8,7 +8,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from ops_evidence.delivery.outbox import MemoryOutbox, NewDelivery, Result, StoredEvent
-from ops_evidence.metrics import Metrics
+from ops_evidence.service.metrics import Metrics
 
 pytestmark = pytest.mark.anyio
 

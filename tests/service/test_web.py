@@ -11,10 +11,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from ops_evidence.delivery.outbox import MemoryOutbox, NewDelivery, StoredEvent
 from ops_evidence.events.envelope import EvidenceEvent
-from ops_evidence.metrics import Metrics
 from ops_evidence.probes import ProbeContext, find_target, run_probe
 from ops_evidence.schedule.runner import Job, RunRecord
-from ops_evidence.web import ServiceView, routes
+from ops_evidence.service.metrics import Metrics
+from ops_evidence.service.web import ServiceView, routes
 from tests.factories import endpoint_event
 from tests.probes.readiness.evidence import inventory
 from tests.servers import serve_listener

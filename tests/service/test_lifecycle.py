@@ -19,7 +19,7 @@ from ops_evidence.emulator import create_app
 from ops_evidence.events.envelope import EvidenceEvent
 from ops_evidence.schedule.emission_state import MemoryProbeState
 from ops_evidence.schedule.runner import Job, Scheduler
-from ops_evidence.service import Service
+from ops_evidence.service.lifecycle import Service
 from tests.delivery_support import emulator_config
 from tests.factories import endpoint_event
 

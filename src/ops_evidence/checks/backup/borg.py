@@ -6,7 +6,7 @@ The passphrase goes in `BORG_PASSPHRASE`; borg never prompts because stdin is /d
 
 from __future__ import annotations
 
-from ops_evidence.checks.backup import BackupObservation, parse_time, shape_error, tool_json
+from ops_evidence.checks.backup.base import BackupObservation, parse_time, shape_error, tool_json
 from ops_evidence.checks.base import Failure
 from ops_evidence.checks.subprocess import run_tool
 from ops_evidence.inventory.checks import BorgBackup

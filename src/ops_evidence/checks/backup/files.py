@@ -7,7 +7,7 @@ from pathlib import Path
 
 import anyio.to_thread
 
-from ops_evidence.checks.backup import BackupObservation
+from ops_evidence.checks.backup.base import BackupObservation
 from ops_evidence.checks.base import Failure
 from ops_evidence.errors import describe_exception
 from ops_evidence.inventory.checks import FilesBackup

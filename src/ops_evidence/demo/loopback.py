@@ -1,8 +1,8 @@
 """`ops-evidence demo`: the whole product on loopback, with no configuration and no network.
 
-Starts the Inter-Hub/State Hub emulator and a few local targets (a registry-like endpoint
-answering 401 with the OCI header, a health endpoint with a version, a TCP port, a backup
-folder), writes a demo inventory, and runs the real service against them. The demo
+Starts the Inter-Hub/State Hub emulator and the local targets of `targets.py` (a registry-like
+endpoint answering 401 with the OCI header, a health endpoint with a version, a TCP port, a
+backup folder), writes the demo inventory, and runs the real service against them. The demo
 manifest leaves `ops-backup-verified` undeclared, so that type visibly falls back to State
 Hub. The demo key is generated per run and never printed.
 """
@@ -20,72 +20,19 @@ from typing import Any
 import anyio
 import httpx
 from pydantic import SecretStr
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from ops_evidence.config.settings import Settings
 from ops_evidence.config.widget_mapping import WidgetMapping
+from ops_evidence.demo.targets import INVENTORY, targets_app
 from ops_evidence.emulator import EmulatorConfig, create_app
 from ops_evidence.emulator.config import ConsumerConfig, ManifestConfig
 from ops_evidence.events.vocabulary import EVENT_TYPES
 from ops_evidence.http.embedded_asgi import EmbeddedServer, embedded_server
 from ops_evidence.inventory import load_inventory
 from ops_evidence.schedule.probe_jobs import build_jobs
-from ops_evidence.service import Service
+from ops_evidence.service.lifecycle import Service
 
 UNDECLARED = "ops-backup-verified"
-INVENTORY = """\
-version: 1
-name: demo
-defaults: {{interval: 10s, timeout: 5s, heartbeat: 1m, backup_max_age: 1h}}
-environments:
-  - {{id: demo-local, role: Demo environment on this machine, lifecycle: active, owner: you}}
-services:
-  - id: demo-gitea
-    environment: demo-local
-    owner_repo: demo/apps
-    lifecycle: active
-    version: "1.25.3"
-    check: {{kind: http, url: "{targets}/api/healthz", version: {{json_field: version}}}}
-endpoints:
-  - id: demo-registry
-    service: demo-gitea
-    url: "{targets}/v2/"
-    expect:
-      status: 401
-      headers: {{Docker-Distribution-Api-Version: registry/2.0}}
-access_paths:
-  - id: demo-registry-tcp
-    environment: demo-local
-    check: {{kind: tcp, host: 127.0.0.1, port: {targets_port}}}
-backups:
-  - id: demo-db-dumps
-    environment: demo-local
-    service: demo-gitea
-    store: demo-db
-    min_size: 10B
-    check: {{kind: files, path: "{backups}", pattern: "*.sql.gz"}}
-"""
-
-
-def targets_app() -> Starlette:
-    """Local stand-ins for the demo's targets."""
-
-    async def registry(_: Request) -> Response:
-        return JSONResponse(
-            {"errors": [{"code": "UNAUTHORIZED"}]},
-            status_code=401,
-            headers={"Docker-Distribution-Api-Version": "registry/2.0",
-                     "WWW-Authenticate": 'Bearer realm="demo"'},
-        )  # fmt: skip
-
-    async def health(_: Request) -> Response:
-        # Deliberately newer than the inventory declares, so drift has something to show.
-        return JSONResponse({"status": "ok", "version": "1.25.4"})
-
-    return Starlette(routes=[Route("/v2/", registry), Route("/api/healthz", health)])
 
 
 def _socket() -> socket.socket:

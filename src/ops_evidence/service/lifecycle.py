@@ -35,17 +35,17 @@ from ops_evidence.errors import OutboxFullError
 from ops_evidence.events.envelope import EvidenceEvent
 from ops_evidence.http.listener import Listener, bind
 from ops_evidence.logging import get_logger
-from ops_evidence.memory import freeze_startup_objects, release_free_memory
-from ops_evidence.metrics import Metrics
 from ops_evidence.schedule.emission_state import MemoryProbeState, ProbeStateStore, SqliteProbeState
 from ops_evidence.schedule.runner import Job, RunRecord, Scheduler
-from ops_evidence.web import ServiceView, routes
+from ops_evidence.service.heap import freeze_startup_objects, release_free_memory
+from ops_evidence.service.metrics import Metrics
+from ops_evidence.service.web import ServiceView, routes
 
 log = get_logger(component="service")
 PRUNE_EVERY = 3600.0
 # Often enough that a burst (start-up, a round of probes, a backlog) does not hold its
 # high-water resident size for long; with start-up objects frozen, a collection and trim
-# cost well under a millisecond (memory.py).
+# cost well under a millisecond (heap.py).
 TRIM_EVERY = 60.0
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ops_evidence.memory import freeze_startup_objects, release_free_memory
+from ops_evidence.service.heap import freeze_startup_objects, release_free_memory
 
 
 def _rss_kib() -> int:
