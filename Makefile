@@ -18,6 +18,7 @@ demo: sync
 lint: sync
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
+	$(UV) run lint-imports --no-logo
 
 typecheck: sync
 	$(UV) run mypy

@@ -14,7 +14,7 @@ drain children get `OPS_HUB_KEY`) — never on a command line, never printed.
    record of a fixed batch, one claim of 8 and one record per result (the most per-event
    work the dispatcher does), in CPU time of this process (all threads: the DB thread
    included). The big outboxes are built with direct SQL inserts in
-   one transaction into the real schema (`outbox/schema.py`); the measurement goes through
+   one transaction into the real schema (`delivery/outbox/schema.py`); the measurement goes through
    `SqliteOutbox` with its production pragmas (WAL, synchronous=FULL).
 3. Crash soak against the emulator's `minimal` profile (only what the seeds state: pages of
    20 by page/limit, newest first, no key filter, no dedupe), all events on one widget and
@@ -69,15 +69,15 @@ configure_logging("info", "json", Path(os.devnull).open("w"))  # noqa: SIM115 - 
 from tests.delivery_support import MAPPING, fill_outbox, stored_keys  # noqa: E402
 from tests.factories import endpoint_event  # noqa: E402
 
-from ops_evidence.backoff import RetryPolicy  # noqa: E402
-from ops_evidence.dispatcher import Dispatcher  # noqa: E402
+from ops_evidence.config.settings import load_settings  # noqa: E402
+from ops_evidence.delivery.backoff import RetryPolicy  # noqa: E402
+from ops_evidence.delivery.dispatcher import Dispatcher  # noqa: E402
+from ops_evidence.delivery.factory import build_sinks, open_outbox  # noqa: E402
+from ops_evidence.delivery.outbox import NewDelivery, Result, SqliteOutbox, StoredEvent  # noqa: E402
+from ops_evidence.delivery.outbox.schema import ACTIVE_SQL, migrate  # noqa: E402
+from ops_evidence.delivery.router import Router  # noqa: E402
+from ops_evidence.delivery.sinks.http import make_client  # noqa: E402
 from ops_evidence.events.envelope import new_run_id  # noqa: E402
-from ops_evidence.outbox import NewDelivery, Result, SqliteOutbox, StoredEvent  # noqa: E402
-from ops_evidence.outbox.schema import ACTIVE_SQL, migrate  # noqa: E402
-from ops_evidence.router import Router  # noqa: E402
-from ops_evidence.settings import load_settings  # noqa: E402
-from ops_evidence.sinks.http import make_client  # noqa: E402
-from ops_evidence.wiring import build_sinks, open_outbox  # noqa: E402
 
 KEY_ENV = "BENCH_OPS_HUB_KEY"
 EVENTS_PATH = "/api/v2/interaction-events"

@@ -40,7 +40,7 @@ sys.path.insert(0, str(REPO))
 from tests.real_servers import free_port  # noqa: E402
 from tests.servers import serve_asgi  # noqa: E402
 
-from ops_evidence.demo import targets_app  # noqa: E402
+from ops_evidence.demo.targets import targets_app  # noqa: E402
 from ops_evidence.emulator import create_app  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -49,8 +49,8 @@ TICKS = os.sysconf("SC_CLK_TCK")
 IMAGE_ENV = {"PYTHONNODEBUGRANGES": "1", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1"}
 # What `ops-evidence run` imports before it reads any configuration: the floor of its RSS.
 IMPORTS = (
-    "import ops_evidence.cli.run, ops_evidence.jobs, ops_evidence.checks.dns, sqlite3, "
-    "anyio._backends._asyncio"  # anyio loads its event-loop backend on the first run()
+    "import ops_evidence.cli.run, ops_evidence.schedule.probe_jobs, ops_evidence.checks.dns, "
+    "sqlite3, anyio._backends._asyncio"  # anyio loads its event-loop backend on the first run()
 )
 
 

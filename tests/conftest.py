@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from ops_evidence.config.settings import Settings
 from ops_evidence.redact import clear_registered_secrets
-from ops_evidence.settings import Settings
 
 # Real servers and backup tools for the check and probe tests (started once per run).
 pytest_plugins = ["tests.realfixtures"]

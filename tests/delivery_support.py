@@ -10,11 +10,11 @@ import anyio
 import httpx
 from pydantic import SecretStr
 
+from ops_evidence.config.settings import load_settings
+from ops_evidence.delivery.outbox import SqliteOutbox
+from ops_evidence.delivery.router import Router
 from ops_evidence.emulator import EmulatorConfig
 from ops_evidence.emulator.config import ConsumerConfig, FaultConfig, ManifestConfig
-from ops_evidence.outbox import SqliteOutbox
-from ops_evidence.router import Router
-from ops_evidence.settings import load_settings
 from tests.factories import endpoint_event
 
 KEY = "delivery-test-key-7c1d"

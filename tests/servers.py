@@ -23,7 +23,7 @@ import anyio
 import uvicorn
 from starlette.types import ASGIApp
 
-from ops_evidence.listener import Handler, Listener, bind
+from ops_evidence.http.listener import Handler, Listener, bind
 
 STARTUP_DEADLINE = 10.0
 SHUTDOWN_DEADLINE = 10.0

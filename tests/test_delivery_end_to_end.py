@@ -9,11 +9,11 @@ import anyio
 import httpx
 import pytest
 
-from ops_evidence.backoff import RetryPolicy
 from ops_evidence.cli.drain import drain
+from ops_evidence.config.settings import load_settings
+from ops_evidence.delivery.backoff import RetryPolicy
 from ops_evidence.emulator import create_app
 from ops_evidence.emulator.config import STRICT_PROFILES, BurstConfig, FaultConfig
-from ops_evidence.settings import load_settings
 from tests.delivery_support import delivery_env, emulator_config, fill_outbox, stored_keys
 from tests.servers import serve_asgi
 
@@ -83,7 +83,7 @@ def test_revoked_key_falls_back_and_keeps_retrying(
         assert sorted(p["idempotency_key"] for p in progress) == sorted(keys)
 
     async def statuses() -> set[str]:
-        from ops_evidence.outbox import SqliteOutbox
+        from ops_evidence.delivery.outbox import SqliteOutbox
 
         box = SqliteOutbox(tmp_path / "outbox.sqlite3")
         await box.open()

@@ -9,11 +9,11 @@ from pathlib import Path
 import anyio
 import pytest
 
+from ops_evidence.config.settings import load_settings
+from ops_evidence.delivery.outbox import NewDelivery, SqliteOutbox, StoredEvent
+from ops_evidence.delivery.outbox.lock import try_lock, unlock
 from ops_evidence.errors import OutboxBusyError
-from ops_evidence.outbox import NewDelivery, SqliteOutbox, StoredEvent
-from ops_evidence.outbox.lock import try_lock, unlock
-from ops_evidence.service import Service
-from ops_evidence.settings import load_settings
+from ops_evidence.service.lifecycle import Service
 from tests.support import run_cli
 
 pytestmark = pytest.mark.anyio

@@ -18,8 +18,8 @@ import anyio
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from ops_evidence.delivery.outbox import Result, SqliteOutbox
 from ops_evidence.emulator import create_app
-from ops_evidence.outbox import Result, SqliteOutbox
 from tests.delivery_support import delivery_env, emulator_config, fill_outbox, stored_keys
 from tests.real_servers import free_port
 from tests.servers import serve_asgi

@@ -17,7 +17,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from ops_evidence.demo import INVENTORY, targets_app
+from ops_evidence.demo.targets import INVENTORY, targets_app
 from ops_evidence.emulator import create_app
 from ops_evidence.emulator.config import FaultConfig
 from tests.delivery_support import KEY, emulator_config, stored_keys

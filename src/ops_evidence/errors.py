@@ -68,7 +68,8 @@ class UnavailableError(OpsEvidenceError):
 
 
 class OutboxBusyError(OpsEvidenceError):
-    """Another process owns the outbox (outbox/lock.py); the command can be retried later."""
+    """Another process owns the outbox (delivery/outbox/lock.py); the command can be retried
+    later."""
 
     exit_code = EX_TEMPFAIL
 
@@ -101,6 +102,13 @@ def others(exc: BaseException, chosen: BaseException) -> list[BaseException]:
 def is_bug(exc: BaseException) -> bool:
     """True for an error of no kind the CLI reports as a line (not ours, not an OSError)."""
     return not isinstance(exc, OpsEvidenceError | OSError)
+
+
+def describe_exception(exc: BaseException) -> str:
+    """`TypeName: text` of an exception, for a failure message or a log line (not redacted:
+    `checks.base.Failure.of` and the log renderer redact it)."""
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:

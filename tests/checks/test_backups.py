@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from ops_evidence.checks.backup_borg import read_borg
-from ops_evidence.checks.backup_files import read_files
-from ops_evidence.checks.backup_http import read_http
-from ops_evidence.checks.backup_pgbackrest import observation_from_info, read_pgbackrest
-from ops_evidence.checks.backup_restic import read_restic
+from ops_evidence.checks.backup.borg import read_borg
+from ops_evidence.checks.backup.files import read_files
+from ops_evidence.checks.backup.http import read_http
+from ops_evidence.checks.backup.pgbackrest import observation_from_info, read_pgbackrest
+from ops_evidence.checks.backup.restic import read_restic
 from ops_evidence.inventory.checks import (
     BorgBackup,
     FilesBackup,

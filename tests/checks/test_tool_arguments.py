@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from ops_evidence.checks.backup_borg import read_borg
-from ops_evidence.checks.backup_restic import read_restic
+from ops_evidence.checks.backup.borg import read_borg
+from ops_evidence.checks.backup.restic import read_restic
 from ops_evidence.inventory.checks import BorgBackup, ResticBackup
 
 pytestmark = pytest.mark.anyio

@@ -11,7 +11,7 @@ from pydantic import SecretStr
 
 from ops_evidence.emulator import EmulatorConfig, create_app
 from ops_evidence.emulator.config import ConsumerConfig
-from ops_evidence.vocabulary import EVENT_TYPES
+from ops_evidence.events.vocabulary import EVENT_TYPES
 from tests.servers import serve_asgi
 
 CANARY = "canary-ops-hub-key-rollout-91b3"

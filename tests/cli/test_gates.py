@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ops_evidence.rollout.outcomes import load_outcomes
+from ops_evidence.probes.readiness.rollout_outcomes import load_outcomes
 from tests.cli.rollout_support import canary_hub, hub_env
 from tests.conftest import EXAMPLE_INVENTORY
 from tests.support import run_cli

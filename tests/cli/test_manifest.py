@@ -6,7 +6,7 @@ import json
 
 import yaml
 
-from ops_evidence.manifest import build_manifest
+from ops_evidence.events.manifest import build_manifest
 from tests.support import run_cli
 
 CANARY = "canary-ops-hub-key-7c2aa"

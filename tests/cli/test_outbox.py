@@ -9,9 +9,9 @@ from pathlib import Path
 import anyio
 import pytest
 
-from ops_evidence.outbox import NewDelivery, Result, SqliteOutbox, StoredEvent
-from ops_evidence.router import Router
-from ops_evidence.settings import load_settings
+from ops_evidence.config.settings import load_settings
+from ops_evidence.delivery.outbox import NewDelivery, Result, SqliteOutbox, StoredEvent
+from ops_evidence.delivery.router import Router
 from tests.factories import endpoint_event
 from tests.support import run_cli
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import anyio
 
-from ops_evidence.outbox import NewDelivery, Result, SqliteOutbox, StoredEvent
+from ops_evidence.delivery.outbox import NewDelivery, Result, SqliteOutbox, StoredEvent
 from tests.support import run_cli
 
 

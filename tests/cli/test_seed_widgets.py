@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from ops_evidence.mapping import parse_widget_mapping
+from ops_evidence.config.widget_mapping import parse_widget_mapping
 from tests.cli.rollout_support import CANARY, canary_hub, hub_env
 from tests.conftest import REPO
 from tests.support import run_cli

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from ops_evidence.emulator.config import ManifestConfig
-from ops_evidence.vocabulary import EVENT_TYPES
+from ops_evidence.events.vocabulary import EVENT_TYPES
 from tests.cli.rollout_support import CANARY, canary_hub, hub_env
 from tests.support import run_cli
 

@@ -11,7 +11,12 @@ import pytest
 from ops_evidence.emulator import create_app
 from ops_evidence.emulator.config import EmulatorConfig, load_config, resolve_keys
 from ops_evidence.errors import ConfigError
-from ops_evidence.vocabulary import ANNOTATION_CATEGORY, EVENT_TYPES, POLICY_SCOPE, WIDGET_TYPES
+from ops_evidence.events.vocabulary import (
+    ANNOTATION_CATEGORY,
+    EVENT_TYPES,
+    POLICY_SCOPE,
+    WIDGET_TYPES,
+)
 from tests.support import REPO
 
 

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from ops_evidence.emulator.config import RateLimitConfig
-from ops_evidence.vocabulary import EVENT_TYPES, POLICY_SCOPE
+from ops_evidence.events.vocabulary import EVENT_TYPES, POLICY_SCOPE
 from tests.emulator.conftest import KEY, REVOKED_KEY, UNBOUND_KEY, Connect, auth, hub_config
 
 pytestmark = pytest.mark.anyio

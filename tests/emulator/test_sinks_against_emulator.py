@@ -8,12 +8,12 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
+from ops_evidence.delivery.outbox.models import Delivery
+from ops_evidence.delivery.sinks.inter_hub import InterHubSink
+from ops_evidence.delivery.sinks.state_hub import StateHubSink
 from ops_evidence.emulator import create_app
 from ops_evidence.emulator.config import PROFILES, FaultConfig
 from ops_evidence.events.wire import canonical_json, interaction_event_body, progress_body
-from ops_evidence.outbox.models import Delivery
-from ops_evidence.sinks.inter_hub import InterHubSink
-from ops_evidence.sinks.state_hub import StateHubSink
 from tests.emulator.conftest import KEY, hub_config, open_client
 from tests.factories import endpoint_event
 

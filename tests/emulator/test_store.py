@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from ops_evidence.emulator import create_app
-from ops_evidence.vocabulary import EVENT_TYPES
+from ops_evidence.events.vocabulary import EVENT_TYPES
 from tests.emulator.conftest import Connect, auth, hub_config
 from tests.emulator.test_inter_hub import EVENTS, event
 

@@ -8,7 +8,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from ops_evidence.settings import load_settings
+from ops_evidence.config.settings import load_settings
 from tests.k8s.render import (
     CANARY,
     PORT,

@@ -7,11 +7,11 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
+from ops_evidence.config.settings import load_settings
 from ops_evidence.emulator import create_app
 from ops_evidence.emulator.config import PROFILES, RateLimitConfig, SeedWidget
 from ops_evidence.errors import ConfigError, UnavailableError
 from ops_evidence.rollout.inter_hub_client import HubRefused, InterHubClient
-from ops_evidence.settings import load_settings
 from tests.emulator.conftest import hub_config
 from tests.rollout.conftest import HubOn
 

@@ -7,10 +7,10 @@ import pytest
 from ops_evidence.emulator import create_app, emulator_state
 from ops_evidence.emulator.config import SeedWidget
 from ops_evidence.errors import ConfigError, UsageError
-from ops_evidence.gates.catalog import load_catalog
+from ops_evidence.events.gate_catalog import load_catalog
+from ops_evidence.events.vocabulary import EVENT_TYPES, HUB_NAME, POLICY_SCOPE
 from ops_evidence.inventory import Inventory
 from ops_evidence.rollout.seed_widgets import choose_hub_id, seed_widgets, wanted_widgets
-from ops_evidence.vocabulary import EVENT_TYPES, HUB_NAME, POLICY_SCOPE
 from tests.emulator.conftest import REVOKED_KEY, hub_config
 from tests.rollout.conftest import HubOn
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from ops_evidence.config.widget_mapping import WidgetMapping
 from ops_evidence.emulator import create_app, emulator_state
 from ops_evidence.emulator.config import ManifestConfig
 from ops_evidence.events.registry import event_types
-from ops_evidence.mapping import WidgetMapping
+from ops_evidence.events.vocabulary import EVENT_TYPES
 from ops_evidence.rollout.smoke import UNDECLARED_TYPE, pick_widget, run_smoke
 from ops_evidence.rollout.smoke_events import SAMPLES, smoke_event
-from ops_evidence.vocabulary import EVENT_TYPES
 from tests.emulator.conftest import REVOKED_KEY, UNBOUND_KEY, hub_config
 from tests.rollout.conftest import HubOn
 

@@ -23,12 +23,6 @@ class Failure:
         return cls(reason=reason, message=redact_text(message, limit=_MESSAGE_LIMIT))
 
 
-def describe_exception(exc: BaseException) -> str:
-    """`TypeName: text` of an exception, for a failure message (redacted by `Failure.of`)."""
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
 def elapsed_ms(started: float) -> float:
     """Milliseconds since a `time.perf_counter()` reading, rounded for evidence."""
     return round((time.perf_counter() - started) * 1000, 2)

@@ -15,7 +15,8 @@ import dns.asyncresolver
 import dns.exception
 import dns.resolver
 
-from ops_evidence.checks.base import Failure, describe_exception, elapsed_ms
+from ops_evidence.checks.base import Failure, elapsed_ms
+from ops_evidence.errors import describe_exception
 
 
 @dataclass(frozen=True, slots=True)

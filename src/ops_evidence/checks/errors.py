@@ -12,7 +12,8 @@ from collections.abc import Iterator
 
 import httpx
 
-from ops_evidence.checks.base import Failure, describe_exception
+from ops_evidence.checks.base import Failure
+from ops_evidence.errors import describe_exception
 
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:

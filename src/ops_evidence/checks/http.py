@@ -19,11 +19,11 @@ from ops_evidence.checks.base import Failure, elapsed_ms
 from ops_evidence.checks.errors import failure_from
 from ops_evidence.checks.tls import CertInfo, cert_of
 from ops_evidence.checks.transport import FreshConnectionTransport
-from ops_evidence.cookieless import CookielessClient
+from ops_evidence.http.cookieless import CookielessClient
+from ops_evidence.http.trust import ssl_context
 from ops_evidence.inventory.checks import HttpExpect, HttpOptions
 from ops_evidence.inventory.secrets import SecretUnavailableError
 from ops_evidence.redact import compact_url
-from ops_evidence.trust import ssl_context
 
 ClientFactory = Callable[[HttpOptions, float], httpx.AsyncClient]
 """Builds the client for one probe from its options and timeout (tests inject transports)."""

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 
 import anyio
 
-from ops_evidence.checks.base import Failure, describe_exception
+from ops_evidence.checks.base import Failure
+from ops_evidence.errors import describe_exception
 from ops_evidence.redact import redact_text
 
 _MAX_OUTPUT = 4 * 1024 * 1024

@@ -19,7 +19,7 @@ from anyio.streams.tls import TLSAttribute
 
 from ops_evidence.checks.base import Failure, elapsed_ms
 from ops_evidence.checks.errors import failure_from
-from ops_evidence.trust import ssl_context
+from ops_evidence.http.trust import ssl_context
 
 
 @dataclass(frozen=True, slots=True)

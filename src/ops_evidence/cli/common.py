@@ -9,9 +9,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ops_evidence.config.settings import Settings, load_settings
 from ops_evidence.inventory import Inventory, load_inventory
 from ops_evidence.logging import configure_logging
-from ops_evidence.settings import Settings, load_settings
 
 
 def add_inventory_argument(parser: argparse.ArgumentParser) -> None:

@@ -22,7 +22,7 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the demo; 0 after a clean stop."""
-    from ops_evidence.demo import demo_workdir, run_demo
+    from ops_evidence.demo.loopback import demo_workdir, run_demo
 
     configure_logging("info", "console")
     workdir, tmp = demo_workdir(args.workdir)

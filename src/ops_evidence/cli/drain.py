@@ -1,22 +1,22 @@
 """`ops-evidence outbox drain`: deliver everything due, then exit (recovery and tests).
 
 Only while the service is stopped: it releases every lease when it opens the outbox, so it
-refuses with one line and exit 75 while `run` owns the outbox (outbox/lock.py).
+refuses with one line and exit 75 while `run` owns the outbox (delivery/outbox/lock.py).
 """
 
 from __future__ import annotations
 
 import anyio
 
-from ops_evidence.backoff import RetryPolicy
-from ops_evidence.dispatcher import Dispatcher
+from ops_evidence.config.settings import Settings
+from ops_evidence.delivery.backoff import RetryPolicy
+from ops_evidence.delivery.dispatcher import Dispatcher
+from ops_evidence.delivery.factory import build_sinks, open_outbox
+from ops_evidence.delivery.outbox.lock import owning
+from ops_evidence.delivery.router import Router
+from ops_evidence.delivery.sinks.http import make_client
 from ops_evidence.errors import EX_UNAVAILABLE
 from ops_evidence.logging import get_logger
-from ops_evidence.outbox.lock import owning
-from ops_evidence.router import Router
-from ops_evidence.settings import Settings
-from ops_evidence.sinks.http import make_client
-from ops_evidence.wiring import build_sinks, open_outbox
 
 log = get_logger(component="drain")
 

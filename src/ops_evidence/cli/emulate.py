@@ -21,7 +21,7 @@ import uvicorn
 from ops_evidence.emulator import EmulatorConfig, create_app, emulator_state, load_config
 from ops_evidence.emulator.config import PROFILES
 from ops_evidence.errors import UsageError
-from ops_evidence.listener import bind
+from ops_evidence.http.listener import bind
 from ops_evidence.logging import configure_logging, get_logger
 
 

@@ -1,6 +1,6 @@
 """`ops-evidence gate-probe [--json] [--record]`: can Inter-Hub submission go live?
 
-See rollout.gate_probe. `--record` keeps the verdict as evidence for readiness gate OPS-G15.
+See rollout.preflight. `--record` keeps the verdict as evidence for readiness gate OPS-G15.
 Exit 0 when it can, 1 when a blocking check fails, 69 when Inter-Hub cannot be reached,
 78 when INTER_HUB_URL or OPS_HUB_KEY is unset or invalid.
 """
@@ -17,7 +17,7 @@ from ops_evidence.cli.rollout_common import (
     rollout_settings,
     with_hub,
 )
-from ops_evidence.rollout.gate_probe import GateReport, probe_gates
+from ops_evidence.rollout.preflight import GateReport, probe_gates
 
 EXIT_CLOSED = 1
 

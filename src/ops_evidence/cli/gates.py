@@ -21,9 +21,14 @@ from ops_evidence.cli.common import (
     print_table,
     settings_and_inventory,
 )
-from ops_evidence.gates.evaluate import GateResult, WaveResult, evaluate_gates, evaluate_waves
 from ops_evidence.probes import ProbeContext, observe
-from ops_evidence.probes.readiness_gate import gate_evidence
+from ops_evidence.probes.readiness.evaluation import (
+    GateResult,
+    WaveResult,
+    evaluate_gates,
+    evaluate_waves,
+)
+from ops_evidence.probes.readiness.probe import gate_evidence
 
 
 def register(sub: Any) -> None:

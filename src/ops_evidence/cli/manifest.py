@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from ops_evidence.manifest import FORMATS, render_manifest
+from ops_evidence.events.manifest import FORMATS, render_manifest
 
 
 def register(sub: Any) -> None:

@@ -12,14 +12,14 @@ from typing import Any
 import anyio
 
 from ops_evidence.cli.common import print_json, print_table
+from ops_evidence.config.settings import Settings, load_settings
+from ops_evidence.delivery.factory import open_outbox, outbox_path
+from ops_evidence.delivery.outbox.base import Outbox
+from ops_evidence.delivery.outbox.models import REPLAYABLE, Delivery
 from ops_evidence.errors import UsageError
 from ops_evidence.events.registry import parse_event
 from ops_evidence.events.wire import canonical_json, interaction_event_body
 from ops_evidence.logging import configure_logging
-from ops_evidence.outbox.base import Outbox
-from ops_evidence.outbox.models import REPLAYABLE, Delivery
-from ops_evidence.settings import Settings, load_settings
-from ops_evidence.wiring import open_outbox, outbox_path
 
 PAGE = 500
 

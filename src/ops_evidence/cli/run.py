@@ -14,10 +14,10 @@ from typing import Any
 import anyio
 
 from ops_evidence.cli.common import add_inventory_argument, print_table, settings_and_inventory
-from ops_evidence.jobs import build_jobs
-from ops_evidence.outbox.models import Delivery
-from ops_evidence.scheduler import RunRecord
-from ops_evidence.service import Service
+from ops_evidence.delivery.outbox.models import Delivery
+from ops_evidence.schedule.probe_jobs import build_jobs
+from ops_evidence.schedule.runner import RunRecord
+from ops_evidence.service.lifecycle import Service
 
 EXIT_PROBE_FAILED = 1
 

@@ -12,9 +12,9 @@ from ops_evidence.cli.common import (
     print_table,
     settings_and_inventory,
 )
-from ops_evidence.routing import route_for
-from ops_evidence.sinks.http import check_key_transport
-from ops_evidence.vocabulary import context_key
+from ops_evidence.delivery.first_sink import route_for
+from ops_evidence.delivery.sinks.http import check_key_transport
+from ops_evidence.events.vocabulary import context_key
 
 
 def register(sub: Any) -> None:

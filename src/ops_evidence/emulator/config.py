@@ -1,7 +1,7 @@
 """Emulator configuration: hub, active manifest, registries, API consumers, seed widgets, faults.
 
 Loaded from a YAML or JSON file (`load_config`) or built in code (`EmulatorConfig()`); the
-default reproduces the ops-hub vocabulary of the seeds, read from `ops_evidence.vocabulary`.
+default reproduces the ops-hub vocabulary of the seeds, read from `ops_evidence.events.vocabulary`.
 API keys never live in the file: a consumer names an environment variable or a key file,
 and a consumer with neither gets a random key at startup (`resolve_keys`).
 """
@@ -25,7 +25,7 @@ from pydantic import (
 )
 
 from ops_evidence.errors import ConfigError
-from ops_evidence.vocabulary import (
+from ops_evidence.events.vocabulary import (
     ANNOTATION_CATEGORY,
     EVENT_TYPES,
     HUB_NAME,

@@ -1,7 +1,13 @@
-"""Event type name -> model class; filled by `@register` in `events.types`."""
+"""Event type name -> model class, for the models `events.types` declares.
+
+`events.types` imports only the envelope (no registry), and is imported here on first use,
+not with the package: building its models takes tens of milliseconds that a command which
+only needs the envelope or the vocabulary should not pay.
+"""
 
 from __future__ import annotations
 
+import functools
 from typing import Any, TypeVar
 
 from ops_evidence.events.envelope import EvidenceEvent
@@ -12,7 +18,7 @@ EVENT_MODELS: dict[str, type[EvidenceEvent]] = {}
 
 
 def register(model: _T) -> _T:
-    """Class decorator: make an event model known to schemas, router and manifest."""
+    """Make an event model known to schemas, router and manifest."""
     if not model.EVENT_TYPE:
         raise TypeError(f"{model.__name__} must set EVENT_TYPE")
     EVENT_MODELS[model.EVENT_TYPE] = model
@@ -36,6 +42,10 @@ def parse_event(data: dict[str, Any]) -> EvidenceEvent:
     return event_model(str(data.get("event_type"))).model_validate(data)
 
 
+@functools.cache
 def _load() -> None:
-    # Importing the module runs its @register decorators; deferred to avoid an import cycle.
-    import ops_evidence.events.types  # noqa: F401
+    # Once: register every declared model, in declaration order.
+    from ops_evidence.events.types import DECLARED
+
+    for model in DECLARED:
+        register(model)

@@ -1,9 +1,10 @@
 """The evidence event types published in `event-types/`: the five of the first slice and
 `ops-readiness-gate-updated`.
 
-Adding a type: one model here (decorated with `@register`), its probe, and its lines in
+Adding a type: one model here (listed in `DECLARED`), its probe, and its lines in
 `vocabulary.EVENT_TYPES` and `Inventory.probe_targets` (the list is in `probes/registry.py`);
-schemas, manifest and router pick it up from there.
+schemas, manifest and router pick it up from there (through `events.registry`, which this
+module does not import).
 """
 
 from __future__ import annotations
@@ -14,11 +15,10 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from ops_evidence.events.envelope import Attributes, EvidenceEvent
-from ops_evidence.events.registry import register
-from ops_evidence.gates.catalog import GATE_ID_PATTERN, GateStatus
+from ops_evidence.events.gate_catalog import GATE_ID_PATTERN, GateStatus
 
 _SHORT = 200
-# A gate event's reasons: how many (`gates.evaluate` keeps to it) and how long each.
+# A gate event's reasons: how many (`probes.readiness.evaluation` keeps to it) and how long each.
 MAX_GATE_REASONS = 12
 MAX_GATE_REASON_LENGTH = _SHORT
 
@@ -50,7 +50,6 @@ class ServiceObservedAttributes(Attributes):
     latency_ms: float | None = None
 
 
-@register
 class ServiceObserved(EvidenceEvent):
     """`ops-service-observed`: a service's health and observed version."""
 
@@ -78,7 +77,6 @@ class EndpointVerifiedAttributes(Attributes):
     latency_ms: float | None = None
 
 
-@register
 class EndpointVerified(EvidenceEvent):
     """`ops-endpoint-verified`: status, headers and TLS lifetime of an endpoint."""
 
@@ -109,7 +107,6 @@ class AccessPathCheckedAttributes(Attributes):
     latency_ms: float | None = None
 
 
-@register
 class AccessPathChecked(EvidenceEvent):
     """`ops-access-path-checked`: reachability of an operator access path."""
 
@@ -133,7 +130,6 @@ class BackupVerifiedAttributes(Attributes):
     backup_count: int | None = None
 
 
-@register
 class BackupVerified(EvidenceEvent):
     """`ops-backup-verified`: freshness, size and success of the newest backup."""
 
@@ -172,7 +168,6 @@ class InventoryDriftAttributes(Attributes):
     truncated: bool = Field(default=False, description="More records existed than were kept.")
 
 
-@register
 class InventoryDrift(EvidenceEvent):
     """`ops-inventory-drift`: what changed, is missing or is unmanaged in an environment."""
 
@@ -208,10 +203,20 @@ class ReadinessGateAttributes(Attributes):
         return not self.verified and self.reason != self.status
 
 
-@register
 class ReadinessGateUpdated(EvidenceEvent):
     """`ops-readiness-gate-updated`: a readiness gate's status changed (or its heartbeat)."""
 
     EVENT_TYPE = "ops-readiness-gate-updated"
     event_type: Literal["ops-readiness-gate-updated"]
     attributes: ReadinessGateAttributes
+
+
+# Every declared event type, in the order schemas, the manifest and the router list them.
+DECLARED: tuple[type[EvidenceEvent], ...] = (
+    ServiceObserved,
+    EndpointVerified,
+    AccessPathChecked,
+    BackupVerified,
+    InventoryDrift,
+    ReadinessGateUpdated,
+)

@@ -10,8 +10,8 @@ import json
 from typing import Any
 
 from ops_evidence.events.envelope import EvidenceEvent
+from ops_evidence.events.vocabulary import STATE_HUB_EVENT_TYPE, VSM_FUNCTION, VSM_SYSTEM
 from ops_evidence.redact import redact
-from ops_evidence.vocabulary import STATE_HUB_EVENT_TYPE, VSM_FUNCTION, VSM_SYSTEM
 
 
 def canonical_json(value: Any) -> bytes:

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-from ops_evidence.durations import ByteSize, Duration
+from ops_evidence.config.durations import ByteSize, Duration
 from ops_evidence.inventory.secrets import Secret, reject_url_credentials
 
 

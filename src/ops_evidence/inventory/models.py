@@ -12,8 +12,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
-from ops_evidence.durations import ByteSize, Duration
-from ops_evidence.gates.catalog import GateStatus, load_catalog
+from ops_evidence.config.durations import ByteSize, Duration
+from ops_evidence.events.gate_catalog import GateStatus, load_catalog
 from ops_evidence.inventory.checks import (
     AccessPathCheck,
     BackupCheck,

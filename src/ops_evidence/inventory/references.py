@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ops_evidence.gates.catalog import load_catalog
+from ops_evidence.events.gate_catalog import load_catalog
 from ops_evidence.inventory.models import Inventory
 
 Loc = tuple[str | int, ...]

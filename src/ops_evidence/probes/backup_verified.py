@@ -9,12 +9,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from ops_evidence.checks.backup import BackupObservation
-from ops_evidence.checks.backup_borg import read_borg
-from ops_evidence.checks.backup_files import read_files
-from ops_evidence.checks.backup_http import read_http
-from ops_evidence.checks.backup_pgbackrest import read_pgbackrest
-from ops_evidence.checks.backup_restic import read_restic
+from ops_evidence.checks.backup.base import BackupObservation
+from ops_evidence.checks.backup.borg import read_borg
+from ops_evidence.checks.backup.files import read_files
+from ops_evidence.checks.backup.http import read_http
+from ops_evidence.checks.backup.pgbackrest import read_pgbackrest
+from ops_evidence.checks.backup.restic import read_restic
 from ops_evidence.checks.base import Failure
 from ops_evidence.events.envelope import EvidenceEvent
 from ops_evidence.events.types import BackupVerified

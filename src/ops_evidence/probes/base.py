@@ -89,7 +89,7 @@ class ProbeContext:
     now: Callable[[], datetime] = _utc_now
     run_id: Callable[[], str] = new_run_id
     state_dir: Path | None = None
-    # Planned interval per context key, filled on first use by the gate probes: each of the
+    # Planned interval per context key, filled on first use by the readiness probes: each of the
     # fifteen reads it on every evaluation, and planning walks the whole inventory.
     intervals: dict[str, timedelta] = field(default_factory=dict)
 

@@ -17,8 +17,8 @@ run a target, `timeout` bounds one run, and `heartbeat` is how often an unchange
 should still be emitted (the emitter's concern).
 
 Adding an event type is one model in `events/types.py` plus one probe module listed in
-`PROBE_MODULES`, and a line each in `vocabulary.EVENT_TYPES` (widget type and names) and
-`Inventory.probe_targets` (which entities it runs for).
+`PROBE_MODULES`, and a line each in `events.vocabulary.EVENT_TYPES` (widget type and names)
+and `Inventory.probe_targets` (which entities it runs for).
 """
 
 from __future__ import annotations
@@ -30,12 +30,13 @@ from importlib import import_module
 import anyio
 import structlog
 
-from ops_evidence.checks.base import Failure, describe_exception
+from ops_evidence.checks.base import Failure
+from ops_evidence.errors import describe_exception
 from ops_evidence.events.envelope import EvidenceEvent
+from ops_evidence.events.vocabulary import EVENT_TYPES, context_key
 from ops_evidence.inventory.checks import Schedule
 from ops_evidence.inventory.models import AccessPath, Backup, Endpoint, Inventory, Service
 from ops_evidence.probes.base import ProbeContext, ProbeTarget
-from ops_evidence.vocabulary import EVENT_TYPES, context_key
 
 ProbeFunction = Callable[[ProbeContext, ProbeTarget], Awaitable[EvidenceEvent]]
 FailureEvent = Callable[[ProbeContext, ProbeTarget, Failure], EvidenceEvent]
@@ -49,7 +50,7 @@ PROBE_MODULES = (
     "access_path_checked",
     "backup_verified",
     "inventory_drift",
-    "readiness_gate",
+    "readiness.probe",
 )
 
 log = structlog.get_logger("ops_evidence.probes")

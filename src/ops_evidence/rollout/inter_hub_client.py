@@ -15,13 +15,13 @@ import anyio
 import httpx
 from pydantic import SecretStr
 
-from ops_evidence.backoff import parse_retry_after
+from ops_evidence.config.settings import Settings
+from ops_evidence.delivery.backoff import parse_retry_after
+from ops_evidence.delivery.sinks.classify import short_error
+from ops_evidence.delivery.sinks.http import check_key_transport
+from ops_evidence.delivery.sinks.pages import PageRequest, parse_page
 from ops_evidence.errors import ConfigError, UnavailableError
 from ops_evidence.redact import redact_text
-from ops_evidence.settings import Settings
-from ops_evidence.sinks.classify import short_error
-from ops_evidence.sinks.http import check_key_transport
-from ops_evidence.sinks.pages import PageRequest, parse_page
 
 API = "/api/v2"
 # A runaway list must not loop for ever: 10 000 pages is far beyond any hub.
@@ -109,8 +109,9 @@ class InterHubClient:
             ) from None
 
     async def list_all(self, path: str, params: dict[str, Any] | None = None) -> list[Any]:
-        """Every item of a paginated list, paged as the hub's answers say (`sinks/pages.py`:
-        links, cursors, offsets or page numbers), from its default page size.
+        """Every item of a paginated list, paged as the hub's answers say
+        (`delivery/sinks/pages.py`: links, cursors, offsets or page numbers), from its default
+        page size.
 
         Raises `HubRefused` for an answer other than a 200 list (status and redacted reason),
         UnavailableError for a next link to another origin (the key would go with it).

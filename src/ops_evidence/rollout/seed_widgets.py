@@ -14,11 +14,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from ops_evidence.config.widget_mapping import WidgetMapping
 from ops_evidence.errors import ConfigError, UnavailableError, UsageError
-from ops_evidence.inventory import Inventory
-from ops_evidence.mapping import WidgetMapping
-from ops_evidence.rollout.inter_hub_client import API, HubRefused, InterHubClient, response_data
-from ops_evidence.vocabulary import (
+from ops_evidence.events.vocabulary import (
     EVENT_TYPES,
     HUB_NAME,
     POLICY_SCOPE,
@@ -27,6 +25,8 @@ from ops_evidence.vocabulary import (
     entity_widget_name,
     widget_type_for,
 )
+from ops_evidence.inventory import Inventory
+from ops_evidence.rollout.inter_hub_client import API, HubRefused, InterHubClient, response_data
 
 Kind = Literal["entity", "aggregate"]
 Action = Literal["exists", "created", "would create", "conflict"]

@@ -1,0 +1,241 @@
+"""The evidence rules: one function per `rule.kind` of the catalog.
+
+A rule looks at the inventory, the latest observations of the probes and the recorded
+rollout outcomes, and returns one finding per item the gate requires (an environment, a
+service, a store …). A finding is `ok`, a declaration `gap`, a `failed` observation, or
+`unseen` (no recent evidence yet). `aggregate` turns the findings into a status:
+
+    no items      unknown   nothing the rule could judge
+    all ok        ready
+    all unseen    unknown   no evidence yet
+    any failed    blocked   the evidence shows a required precondition missing
+    otherwise     partial
+
+Rules make no network calls: the service runs the readiness probe after the observation probes.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Literal
+
+from ops_evidence.events.envelope import EvidenceEvent
+from ops_evidence.events.gate_catalog import GateStatus, Rule
+from ops_evidence.events.vocabulary import context_key
+from ops_evidence.inventory.models import Endpoint, Inventory
+from ops_evidence.probes.base import Observations
+from ops_evidence.probes.readiness.rollout_outcomes import (
+    COMMANDS,
+    RolloutCommand,
+    RolloutOutcome,
+    load_outcomes,
+)
+from ops_evidence.probes.registry import plan
+
+FindingState = Literal["ok", "gap", "failed", "unseen"]
+# An observation older than this many probe intervals no longer counts as recent: one or two
+# late runs are tolerated, a probe that stopped running is not.
+STALE_AFTER_INTERVALS = 3
+REGISTRY_HEADER = "docker-distribution-api-version"
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One required item and what the evidence says about it."""
+
+    state: FindingState
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class RuleResult:
+    """A rule's findings; `noun` names the items (`catalogued services`)."""
+
+    noun: str
+    findings: list[Finding]
+
+
+def planned_intervals(inventory: Inventory) -> dict[str, timedelta]:
+    """Every planned context key's interval, for `GateEvidence.intervals`."""
+    return {t.context_key: t.interval for t in plan(inventory)}
+
+
+@dataclass
+class GateEvidence:
+    """Everything the rules may read: inventory, latest observations, now, and the rollout
+    outcomes recorded in `state_dir`."""
+
+    inventory: Inventory
+    observations: Observations
+    now: datetime
+    # Each planned context key's interval (`planned_intervals`): how old is too old.
+    intervals: Mapping[str, timedelta]
+    state_dir: Path | None = None
+
+    @functools.cached_property
+    def rollout(self) -> Mapping[RolloutCommand, RolloutOutcome]:
+        """The recorded `gate-probe` / `smoke` outcomes: read on first use, by the one rule
+        that needs them (not once per gate evaluated)."""
+        return load_outcomes(self.state_dir)
+
+    def recent(self, key: str) -> EvidenceEvent | None:
+        """The latest observation of a planned target, unless it is stale."""
+        event = self.observations.latest(key)
+        interval = self.intervals.get(key)
+        if event is None or interval is None:
+            return None
+        if self.now - event.observed_at > interval * STALE_AFTER_INTERVALS:
+            return None
+        return event
+
+    def endpoints_of(self, service_id: str) -> list[Endpoint]:
+        """The endpoints declared for a service."""
+        return [e for e in self.inventory.endpoints if e.service == service_id]
+
+
+def judge(evidence: GateEvidence, key: str) -> Finding:
+    """A finding from the latest recent observation of one context key."""
+    event = evidence.recent(key)
+    if event is None:
+        return Finding("unseen", f"{key}: no recent evidence")
+    if event.attributes.verified:
+        return Finding("ok", key)
+    return Finding("failed", f"{key}: {event.attributes.reason or 'not verified'}")
+
+
+def _gap_or_ok(label: str, missing: list[str], joiner: str = ", ") -> Finding:
+    if missing:
+        return Finding("gap", f"{label}: no {joiner.join(missing)}")
+    return Finding("ok", label)
+
+
+def environments(evidence: GateEvidence, rule: Rule) -> RuleResult:
+    """OPS-G01: each required environment is declared with role, lifecycle and owner."""
+    declared = {e.id: e for e in evidence.inventory.environments}
+    findings = []
+    for env_id in rule.environments or tuple(declared):
+        env = declared.get(env_id)
+        if env is None:
+            findings.append(Finding("gap", f"environment {env_id}: not in the inventory"))
+            continue
+        missing = [name for name, absent in (("role", not env.role.strip()),
+                                             ("lifecycle", env.lifecycle == "unknown"),
+                                             ("owner", env.owner is None)) if absent]  # fmt: skip
+        findings.append(_gap_or_ok(f"environment {env_id}", missing))
+    return RuleResult("required environments", findings)
+
+
+def service_catalog(evidence: GateEvidence, _rule: Rule) -> RuleResult:
+    """OPS-G02: each service declares owner repo, endpoint, backing stores and lifecycle, and
+    has recent evidence (an observation of the service or of one of its endpoints)."""
+    findings = []
+    for service in evidence.inventory.services:
+        endpoints = evidence.endpoints_of(service.id)
+        missing = [name for name, absent in (
+            ("owner repo", service.owner_repo is None),
+            ("endpoint", not endpoints),
+            # An explicit `backing_stores: []` declares a stateless service; omitting it is a gap.
+            ("backing stores", "backing_stores" not in service.model_fields_set),
+            ("lifecycle", service.lifecycle == "unknown"),
+        ) if absent]  # fmt: skip
+        keys = [context_key("ops-service-observed", service.id)]
+        keys += [context_key("ops-endpoint-verified", e.id) for e in endpoints]
+        seen = any(evidence.recent(k) is not None for k in keys)
+        label = f"service {service.id}"
+        if missing:
+            suffix = "" if seen else "; no recent evidence"
+            findings.append(Finding("gap", f"{label}: no {', '.join(missing)}{suffix}"))
+        elif seen:
+            findings.append(Finding("ok", label))
+        else:
+            findings.append(Finding("unseen", f"{label}: no recent evidence"))
+    return RuleResult("catalogued services", findings)
+
+
+def registry_endpoint(evidence: GateEvidence, _rule: Rule) -> RuleResult:
+    """OPS-G05: every registry endpoint (expects `Docker-Distribution-Api-Version`) verified."""
+    registries = [e for e in evidence.inventory.endpoints
+                  if any(h.lower() == REGISTRY_HEADER for h in e.expect.headers)]  # fmt: skip
+    findings = [judge(evidence, context_key("ops-endpoint-verified", e.id)) for e in registries]
+    return RuleResult("registry endpoints", findings)
+
+
+def backups(evidence: GateEvidence, _rule: Rule) -> RuleResult:
+    """OPS-G06: every persistent store (a service's backing store, or a backed-up store) has
+    a declared backup whose latest recent observation verified."""
+    inventory = evidence.inventory
+    stores = [s for service in inventory.services for s in service.backing_stores]
+    stores = list(dict.fromkeys(stores + [b.store for b in inventory.backups]))
+    findings = []
+    for store in stores:
+        label = f"store {store}"
+        covering = [b for b in inventory.backups if b.store == store]
+        judged = [judge(evidence, context_key("ops-backup-verified", b.id)) for b in covering]
+        failed = [f.text for f in judged if f.state == "failed"]
+        if not covering:
+            findings.append(Finding("gap", f"{label}: no backup declared"))
+        elif any(f.state == "ok" for f in judged):
+            findings.append(Finding("ok", label))
+        elif failed:
+            findings.append(Finding("failed", f"{label}: {failed[0]}"))
+        else:
+            findings.append(Finding("unseen", f"{label}: no recent backup evidence"))
+    return RuleResult("persistent stores", findings)
+
+
+def health_checks(evidence: GateEvidence, _rule: Rule) -> RuleResult:
+    """OPS-G14: every catalogued service has a health check and an endpoint probe."""
+    findings = []
+    for service in evidence.inventory.services:
+        missing = [] if service.check else ["health check"]
+        missing += [] if evidence.endpoints_of(service.id) else ["endpoint probe"]
+        findings.append(_gap_or_ok(f"service {service.id}", missing, " and "))
+    return RuleResult("catalogued services", findings)
+
+
+def inter_hub_bootstrap(evidence: GateEvidence, _rule: Rule) -> RuleResult:
+    """OPS-G15: the recorded `gate-probe` (API, key, mapped widgets) and `smoke` (each declared
+    type accepted, an undeclared one rejected) outcomes both passed."""
+    findings = []
+    for command in COMMANDS:
+        outcome = evidence.rollout.get(command)
+        if outcome is None:
+            text = f"{command}: no recorded outcome (run `ops-evidence {command} --record`)"
+            findings.append(Finding("unseen", text))
+        elif outcome.ok:
+            findings.append(Finding("ok", f"{command} passed on {outcome.at:%Y-%m-%d}"))
+        else:
+            text = f"{command} failed on {outcome.at:%Y-%m-%d}: {outcome.detail}"
+            findings.append(Finding("failed", text))
+    return RuleResult("rollout checks", findings)
+
+
+RULES: dict[str, Callable[[GateEvidence, Rule], RuleResult]] = {
+    "environments": environments,
+    "service-catalog": service_catalog,
+    "registry-endpoint": registry_endpoint,
+    "backups": backups,
+    "health-checks": health_checks,
+    "inter-hub-bootstrap": inter_hub_bootstrap,
+}
+_ORDER: dict[FindingState, int] = {"failed": 0, "gap": 1, "unseen": 2, "ok": 3}
+
+
+def aggregate(result: RuleResult) -> tuple[GateStatus, list[str]]:
+    """A rule's status and reasons (a count first, then the problems, worst first)."""
+    findings = result.findings
+    if not findings:
+        return "unknown", [f"no {result.noun} in the inventory"]
+    states = {f.state for f in findings}
+    ok = sum(f.state == "ok" for f in findings)
+    problems = [f.text for f in sorted(findings, key=lambda f: _ORDER[f.state]) if f.state != "ok"]
+    if states == {"ok"}:
+        return "ready", [f"all {ok} {result.noun} meet the requirement"]
+    if states == {"unseen"}:
+        return "unknown", ["no evidence yet", *problems]
+    status: GateStatus = "blocked" if "failed" in states else "partial"
+    return status, [f"{ok} of {len(findings)} {result.noun} meet the requirement", *problems]

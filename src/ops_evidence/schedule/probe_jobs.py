@@ -1,0 +1,50 @@
+"""Turn the probe plan into scheduler jobs: the one place probes meet the scheduler."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from pathlib import Path
+
+from ops_evidence.inventory.models import Entity, Inventory
+from ops_evidence.probes.base import ProbeContext, ProbeTarget
+from ops_evidence.probes.registry import derived, plan, run_probe
+from ops_evidence.schedule.runner import Job
+
+DRIFT = "ops-inventory-drift"
+
+
+def build_jobs(
+    inventory: Inventory, ctx: ProbeContext | None = None, *, state_dir: Path | None = None
+) -> list[Job]:
+    """One job per planned probe target; derived jobs (drift, gates) wait for the other
+    observations. `state_dir` is where the gate rules find recorded rollout outcomes."""
+    ctx = ctx or ProbeContext(inventory, state_dir=state_dir)
+    return [
+        Job(
+            key=target.context_key,
+            event_type=target.event_type,
+            interval=target.interval.total_seconds(),
+            timeout=target.timeout.total_seconds(),
+            heartbeat=target.heartbeat.total_seconds(),
+            run=functools.partial(run_probe, ctx, target),
+            view_context=_view_context(inventory, target),
+            after_observations=derived(target.event_type),
+        )
+        for target in plan(inventory)
+    ]
+
+
+def _view_context(inventory: Inventory, target: ProbeTarget) -> str | None:
+    """The entity's `view_context` from the inventory, if it declares one."""
+    sections: dict[str, Sequence[Entity]] = {
+        "ops-service-observed": inventory.services,
+        "ops-endpoint-verified": inventory.endpoints,
+        "ops-access-path-checked": inventory.access_paths,
+        "ops-backup-verified": inventory.backups,
+        DRIFT: inventory.environments,
+    }
+    for item in sections.get(target.event_type, ()):
+        if item.id == target.entity_id:
+            return item.view_context
+    return None

@@ -1,0 +1,110 @@
+"""Pure scheduling logic: when each probe runs next, and whether its result is emitted.
+
+No I/O and no clock of its own, so it is tested with plain numbers. `runner.py` drives it.
+
+Timing: a probe's first run is spread uniformly over its first interval (1,000 probes do not
+all start at once); each next run is `interval ± jitter` after the previous *start*, never
+before the previous run has finished (no overlap).
+
+Emission ("quiet by default"): an event is emitted when its fingerprint (the verdict and
+the stable attributes) differs from the last emitted one, or when the heartbeat interval
+has passed since the last emission.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import json
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+# Attributes that change on every run without changing what the evidence says.
+VOLATILE_ATTRIBUTES = frozenset({"latency_ms", "age_seconds", "message", "observed_at"})
+
+
+def fingerprint(event_type: str, attributes: dict[str, Any]) -> str:
+    """A stable digest of what an event asserts (volatile attributes left out)."""
+    stable = {k: v for k, v in attributes.items() if k not in VOLATILE_ATTRIBUTES}
+    text = json.dumps([event_type, stable], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True, slots=True)
+class Emitted:
+    """The last emission of a probe: what it said and when."""
+
+    fingerprint: str
+    at: float
+
+
+def should_emit(last: Emitted | None, current: str, now: float, heartbeat: float) -> bool:
+    """Emit on change, on first sight, or when the heartbeat is due."""
+    return last is None or last.fingerprint != current or now - last.at >= heartbeat
+
+
+@dataclass(order=True)
+class _Entry:
+    due: float
+    seq: int
+    key: str = field(compare=False)
+
+
+@dataclass
+class Timetable:
+    """A heap of next-run times; one entry per probe that is not running."""
+
+    jitter: float = 0.1
+    rng: random.Random = field(default_factory=random.Random)
+    _heap: list[_Entry] = field(default_factory=list)
+    _intervals: dict[str, float] = field(default_factory=dict)
+    _running: set[str] = field(default_factory=set)
+    _seq: int = 0
+
+    def add(
+        self,
+        key: str,
+        interval: float,
+        now: float,
+        *,
+        spread: bool = True,
+        spread_cap: float | None = None,
+    ) -> None:
+        """Register a probe; its first run is spread over one interval (at most `spread_cap`)."""
+        self._intervals[key] = interval
+        window = interval if spread_cap is None else min(interval, spread_cap)
+        self._push(key, now + (self.rng.uniform(0, window) if spread else 0.0))
+
+    def _push(self, key: str, due: float) -> None:
+        self._seq += 1
+        heapq.heappush(self._heap, _Entry(due, self._seq, key))
+
+    def pop_due(self, now: float, limit: int | None = None) -> list[tuple[str, float]]:
+        """Probes due at `now` (key, scheduled time), marked running; oldest first."""
+        out: list[tuple[str, float]] = []
+        while self._heap and self._heap[0].due <= now and (limit is None or len(out) < limit):
+            entry = heapq.heappop(self._heap)
+            self._running.add(entry.key)
+            out.append((entry.key, entry.due))
+        return out
+
+    def finished(self, key: str, started: float, now: float) -> float:
+        """A run ended: schedule the next one `interval ± jitter` after its start."""
+        self._running.discard(key)
+        interval = self._intervals[key]
+        due = started + interval * (1 + self.rng.uniform(-self.jitter, self.jitter))
+        due = max(due, now)  # a run longer than its interval goes again at once, not twice
+        self._push(key, due)
+        return due
+
+    def next_due(self) -> float | None:
+        """When the earliest waiting probe is due."""
+        return self._heap[0].due if self._heap else None
+
+    def running(self) -> frozenset[str]:
+        """Probes currently running."""
+        return frozenset(self._running)
+
+    def __len__(self) -> int:
+        return len(self._intervals)

@@ -1,0 +1,181 @@
+"""The sinks' keep-alive transport over real loopback servers: TLS verified, reuse, failures."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import anyio
+import httpx
+import pytest
+import trustme
+
+from ops_evidence.delivery.outbox.models import Delivery
+from ops_evidence.delivery.sinks.http import make_client
+from ops_evidence.delivery.sinks.state_hub import StateHubSink
+from ops_evidence.delivery.sinks.transport import KeepAliveTransport
+from ops_evidence.emulator import create_app
+from tests.real_servers import free_port
+from tests.servers import serve_asgi
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(scope="module")
+def tls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, trustme.CA]]:
+    """The emulator over https on 127.0.0.1 with a certificate from a test CA."""
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1")
+    directory: Path = tmp_path_factory.mktemp("tls")
+    certfile, keyfile = directory / "cert.pem", directory / "key.pem"
+    cert.private_key_and_cert_chain_pem.write_to_path(str(certfile))
+    cert.private_key_pem.write_to_path(str(keyfile))
+    with serve_asgi(create_app(), ssl_certfile=str(certfile), ssl_keyfile=str(keyfile)) as url:
+        yield url, ca
+
+
+def _delivery(n: int) -> Delivery:
+    body = b'{"event_type":"ops_inventory_probe","idempotency_key":"k%d","summary":"s"}' % n
+    return Delivery(f"k{n}", "state-hub", "pending", 0, 0.0, body, None,
+                    "ops-endpoint-verified", "endpoint:e", 0.0, 0.0)  # fmt: skip
+
+
+def _trusting(ca: trustme.CA) -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    ca.configure_trust(context)
+    return context
+
+
+async def test_https_with_a_trusted_ca_delivers_and_reuses(tls: tuple[str, trustme.CA]) -> None:
+    """Verified TLS works, and several deliveries in a row all succeed on the kept-alive pool."""
+    url, ca = tls
+    async with make_client(5.0, _trusting(ca)) as client:
+        sink = StateHubSink(client, url)
+        kinds = [(await sink.send(_delivery(n))).kind for n in range(5)]
+    assert kinds == ["delivered"] * 5
+
+
+async def test_untrusted_certificate_is_refused_before_sending(tls: tuple[str, trustme.CA]) -> None:
+    """A certificate the client does not trust fails as transient and surely not sent."""
+    url, _ = tls
+    async with make_client(5.0) as client:
+        attempt = await StateHubSink(client, url).send(_delivery(99))
+    assert (attempt.kind, attempt.ambiguous) == ("transient", False)
+
+
+async def test_connection_refused_is_not_ambiguous() -> None:
+    """Nothing listening: a connect error, retried, never read back."""
+    async with make_client(2.0) as client:
+        attempt = await StateHubSink(client, f"http://127.0.0.1:{free_port()}").send(_delivery(1))
+    assert (attempt.kind, attempt.ambiguous) == ("transient", False)
+
+
+async def test_pool_timeout_when_every_connection_is_busy() -> None:
+    """With every slot held by a request in flight, another waits at most the pool timeout,
+    then PoolTimeout (surely not sent); once the first ends, its slot serves the next one."""
+    transport = KeepAliveTransport(ssl.create_default_context(), max_connections=1)
+    timeout = httpx.Timeout(0.6, pool=0.2)
+    with raw_server(None, close_after=False) as (url, _):
+        async with httpx.AsyncClient(transport=transport, timeout=timeout) as client:
+            errors: list[type[Exception]] = []
+
+            async def hanging() -> None:
+                try:
+                    await client.get(url)  # never answered: holds the only slot 0.6 s
+                except httpx.HTTPError as exc:
+                    errors.append(type(exc))
+
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(hanging)
+                await anyio.sleep(0.1)
+                with pytest.raises(httpx.PoolTimeout):
+                    await client.get(url)
+            assert errors == [httpx.ReadTimeout]
+            with pytest.raises(httpx.ReadTimeout):  # the slot was given back: no PoolTimeout
+                await client.get(url)
+
+
+@contextmanager
+def raw_server(answer: bytes | None, *, close_after: bool) -> Iterator[tuple[str, list[int]]]:
+    """A one-thread HTTP server on 127.0.0.1: reads each request head, writes `answer`
+    (None: never answers), optionally closes the connection after it. Yields its URL and
+    a one-item list counting accepted connections."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    accepted = [0]
+    stop = threading.Event()
+
+    def serve() -> None:
+        listener.settimeout(0.05)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            accepted[0] += 1
+            with conn:
+                conn.settimeout(2.0)
+                try:
+                    while b"\r\n\r\n" not in (head := conn.recv(65536)) and head:
+                        pass
+                    if answer is None:
+                        stop.wait(2.0)
+                        continue
+                    conn.sendall(answer)
+                    if not close_after:
+                        conn.recv(65536)
+                except OSError:
+                    continue
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}", accepted
+    finally:
+        stop.set()
+        thread.join()
+        listener.close()
+
+
+async def test_idle_connection_closed_by_the_peer_is_not_reused() -> None:
+    """A kept-alive connection the server closed while idle is dropped before reuse: the next
+    request goes out on a new connection instead of failing on the dead one."""
+    ok = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+    with raw_server(ok, close_after=True) as (url, accepted):
+        async with make_client(2.0) as client:
+            assert (await client.get(url)).status_code == 200
+            await anyio.sleep(0.1)  # the FIN arrives while the connection is idle
+            assert (await client.get(url)).status_code == 200
+    assert accepted[0] == 2
+
+
+async def test_no_answer_is_a_read_timeout_and_ambiguous() -> None:
+    """A request sent but never answered times out as a read timeout: it may have landed."""
+    with raw_server(None, close_after=False) as (url, _):
+        async with make_client(0.3) as client:
+            attempt = await StateHubSink(client, url).send(_delivery(7))
+    assert (attempt.kind, attempt.ambiguous) == ("transient", True)
+    assert "ReadTimeout" in (attempt.error or "")
+
+
+async def test_connection_closed_mid_response_is_ambiguous() -> None:
+    """The server closing before the whole response arrived is a transient, ambiguous error."""
+    cut = b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nok"
+    with raw_server(cut, close_after=True) as (url, _):
+        async with make_client(2.0) as client:
+            attempt = await StateHubSink(client, url).send(_delivery(8))
+    assert (attempt.kind, attempt.ambiguous) == ("transient", True)
+
+
+async def test_a_request_that_cannot_be_framed_is_an_httpx_error_without_its_value() -> None:
+    """A header value with a line break (a key with a newline): httpx.LocalProtocolError,
+    raised before any byte is sent, whose text does not quote the value."""
+    secret = "canary-key-3e81"
+    with serve_asgi(create_app()) as url:
+        async with make_client(2.0) as client:
+            with pytest.raises(httpx.LocalProtocolError) as caught:
+                await client.post(f"{url}/progress/", headers={"X-Key": f"{secret}\n"}, json={})
+    assert secret not in str(caught.value)

@@ -1,0 +1,159 @@
+"""The async scheduler: emits quietly, persists emissions, runs drift last, never overlaps."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import anyio
+import pytest
+
+from ops_evidence.events.envelope import EvidenceEvent
+from ops_evidence.schedule.emission_state import MemoryProbeState
+from ops_evidence.schedule.runner import Job, RunRecord, Scheduler
+from tests.factories import endpoint_event
+
+pytestmark = pytest.mark.anyio
+
+
+class Probe:
+    """A fake probe whose verdict a test can flip; records overlap."""
+
+    def __init__(self, name: str, hold: anyio.Event | None = None) -> None:
+        self.name, self.verified, self.hold = name, True, hold
+        self.runs = 0
+        self.active = 0
+        self.max_active = 0
+        self.ran = anyio.Event()
+        self.started = anyio.Event()
+
+    async def __call__(self) -> EvidenceEvent:
+        self.active += 1
+        self.started.set()
+        self.max_active = max(self.max_active, self.active)
+        try:
+            if self.hold is not None:
+                await self.hold.wait()
+            self.runs += 1
+            return endpoint_event(self.name, self.verified)
+        finally:
+            self.active -= 1
+            self.ran.set()
+
+
+def _job(probe: Probe, interval: float = 3600, drift: bool = False) -> Job:
+    return Job(f"endpoint:{probe.name}", "ops-endpoint-verified", interval, 5, 3600, probe,
+               after_observations=drift)  # fmt: skip
+
+
+def _collector() -> tuple[list[str], Callable[[EvidenceEvent, Job], Awaitable[bool]]]:
+    seen: list[str] = []
+
+    async def submit(event: EvidenceEvent, job: Job) -> bool:
+        seen.append(event.context_key)
+        return True
+
+    return seen, submit
+
+
+async def _runs_until(probe: Probe, done: Callable[[], bool]) -> None:
+    """Wait, run by run of `probe` (at most 5 s), until `done()` holds."""
+    with anyio.fail_after(5):
+        while not done():
+            probe.ran = anyio.Event()
+            await probe.ran.wait()
+
+
+async def test_once_runs_everything_and_drift_last() -> None:
+    """run_once emits every probe; after_observations jobs run after the others."""
+    order: list[str] = []
+    probes = [Probe("a"), Probe("b"), Probe("drift")]
+    seen, submit = _collector()
+    jobs = [_job(probes[2], drift=True), _job(probes[0]), _job(probes[1])]
+    scheduler = Scheduler(
+        jobs, submit, MemoryProbeState(), observers=[lambda r: order.append(r.job.key)]
+    )
+    await scheduler.load_state()
+    records = await scheduler.run_once()
+    assert sorted(seen) == ["endpoint:a", "endpoint:b", "endpoint:drift"]
+    assert order[-1] == "endpoint:drift"
+    assert all(r.emitted for r in records)
+
+
+async def test_restart_does_not_re_emit_unchanged_results() -> None:
+    """With the persisted emission state, an unchanged result is not emitted again; a change is."""
+    state = MemoryProbeState()
+    probe = Probe("a")
+    seen, submit = _collector()
+    first = Scheduler([_job(probe)], submit, state)
+    await first.load_state()
+    await first.run_once()
+    second = Scheduler([_job(probe, interval=0.01)], submit, state)
+    await second.load_state()
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(second.run)
+        await _runs_until(probe, lambda: probe.runs >= 3)
+        assert seen == ["endpoint:a"]  # two runs since restart, nothing new emitted
+        probe.verified = False
+        await _runs_until(probe, lambda: len(seen) >= 2)
+        second.stop()
+    assert seen == ["endpoint:a", "endpoint:a"]
+
+
+async def test_never_two_runs_of_the_same_probe() -> None:
+    """A run longer than the interval is not started again until it finished."""
+    hold = anyio.Event()
+    probe = Probe("slow", hold)
+    _, submit = _collector()
+    scheduler = Scheduler([_job(probe, interval=0.001)], submit, MemoryProbeState())
+    await scheduler.load_state()
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(scheduler.run)
+        with anyio.fail_after(5):
+            await probe.started.wait()
+        await anyio.wait_all_tasks_blocked()
+        assert probe.max_active == 1
+        hold.set()
+        await _runs_until(probe, lambda: probe.runs >= 5)
+        scheduler.stop()
+    assert probe.max_active == 1
+
+
+async def test_crashing_probe_is_recorded_not_fatal() -> None:
+    """A probe that raises leaves a record with an error; the others still run."""
+
+    async def broken() -> EvidenceEvent:
+        raise RuntimeError("bug")
+
+    ok = Probe("ok")
+    seen, submit = _collector()
+    jobs = [Job("endpoint:broken", "ops-endpoint-verified", 60, 1, 60, broken), _job(ok)]
+    scheduler = Scheduler(jobs, submit, MemoryProbeState())
+    await scheduler.load_state()
+    await scheduler.run_once()
+    assert scheduler.results["endpoint:broken"].error == "probe error: RuntimeError"
+    assert seen == ["endpoint:ok"]
+
+
+async def test_a_refused_event_is_offered_again_on_the_next_run() -> None:
+    """An event the outbox refused is not recorded as emitted: the next run of the probe
+    (same result, heartbeat far off) submits it again; once accepted, it is quiet."""
+    probe = Probe("a")
+    offered: list[bool] = []
+
+    async def submit(event: EvidenceEvent, job: Job) -> bool:
+        offered.append(bool(offered))  # the first offer is refused, later ones accepted
+        return offered[-1]
+
+    state = MemoryProbeState()
+    scheduler = Scheduler([_job(probe, interval=0.01)], submit, state)
+    await scheduler.load_state()
+    records: list[RunRecord] = []
+    scheduler.observers.append(records.append)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(scheduler.run)
+        await _runs_until(probe, lambda: probe.runs >= 4)
+        scheduler.stop()
+    assert offered[:2] == [False, True]
+    assert len(offered) == 2  # accepted once, then unchanged: not emitted again
+    assert [r.emitted for r in records[:2]] == [False, True]
+    assert "endpoint:a" in await state.open()
