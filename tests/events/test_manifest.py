@@ -11,6 +11,7 @@ import yaml
 from ops_evidence.events import event_types, vocabulary
 from ops_evidence.events.manifest import build_manifest, render_manifest
 from tests.conftest import REPO
+from tests.restore_tested import add_restore_tested
 
 SEED_EVENT_TYPES = [
     "ops-service-observed",
@@ -50,17 +51,8 @@ def test_each_event_type_carries_its_committed_schema_and_widget_type() -> None:
 
 
 def test_manifest_follows_the_registry(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A type added to the registry and vocabulary appears with no edit to the manifest."""
-    from ops_evidence.events import registry
-
-    registry.event_types()  # load the declared types before adding one
-    model = registry.EVENT_MODELS["ops-backup-verified"]
-    monkeypatch.setitem(registry.EVENT_MODELS, "ops-restore-tested", model)
-    monkeypatch.setitem(
-        vocabulary.EVENT_TYPES,
-        "ops-restore-tested",
-        ("ops-backup-card", "backups", "backup", "ops-restore-"),
-    )
+    """A type added to the table of event types appears with no edit to the manifest."""
+    add_restore_tested(monkeypatch)
     names = [e["name"] for e in build_manifest()["eventTypes"]]
     assert names == [*event_types()[:-1], "ops-restore-tested"]
 

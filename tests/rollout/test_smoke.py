@@ -97,7 +97,7 @@ def test_pick_widget_prefers_aggregate_then_inventory_entity() -> None:
 def test_every_registered_type_has_a_smoke_sample(event_type: str) -> None:
     """Adding an event type needs a smoke sample: each registered type builds a valid event."""
     assert event_type in SAMPLES
-    event = smoke_event(event_type, f"{EVENT_TYPES[event_type][2]}:smoke", "run-1")
+    event = smoke_event(event_type, f"{EVENT_TYPES[event_type].prefix}:smoke", "run-1")
     assert event.attributes.reason == "smoke_test"
 
 

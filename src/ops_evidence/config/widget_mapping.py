@@ -16,12 +16,35 @@ import json
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+)
+from pydantic_core import PydanticCustomError
 
-from ops_evidence.events.vocabulary import EventTypeName
+from ops_evidence.events.vocabulary import EVENT_TYPES
 
 ContextKey = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z-]*:[A-Za-z0-9][A-Za-z0-9._-]*$")]
 WidgetId = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+def _declared(event_type: str) -> str:
+    # Read from the table at validation time, so a type added to it is accepted too.
+    if event_type not in EVENT_TYPES:
+        names = [repr(name) for name in EVENT_TYPES]
+        expected = f"{', '.join(names[:-1])} or {names[-1]}"
+        # The error a Literal of the names gave, so the message is what it always was.
+        raise PydanticCustomError(
+            "literal_error", "Input should be {expected}", {"expected": expected}
+        )
+    return event_type
+
+
+EventTypeName = Annotated[str, AfterValidator(_declared)]
 
 
 class WidgetMapping(BaseModel):
@@ -34,7 +57,7 @@ class WidgetMapping(BaseModel):
 
     def widget_for(self, event_type: str, context_key: str) -> str | None:
         """The widget for an event: its entity's widget, else its type's, else None."""
-        return self.entities.get(context_key) or self.event_types.get(event_type)  # type: ignore[call-overload]
+        return self.entities.get(context_key) or self.event_types.get(event_type)
 
     def is_empty(self) -> bool:
         """True when nothing is mapped."""

@@ -1,10 +1,9 @@
 """The evidence-event contract: envelope, the declared types, schemas and wire bodies."""
 
 from ops_evidence.events.envelope import EvidenceEvent, idempotency_key, new_run_id
-from ops_evidence.events.registry import EVENT_MODELS, event_model, event_types, parse_event
+from ops_evidence.events.registry import event_model, event_types, parse_event
 
 __all__ = [
-    "EVENT_MODELS",
     "EvidenceEvent",
     "event_model",
     "event_types",

@@ -1,10 +1,9 @@
 """The evidence event types published in `event-types/`: the five of the first slice and
 `ops-readiness-gate-updated`.
 
-Adding a type: one model here (listed in `DECLARED`), its probe, and its lines in
-`vocabulary.EVENT_TYPES` and `Inventory.probe_targets` (the list is in `probes/registry.py`);
-schemas, manifest and router pick it up from there (through `events.registry`, which this
-module does not import).
+Adding a type: one model here, named by its row in `vocabulary.EVENT_TYPES` (the table of
+event types), plus its probe (docs/operations.md, "Adding an event type"). Schemas, manifest
+and router find the model through `events.registry`, which this module does not import.
 """
 
 from __future__ import annotations
@@ -209,14 +208,3 @@ class ReadinessGateUpdated(EvidenceEvent):
     EVENT_TYPE = "ops-readiness-gate-updated"
     event_type: Literal["ops-readiness-gate-updated"]
     attributes: ReadinessGateAttributes
-
-
-# Every declared event type, in the order schemas, the manifest and the router list them.
-DECLARED: tuple[type[EvidenceEvent], ...] = (
-    ServiceObserved,
-    EndpointVerified,
-    AccessPathChecked,
-    BackupVerified,
-    InventoryDrift,
-    ReadinessGateUpdated,
-)

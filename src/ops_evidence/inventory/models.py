@@ -7,6 +7,7 @@ error can name both ends.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Annotated, Literal
 
@@ -14,6 +15,7 @@ from pydantic import Field, StringConstraints
 
 from ops_evidence.config.durations import ByteSize, Duration
 from ops_evidence.events.gate_catalog import GateStatus, load_catalog
+from ops_evidence.events.vocabulary import EVENT_TYPES
 from ops_evidence.inventory.checks import (
     AccessPathCheck,
     BackupCheck,
@@ -41,6 +43,11 @@ class Entity(Strict):
     view_context: str | None = Field(
         default=None, description="Inter-Hub `viewContext` for this entity's events."
     )
+
+    @property
+    def probed(self) -> bool:
+        """Whether the probe of its section runs for it (see `Service`)."""
+        return True
 
 
 class Environment(Entity):
@@ -80,6 +87,11 @@ class Service(Entity, Schedule):
     backing_stores: list[str] = Field(default_factory=list)
     facts: dict[str, Fact] = Field(default_factory=dict, description="Other declared facts.")
     check: ServiceCheck | None = None
+
+    @property
+    def probed(self) -> bool:
+        """A service without a `check` is catalogued (drift, gates), not probed."""
+        return self.check is not None
 
 
 class Endpoint(Entity, Schedule, HttpOptions):
@@ -157,13 +169,35 @@ class Inventory(Strict):
         """Look up a service by id."""
         return next((s for s in self.services if s.id == service_id), None)
 
+    def section(self, name: str) -> Sequence[Entity]:
+        """The entries of the section an event type runs for (`EventTypeSpec.section`);
+        none for `gates`, which are not inventory entities (the gate catalog lists them).
+        KeyError for any other name, so a typo in the table fails rather than plans nothing."""
+        if name == "gates":
+            return ()
+        sections: dict[str, Sequence[Entity]] = {
+            "environments": self.environments,
+            "hosts": self.hosts,
+            "clusters": self.clusters,
+            "services": self.services,
+            "endpoints": self.endpoints,
+            "access_paths": self.access_paths,
+            "backups": self.backups,
+        }
+        return sections[name]
+
+    def entity(self, section: str, entity_id: str) -> Entity | None:
+        """The entry with this id in a section, or None."""
+        return next((item for item in self.section(section) if item.id == entity_id), None)
+
     def probe_targets(self) -> dict[str, list[str]]:
-        """Event type -> ids of the entities a probe would run for."""
+        """Event type -> ids of the entities a probe would run for, from the table of event
+        types: its section's probed entries, or for `gates` the shipped catalog's gate ids."""
         return {
-            "ops-service-observed": [s.id for s in self.services if s.check is not None],
-            "ops-endpoint-verified": [e.id for e in self.endpoints],
-            "ops-access-path-checked": [a.id for a in self.access_paths],
-            "ops-backup-verified": [b.id for b in self.backups],
-            "ops-inventory-drift": [e.id for e in self.environments],
-            "ops-readiness-gate-updated": load_catalog().gate_ids(),
+            spec.name: (
+                load_catalog().gate_ids()
+                if spec.section == "gates"
+                else [item.id for item in self.section(spec.section) if item.probed]
+            )
+            for spec in EVENT_TYPES.values()
         }

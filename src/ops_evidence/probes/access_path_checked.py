@@ -13,7 +13,6 @@ from ops_evidence.events.envelope import EvidenceEvent
 from ops_evidence.events.types import AccessPathChecked
 from ops_evidence.inventory.checks import DnsPath, KubernetesApiPath, SshPath, TcpPath, TlsPath
 from ops_evidence.probes.base import ProbeContext, ProbeTarget, entity, make_event, verdict
-from ops_evidence.probes.registry import register_probe
 from ops_evidence.redact import compact_url
 
 
@@ -74,7 +73,7 @@ async def _observe(path_check: Any, budget: float, ctx: ProbeContext) -> dict[st
     return {"kubernetes_version": k8s.version, "latency_ms": k8s.latency_ms, **verdict(k8s.failure)}
 
 
-def _failed(ctx: ProbeContext, target: ProbeTarget, failure: Failure) -> EvidenceEvent:
+def failure_event(ctx: ProbeContext, target: ProbeTarget, failure: Failure) -> EvidenceEvent:
     path = entity(ctx.inventory.access_paths, target.entity_id)
     attributes = {
         "access_path": path.id,
@@ -86,7 +85,6 @@ def _failed(ctx: ProbeContext, target: ProbeTarget, failure: Failure) -> Evidenc
     return make_event(AccessPathChecked, ctx, target, attributes)
 
 
-@register_probe("ops-access-path-checked", on_failure=_failed)
 async def probe_access_path(ctx: ProbeContext, target: ProbeTarget) -> EvidenceEvent:
     """Run the access path's check; verified when it answers as declared."""
     path = entity(ctx.inventory.access_paths, target.entity_id)

@@ -21,7 +21,6 @@ from ops_evidence.events.types import BackupVerified
 from ops_evidence.inventory.checks import BorgBackup, FilesBackup, HttpBackup, ResticBackup
 from ops_evidence.inventory.models import Backup
 from ops_evidence.probes.base import ProbeContext, ProbeTarget, entity, make_event, verdict
-from ops_evidence.probes.registry import register_probe
 
 
 async def read_backup(backup: Backup, ctx: ProbeContext, budget: float) -> BackupObservation:
@@ -70,13 +69,12 @@ def _declared(ctx: ProbeContext, backup: Backup) -> dict[str, Any]:
     }
 
 
-def _failed(ctx: ProbeContext, target: ProbeTarget, failure: Failure) -> EvidenceEvent:
+def failure_event(ctx: ProbeContext, target: ProbeTarget, failure: Failure) -> EvidenceEvent:
     backup = entity(ctx.inventory.backups, target.entity_id)
     attributes = {**_declared(ctx, backup), **verdict(failure)}
     return make_event(BackupVerified, ctx, target, attributes)
 
 
-@register_probe("ops-backup-verified", on_failure=_failed)
 async def probe_backup(ctx: ProbeContext, target: ProbeTarget) -> EvidenceEvent:
     """Read the newest backup and judge it against `max_age` and `min_size`."""
     backup = entity(ctx.inventory.backups, target.entity_id)

@@ -15,7 +15,6 @@ from ops_evidence.events.envelope import EvidenceEvent
 from ops_evidence.events.types import EndpointVerified
 from ops_evidence.inventory.models import Endpoint
 from ops_evidence.probes.base import ProbeContext, ProbeTarget, entity, make_event, verdict
-from ops_evidence.probes.registry import register_probe
 from ops_evidence.redact import HEADER_ALLOW_LIST, allowed_headers, compact_url
 
 
@@ -69,13 +68,12 @@ def _min_days(ctx: ProbeContext, endpoint: Endpoint) -> int:
     return ctx.inventory.defaults.tls_min_days
 
 
-def _failed(ctx: ProbeContext, target: ProbeTarget, failure: Failure) -> EvidenceEvent:
+def failure_event(ctx: ProbeContext, target: ProbeTarget, failure: Failure) -> EvidenceEvent:
     endpoint = entity(ctx.inventory.endpoints, target.entity_id)
     attributes = {**_declared(endpoint, _min_days(ctx, endpoint)), **verdict(failure)}
     return make_event(EndpointVerified, ctx, target, attributes)
 
 
-@register_probe("ops-endpoint-verified", on_failure=_failed)
 async def probe_endpoint(ctx: ProbeContext, target: ProbeTarget) -> EvidenceEvent:
     """Request the endpoint once; verified when status, headers and TLS lifetime hold."""
     endpoint = entity(ctx.inventory.endpoints, target.entity_id)

@@ -24,7 +24,7 @@ from ops_evidence.events.types import (
     ServiceObserved,
 )
 from ops_evidence.probes.base import ProbeContext, ProbeTarget, make_event, verdict
-from ops_evidence.probes.registry import derived, plan, register_probe
+from ops_evidence.probes.plan import derived, plan
 
 _MAX_RECORDS = 50
 # Endpoint failures that mean the answer differs rather than that nothing answered.
@@ -151,11 +151,10 @@ def _event(ctx: ProbeContext, target: ProbeTarget, records: list[DriftRecord]) -
     return make_event(InventoryDrift, ctx, target, attributes)
 
 
-def _failed(ctx: ProbeContext, target: ProbeTarget, failure: Failure) -> EvidenceEvent:
+def failure_event(ctx: ProbeContext, target: ProbeTarget, failure: Failure) -> EvidenceEvent:
     return make_event(InventoryDrift, ctx, target, verdict(failure))
 
 
-@register_probe("ops-inventory-drift", on_failure=_failed, after_observations=True)
 async def probe_drift(ctx: ProbeContext, target: ProbeTarget) -> EvidenceEvent:
     """Compare the environment's declared entities with their latest observations."""
     return _event(ctx, target, drift_records(ctx, target.entity_id))

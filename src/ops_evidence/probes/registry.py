@@ -1,31 +1,31 @@
-"""The probe registry and the plan: the whole interface the scheduler needs.
+"""The probe registry: which probe produces each event type, and running one.
 
-    plan(inventory)            -> list[ProbeTarget]   every (event type, context key, entity,
-                                                      environment, interval, timeout, heartbeat)
+    PROBES                     event type -> ProbeSpec(probe, on_failure), a literal map
     await run_probe(ctx, t)    -> EvidenceEvent       run one target now; never raises
+    await observe(ctx)         every observation (not derived) probe once
 
-A probe module registers one function per event type with `@register_probe(event_type,
-on_failure=...)`. `run_probe` enforces the target's timeout as a backstop (checks have their
-own), turns any unexpected exception into a `verified: false` event through `on_failure`,
-and records the event in `ctx.observations` so `ops-inventory-drift` can compare it later.
-Probes registered with `after_observations=True` (drift, readiness gates) are computed from
-the other probes' observations: they make no network calls and should run after the other
-targets in a pass (`derived(event_type)` says which). Use one `ProbeContext` (so one
-`Observations` store) for every target of an inventory, and targets from `plan(ctx.inventory)`
-of that same inventory: after a reload, plan again. `ProbeTarget.interval` says how often to
-run a target, `timeout` bounds one run, and `heartbeat` is how often an unchanged result
-should still be emitted (the emitter's concern).
+With `plan` (`probes/plan.py`) this is the whole interface the scheduler needs. `run_probe`
+enforces the target's timeout as a backstop (checks have their own), turns any unexpected
+exception into a `verified: false` event through `on_failure`, and records the event in
+`ctx.observations` so `ops-inventory-drift` can compare it later. Use one `ProbeContext` (so
+one `Observations` store) for every target of an inventory.
 
-Adding an event type is one model in `events/types.py` plus one probe module listed in
-`PROBE_MODULES`, and a line each in `events.vocabulary.EVENT_TYPES` (widget type and names)
-and `Inventory.probe_targets` (which entities it runs for).
+Why a second table, keyed by the first: the table of event types (`events.vocabulary.
+EVENT_TYPES`) holds every fact of the event contract, but the probes sit two layers above it
+(they import the checks and the inventory), so the event layer cannot name them. `PROBES` is
+the one place that does, keyed by the same type names (a test keeps the key sets equal); it
+imports the probe modules directly, so there is no registration by import side effect.
+Importing this module loads every probe and its checks: what only needs the plan imports
+`probes.plan`.
+
+Adding an event type is two edits (docs/operations.md, "Adding an event type"): its model in
+`events/types.py` with its row in `EVENT_TYPES`, and its probe module with its row here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from importlib import import_module
 
 import anyio
 import structlog
@@ -33,10 +33,16 @@ import structlog
 from ops_evidence.checks.base import Failure
 from ops_evidence.errors import describe_exception
 from ops_evidence.events.envelope import EvidenceEvent
-from ops_evidence.events.vocabulary import EVENT_TYPES, context_key
-from ops_evidence.inventory.checks import Schedule
-from ops_evidence.inventory.models import AccessPath, Backup, Endpoint, Inventory, Service
+from ops_evidence.probes import (
+    access_path_checked,
+    backup_verified,
+    endpoint_verified,
+    inventory_drift,
+    service_observed,
+)
 from ops_evidence.probes.base import ProbeContext, ProbeTarget
+from ops_evidence.probes.plan import derived, plan
+from ops_evidence.probes.readiness import probe as readiness
 
 ProbeFunction = Callable[[ProbeContext, ProbeTarget], Awaitable[EvidenceEvent]]
 FailureEvent = Callable[[ProbeContext, ProbeTarget, Failure], EvidenceEvent]
@@ -44,113 +50,36 @@ FailureEvent = Callable[[ProbeContext, ProbeTarget, Failure], EvidenceEvent]
 # Grace beyond the target's timeout for the checks' own timeouts to fire first.
 _BACKSTOP_GRACE = 2.0
 
-PROBE_MODULES = (
-    "service_observed",
-    "endpoint_verified",
-    "access_path_checked",
-    "backup_verified",
-    "inventory_drift",
-    "readiness.probe",
-)
-
 log = structlog.get_logger("ops_evidence.probes")
 
 
 @dataclass(frozen=True, slots=True)
 class ProbeSpec:
-    """A registered probe, how to express a failure it could not express itself, and whether
-    it is computed from the other probes' observations (so runs after them)."""
+    """A type's probe, and how to express a failure it could not express itself."""
 
     probe: ProbeFunction
     on_failure: FailureEvent
-    after_observations: bool = False
 
 
-PROBES: dict[str, ProbeSpec] = {}
-
-
-def register_probe(
-    event_type: str, *, on_failure: FailureEvent, after_observations: bool = False
-) -> Callable[[ProbeFunction], ProbeFunction]:
-    """Decorator: make `probe` the one probe of `event_type`."""
-
-    def decorate(probe: ProbeFunction) -> ProbeFunction:
-        PROBES[event_type] = ProbeSpec(probe, on_failure, after_observations)
-        return probe
-
-    return decorate
+PROBES: dict[str, ProbeSpec] = {
+    "ops-service-observed": ProbeSpec(
+        service_observed.probe_service, service_observed.failure_event
+    ),
+    "ops-endpoint-verified": ProbeSpec(
+        endpoint_verified.probe_endpoint, endpoint_verified.failure_event
+    ),
+    "ops-access-path-checked": ProbeSpec(
+        access_path_checked.probe_access_path, access_path_checked.failure_event
+    ),
+    "ops-backup-verified": ProbeSpec(backup_verified.probe_backup, backup_verified.failure_event),
+    "ops-inventory-drift": ProbeSpec(inventory_drift.probe_drift, inventory_drift.failure_event),
+    "ops-readiness-gate-updated": ProbeSpec(readiness.probe_gate, readiness.failure_event),
+}
 
 
 def probes() -> dict[str, ProbeSpec]:
-    """Every registered probe (importing the probe modules registers them)."""
-    if len(PROBES) < len(PROBE_MODULES):
-        for name in PROBE_MODULES:
-            import_module(f"ops_evidence.probes.{name}")
+    """Every event type's probe."""
     return PROBES
-
-
-def derived(event_type: str) -> bool:
-    """True for a probe computed from the other probes' observations (drift, gates)."""
-    return probes()[event_type].after_observations
-
-
-Declared = Service | Endpoint | AccessPath | Backup
-
-
-def _entry(inventory: Inventory, event_type: str, entity_id: str) -> Declared | None:
-    """The inventory entry behind a non-drift target (environments have no schedule)."""
-    sections: dict[str, list[Service] | list[Endpoint] | list[AccessPath] | list[Backup]] = {
-        "ops-service-observed": inventory.services,
-        "ops-endpoint-verified": inventory.endpoints,
-        "ops-access-path-checked": inventory.access_paths,
-        "ops-backup-verified": inventory.backups,
-    }
-    section = sections.get(event_type, [])
-    return next((item for item in section if item.id == entity_id), None)
-
-
-def _environment_of(inventory: Inventory, event_type: str, entity_id: str) -> str | None:
-    if EVENT_TYPES[event_type][1] == "environments":
-        return entity_id  # a drift target's entity is its environment
-    item = _entry(inventory, event_type, entity_id)
-    if item is None:
-        return None  # not in one environment (a readiness gate)
-    if isinstance(item, Endpoint) and item.environment is None:
-        service = inventory.service(item.service)
-        return service.environment if service else None
-    return item.environment
-
-
-def plan(inventory: Inventory) -> list[ProbeTarget]:
-    """Every probe to run, derived ones (drift, gates) last, schedules resolved from defaults."""
-    targets: list[ProbeTarget] = []
-    for event_type, ids in inventory.probe_targets().items():
-        for entity_id in ids:
-            schedule = _schedule(inventory, event_type, entity_id)
-            assert schedule.interval is not None
-            assert schedule.timeout is not None
-            assert schedule.heartbeat is not None
-            targets.append(
-                ProbeTarget(
-                    event_type=event_type,
-                    context_key=context_key(event_type, entity_id),
-                    entity_id=entity_id,
-                    environment=_environment_of(inventory, event_type, entity_id),
-                    interval=schedule.interval,
-                    timeout=schedule.timeout,
-                    heartbeat=schedule.heartbeat,
-                )
-            )
-    return targets
-
-
-def _schedule(inventory: Inventory, event_type: str, entity_id: str) -> Schedule:
-    return inventory.schedule_of(_entry(inventory, event_type, entity_id) or Schedule())
-
-
-def find_target(inventory: Inventory, key: str) -> ProbeTarget | None:
-    """The planned target with this context key, or None."""
-    return next((t for t in plan(inventory) if t.context_key == key), None)
 
 
 async def run_probe(ctx: ProbeContext, target: ProbeTarget) -> EvidenceEvent:

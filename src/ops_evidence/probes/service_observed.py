@@ -16,7 +16,6 @@ from ops_evidence.events.envelope import EvidenceEvent
 from ops_evidence.events.types import ServiceObserved
 from ops_evidence.inventory.checks import HttpServiceCheck, VersionSource
 from ops_evidence.probes.base import ProbeContext, ProbeTarget, entity, make_event, verdict
-from ops_evidence.probes.registry import register_probe
 from ops_evidence.redact import compact_url, redact_text
 
 
@@ -49,7 +48,7 @@ def _http_verdict(check: HttpServiceCheck, result: HttpResult) -> tuple[str, Fai
     return "up", None
 
 
-def _failed(ctx: ProbeContext, target: ProbeTarget, failure: Failure) -> EvidenceEvent:
+def failure_event(ctx: ProbeContext, target: ProbeTarget, failure: Failure) -> EvidenceEvent:
     service = entity(ctx.inventory.services, target.entity_id)
     kind = service.check.kind if service.check else "tcp"
     where = target.entity_id
@@ -61,7 +60,6 @@ def _failed(ctx: ProbeContext, target: ProbeTarget, failure: Failure) -> Evidenc
     return make_event(ServiceObserved, ctx, target, {**attributes, **verdict(failure)})
 
 
-@register_probe("ops-service-observed", on_failure=_failed)
 async def probe_service(ctx: ProbeContext, target: ProbeTarget) -> EvidenceEvent:
     """Observe the service with its declared check; `verified` means up."""
     service = entity(ctx.inventory.services, target.entity_id)
@@ -87,5 +85,5 @@ async def probe_service(ctx: ProbeContext, target: ProbeTarget) -> EvidenceEvent
         status = "down" if failure else "up"
         base |= {"check": "tcp", "target": tcp.target[:200], "latency_ms": tcp.latency_ms}
     else:
-        return _failed(ctx, target, Failure.of("no_check", f"{service.id} declares no check"))
+        return failure_event(ctx, target, Failure.of("no_check", f"{service.id} declares no check"))
     return make_event(ServiceObserved, ctx, target, {**base, "status": status, **verdict(failure)})

@@ -102,7 +102,7 @@ def pick_widget(
     event_type: str, mapping: WidgetMapping, entity_ids: Iterable[str]
 ) -> tuple[str, str] | None:
     """(context key, widget id) a smoke event of `event_type` goes to; None if unmapped."""
-    prefix = EVENT_TYPES[event_type][2]
+    prefix = EVENT_TYPES[event_type].prefix
     aggregate = mapping.widget_for(event_type, f"{prefix}:smoke")
     if aggregate is not None:
         return f"{prefix}:smoke", aggregate

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
 from pathlib import Path
 
-from ops_evidence.inventory.models import Entity, Inventory
+from ops_evidence.events.vocabulary import EVENT_TYPES
+from ops_evidence.inventory.models import Inventory
 from ops_evidence.probes.base import ProbeContext, ProbeTarget
-from ops_evidence.probes.registry import derived, plan, run_probe
+from ops_evidence.probes.plan import derived, plan
+from ops_evidence.probes.registry import run_probe
 from ops_evidence.schedule.runner import Job
-
-DRIFT = "ops-inventory-drift"
 
 
 def build_jobs(
@@ -37,14 +36,5 @@ def build_jobs(
 
 def _view_context(inventory: Inventory, target: ProbeTarget) -> str | None:
     """The entity's `view_context` from the inventory, if it declares one."""
-    sections: dict[str, Sequence[Entity]] = {
-        "ops-service-observed": inventory.services,
-        "ops-endpoint-verified": inventory.endpoints,
-        "ops-access-path-checked": inventory.access_paths,
-        "ops-backup-verified": inventory.backups,
-        DRIFT: inventory.environments,
-    }
-    for item in sections.get(target.event_type, ()):
-        if item.id == target.entity_id:
-            return item.view_context
-    return None
+    item = inventory.entity(EVENT_TYPES[target.event_type].section, target.entity_id)
+    return item.view_context if item else None

@@ -18,7 +18,6 @@ from ops_evidence.events.types import ReadinessGateUpdated
 from ops_evidence.probes.base import ProbeContext, ProbeTarget, make_event, verdict
 from ops_evidence.probes.readiness.evaluation import GateResult, evaluate_gate
 from ops_evidence.probes.readiness.rules import GateEvidence, planned_intervals
-from ops_evidence.probes.registry import register_probe
 
 
 def gate_attributes(result: GateResult) -> dict[str, Any]:
@@ -49,7 +48,7 @@ def gate_evidence(ctx: ProbeContext) -> GateEvidence:
     return GateEvidence(ctx.inventory, ctx.observations, ctx.now(), ctx.intervals, ctx.state_dir)
 
 
-def _failed(ctx: ProbeContext, target: ProbeTarget, failure: Failure) -> EvidenceEvent:
+def failure_event(ctx: ProbeContext, target: ProbeTarget, failure: Failure) -> EvidenceEvent:
     gate = load_catalog().gate(target.entity_id)
     attributes = {
         "gate": gate.id,
@@ -63,7 +62,6 @@ def _failed(ctx: ProbeContext, target: ProbeTarget, failure: Failure) -> Evidenc
     return make_event(ReadinessGateUpdated, ctx, target, attributes)
 
 
-@register_probe("ops-readiness-gate-updated", on_failure=_failed, after_observations=True)
 async def probe_gate(ctx: ProbeContext, target: ProbeTarget) -> EvidenceEvent:
     """Evaluate one gate from the latest evidence."""
     result = evaluate_gate(load_catalog().gate(target.entity_id), gate_evidence(ctx))

@@ -28,13 +28,13 @@ from ops_evidence.events.gate_catalog import GateStatus, Rule
 from ops_evidence.events.vocabulary import context_key
 from ops_evidence.inventory.models import Endpoint, Inventory
 from ops_evidence.probes.base import Observations
+from ops_evidence.probes.plan import plan
 from ops_evidence.probes.readiness.rollout_outcomes import (
     COMMANDS,
     RolloutCommand,
     RolloutOutcome,
     load_outcomes,
 )
-from ops_evidence.probes.registry import plan
 
 FindingState = Literal["ok", "gap", "failed", "unseen"]
 # An observation older than this many probe intervals no longer counts as recent: one or two
