@@ -8,7 +8,8 @@ them after it; nothing else in the code is told about the type.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from collections.abc import Mapping
+from typing import Any, ClassVar, Literal
 
 import pytest
 from pydantic import Field
@@ -34,6 +35,7 @@ class RestoreTested(EvidenceEvent):
     """`ops-restore-tested`: a restore test of a backup (exists only in the tests)."""
 
     EVENT_TYPE = RESTORE_TESTED
+    SAMPLE_ATTRIBUTES: ClassVar[Mapping[str, Any]] = {"backup": "smoke", "store": "smoke"}
     event_type: Literal["ops-restore-tested"]
     attributes: RestoreTestedAttributes
 

@@ -1,7 +1,8 @@
 """Adding an event type takes the two edits docs/operations.md names ("Adding an event
 type"): `tests/restore_tested.py` makes exactly those (a model and its row in the table of
 event types; a probe and its row in `PROBES`) for `ops-restore-tested`, and the type is then
-planned, probed, has a schema and is routed, with no other code told about it."""
+planned, probed, has a schema (and a smoke sample) and is routed, with no other code
+told about it."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from ops_evidence.events.registry import event_model, parse_event
 from ops_evidence.events.schemas import event_schema
 from ops_evidence.inventory.models import Inventory
 from ops_evidence.probes import ProbeContext, derived, plan
+from ops_evidence.rollout.smoke_events import smoke_event
 from ops_evidence.schedule.probe_jobs import build_jobs
 from tests.probes.inventories import inventory
 from tests.restore_tested import RESTORE_TESTED, RestoreTested, add_restore_tested
@@ -85,6 +87,13 @@ async def test_the_new_type_has_a_schema(restore_tested: None) -> None:
     jsonschema.validate(stored, schema)
     assert event_model(RESTORE_TESTED) is RestoreTested
     assert isinstance(parse_event(stored), RestoreTested)
+
+
+def test_the_new_type_has_a_smoke_sample(restore_tested: None) -> None:
+    """`smoke` can post it: its model's sample builds a valid smoke event."""
+    event = smoke_event(RESTORE_TESTED, "restore:smoke", "run-1")
+    assert isinstance(event, RestoreTested)
+    assert (event.attributes.backup, event.attributes.reason) == ("smoke", "smoke_test")
 
 
 async def test_the_new_type_is_routed(

@@ -7,10 +7,10 @@ import pytest
 from ops_evidence.config.widget_mapping import WidgetMapping
 from ops_evidence.emulator import create_app, emulator_state
 from ops_evidence.emulator.config import ManifestConfig
-from ops_evidence.events.registry import event_types
+from ops_evidence.events.registry import event_model, event_types
 from ops_evidence.events.vocabulary import EVENT_TYPES
 from ops_evidence.rollout.smoke import UNDECLARED_TYPE, pick_widget, run_smoke
-from ops_evidence.rollout.smoke_events import SAMPLES, smoke_event
+from ops_evidence.rollout.smoke_events import smoke_event
 from tests.emulator.conftest import REVOKED_KEY, UNBOUND_KEY, hub_config
 from tests.rollout.conftest import HubOn
 
@@ -95,9 +95,10 @@ def test_pick_widget_prefers_aggregate_then_inventory_entity() -> None:
 
 @pytest.mark.parametrize("event_type", event_types())
 def test_every_registered_type_has_a_smoke_sample(event_type: str) -> None:
-    """Adding an event type needs a smoke sample: each registered type builds a valid event."""
-    assert event_type in SAMPLES
+    """Adding an event type needs a smoke sample (its model's `SAMPLE_ATTRIBUTES`): each
+    registered type builds a valid event from it, the sample's attributes set."""
     event = smoke_event(event_type, f"{EVENT_TYPES[event_type].prefix}:smoke", "run-1")
+    assert set(event_model(event_type).SAMPLE_ATTRIBUTES) <= event.attributes.model_fields_set
     assert event.attributes.reason == "smoke_test"
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Self
 
@@ -60,6 +61,9 @@ class EvidenceEvent(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     EVENT_TYPE: ClassVar[str] = ""
+    # The attributes a valid event of the type needs beyond the shared ones: `smoke` builds
+    # its sample events from them, so a new type brings its sample with its model.
+    SAMPLE_ATTRIBUTES: ClassVar[Mapping[str, Any]] = {}
 
     event_type: str
     context_key: str = Field(

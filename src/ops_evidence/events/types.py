@@ -8,8 +8,9 @@ and router find the model through `events.registry`, which this module does not 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
@@ -53,6 +54,12 @@ class ServiceObserved(EvidenceEvent):
     """`ops-service-observed`: a service's health and observed version."""
 
     EVENT_TYPE = "ops-service-observed"
+    SAMPLE_ATTRIBUTES: ClassVar[Mapping[str, Any]] = {
+        "service": "smoke",
+        "status": "up",
+        "check": "http",
+        "target": "https://smoke.invalid/",
+    }
     event_type: Literal["ops-service-observed"]
     attributes: ServiceObservedAttributes
 
@@ -80,6 +87,10 @@ class EndpointVerified(EvidenceEvent):
     """`ops-endpoint-verified`: status, headers and TLS lifetime of an endpoint."""
 
     EVENT_TYPE = "ops-endpoint-verified"
+    SAMPLE_ATTRIBUTES: ClassVar[Mapping[str, Any]] = {
+        "endpoint": "smoke",
+        "url": "https://smoke.invalid/",
+    }
     event_type: Literal["ops-endpoint-verified"]
     attributes: EndpointVerifiedAttributes
 
@@ -110,6 +121,11 @@ class AccessPathChecked(EvidenceEvent):
     """`ops-access-path-checked`: reachability of an operator access path."""
 
     EVENT_TYPE = "ops-access-path-checked"
+    SAMPLE_ATTRIBUTES: ClassVar[Mapping[str, Any]] = {
+        "access_path": "smoke",
+        "method": "tcp",
+        "target": "smoke.invalid:22",
+    }
     event_type: Literal["ops-access-path-checked"]
     attributes: AccessPathCheckedAttributes
 
@@ -133,6 +149,11 @@ class BackupVerified(EvidenceEvent):
     """`ops-backup-verified`: freshness, size and success of the newest backup."""
 
     EVENT_TYPE = "ops-backup-verified"
+    SAMPLE_ATTRIBUTES: ClassVar[Mapping[str, Any]] = {
+        "backup": "smoke",
+        "tool": "files",
+        "max_age_seconds": 86400,
+    }
     event_type: Literal["ops-backup-verified"]
     attributes: BackupVerifiedAttributes
 
@@ -206,5 +227,12 @@ class ReadinessGateUpdated(EvidenceEvent):
     """`ops-readiness-gate-updated`: a readiness gate's status changed (or its heartbeat)."""
 
     EVENT_TYPE = "ops-readiness-gate-updated"
+    SAMPLE_ATTRIBUTES: ClassVar[Mapping[str, Any]] = {
+        "gate": "OPS-G15",
+        "name": "smoke",
+        "status": "unknown",
+        "seed_status": "unknown",
+        "decided_by": "none",
+    }
     event_type: Literal["ops-readiness-gate-updated"]
     attributes: ReadinessGateAttributes

@@ -2,12 +2,11 @@
 
 A smoke event must have the exact shape of real evidence (it goes through the same
 `interaction_event_body`), yet never claim a verification that did not happen: it carries
-`verified: false` with reason `smoke_test`, besides its smoke `viewContext`.
+`verified: false` with reason `smoke_test`, besides its smoke `viewContext`. The attributes
+each type requires are its model's `SAMPLE_ATTRIBUTES` (`events/types.py`).
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from pydantic import BaseModel
 
@@ -17,20 +16,6 @@ from ops_evidence.events.registry import event_model
 REASON = "smoke_test"
 MESSAGE = "ops-evidence smoke test event; not an observation"
 
-# The attributes each type requires beyond the shared ones. Adding an event type adds a
-# line here (a test fails until it does).
-SAMPLES: dict[str, dict[str, Any]] = {
-    "ops-service-observed": {"service": "smoke", "status": "up", "check": "http",
-                             "target": "https://smoke.invalid/"},
-    "ops-endpoint-verified": {"endpoint": "smoke", "url": "https://smoke.invalid/"},
-    "ops-access-path-checked": {"access_path": "smoke", "method": "tcp",
-                                "target": "smoke.invalid:22"},
-    "ops-backup-verified": {"backup": "smoke", "tool": "files", "max_age_seconds": 86400},
-    "ops-inventory-drift": {},
-    "ops-readiness-gate-updated": {"gate": "OPS-G15", "name": "smoke", "status": "unknown",
-                                   "seed_status": "unknown", "decided_by": "none"},
-}  # fmt: skip
-
 
 def smoke_event(event_type: str, context_key: str, run_id: str) -> EvidenceEvent:
     """A valid `event_type` event for `context_key`, marked as a smoke test."""
@@ -39,6 +24,6 @@ def smoke_event(event_type: str, context_key: str, run_id: str) -> EvidenceEvent
     if not (isinstance(attributes_model, type) and issubclass(attributes_model, BaseModel)):
         raise TypeError(f"{model.__name__}.attributes is not a model")
     attributes = attributes_model.model_validate(
-        {"verified": False, "reason": REASON, "message": MESSAGE, **SAMPLES[event_type]}
+        {"verified": False, "reason": REASON, "message": MESSAGE, **model.SAMPLE_ATTRIBUTES}
     )
     return model.build(context_key=context_key, attributes=attributes, run_id=run_id)
