@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from ops_evidence.checks.base import Failure
@@ -83,3 +86,21 @@ async def test_a_hanging_probe_times_out(monkeypatch: pytest.MonkeyPatch) -> Non
 def test_failure_helper_redacts() -> None:
     """Failure messages are redacted when made."""
     assert "s3cr3t-value" not in Failure.of("x", "token=s3cr3t-value").message
+
+
+def test_the_plan_loads_no_probe() -> None:
+    """The plan and the rollout outcomes (what `validate`, `seed-widgets` and `smoke` reach
+    in `probes/`) load neither a probe module nor the event models: the registry's names
+    load on first use."""
+    code = (
+        "import sys\n"
+        "import ops_evidence.probes.readiness.rollout_outcomes\n"
+        "from ops_evidence.probes import plan, find_target\n"
+        "print(sorted(m for m in sys.modules if m.startswith('ops_evidence.')))\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = run.stdout
+    assert "ops_evidence.probes.plan" in loaded
+    heavy = ("probes.registry", "probes.service_observed", "probes.readiness.probe", "events.types")
+    for name in heavy:
+        assert f"'ops_evidence.{name}'" not in loaded
