@@ -1,4 +1,5 @@
-"""The sinks' keep-alive transport over real loopback servers: TLS verified, reuse, failures."""
+"""The sinks' keep-alive transport over real loopback servers: TLS verified, reuse, failures
+(what it shares with the probes' transport: tests/http/test_transport_contract.py)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from ops_evidence.delivery.sinks.transport import KeepAliveTransport
 from ops_evidence.emulator import create_app
 from tests.raw_http import raw_server
 from tests.real_servers import free_port
-from tests.servers import serve_asgi
+from tests.servers import client_port_app, serve_asgi
 
 pytestmark = pytest.mark.anyio
 
@@ -140,3 +141,11 @@ async def test_a_request_that_cannot_be_framed_is_an_httpx_error_without_its_val
             with pytest.raises(httpx.LocalProtocolError) as caught:
                 await client.post(f"{url}/progress/", headers={"X-Key": f"{secret}\n"}, json={})
     assert secret not in str(caught.value)
+
+
+async def test_requests_to_one_origin_reuse_one_kept_alive_connection() -> None:
+    """Deliveries in a row to one origin go out on one kept-alive connection."""
+    with serve_asgi(client_port_app) as url:
+        async with make_client(5.0) as client:
+            ports = {(await client.get(url)).text for _ in range(3)}
+    assert len(ports) == 1
