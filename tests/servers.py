@@ -21,7 +21,7 @@ from typing import Any
 
 import anyio
 import uvicorn
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ops_evidence.http.listener import Handler, Listener, bind
 
@@ -97,3 +97,12 @@ async def serve_listener(
             yield f"http://127.0.0.1:{sock.getsockname()[1]}"
         finally:
             stop.set()
+
+
+async def client_port_app(scope: Scope, receive: Receive, send: Send) -> None:
+    """An ASGI app answering the client's source port as text: two requests answered with
+    the same port came over one connection."""
+    await receive()
+    port = str(scope["client"][1]).encode()
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": port})

@@ -1,12 +1,18 @@
-"""The fresh-connection transport: methods, bodies, TLS and failures, against real nginx."""
+"""The fresh-connection transport: methods, bodies, TLS and failures, against real nginx, and
+one connection per request (what it shares with the sinks' transport: tests/http/test_transport_contract.py)."""
 
 from __future__ import annotations
 
+import ssl
+
+import httpx
 import pytest
 
 from ops_evidence.checks.http import fetch
+from ops_evidence.checks.transport import FreshConnectionTransport
 from ops_evidence.inventory.checks import HttpOptions
 from tests import real_servers as servers
+from tests.servers import client_port_app, serve_asgi
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration]
 
@@ -49,3 +55,13 @@ async def test_not_http_at_all(sshd_port: int) -> None:
     result = await fetch(HttpOptions(url=f"http://127.0.0.1:{sshd_port}/"), timeout=5)
     assert result.failure is not None
     assert result.failure.reason == "protocol_error"
+
+
+async def test_every_request_opens_its_own_connection() -> None:
+    """Two requests on one client to a server that keeps connections alive still go out on
+    two connections (each probe is evidence of reachability, not of a pooled socket)."""
+    transport = FreshConnectionTransport(ssl.create_default_context(), 5.0)
+    with serve_asgi(client_port_app) as url:
+        async with httpx.AsyncClient(transport=transport) as client:
+            ports = {(await client.get(url)).text for _ in range(3)}
+    assert len(ports) == 3

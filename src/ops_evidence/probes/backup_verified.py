@@ -10,31 +10,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ops_evidence.checks.backup.base import BackupObservation
-from ops_evidence.checks.backup.borg import read_borg
-from ops_evidence.checks.backup.files import read_files
-from ops_evidence.checks.backup.http import read_http
-from ops_evidence.checks.backup.pgbackrest import read_pgbackrest
-from ops_evidence.checks.backup.restic import read_restic
+from ops_evidence.checks.backup.readers import ReadOptions, read_backup
 from ops_evidence.checks.base import Failure
 from ops_evidence.events.envelope import EvidenceEvent
 from ops_evidence.events.types import BackupVerified
-from ops_evidence.inventory.checks import BorgBackup, FilesBackup, HttpBackup, ResticBackup
 from ops_evidence.inventory.models import Backup
 from ops_evidence.probes.base import ProbeContext, ProbeTarget, entity, make_event, verdict
-
-
-async def read_backup(backup: Backup, ctx: ProbeContext, budget: float) -> BackupObservation:
-    """Ask the backup's tool (or folder, or endpoint) for its newest backup."""
-    check = backup.check
-    if isinstance(check, ResticBackup):
-        return await read_restic(check, timeout=budget)
-    if isinstance(check, BorgBackup):
-        return await read_borg(check, timeout=budget)
-    if isinstance(check, FilesBackup):
-        return await read_files(check)
-    if isinstance(check, HttpBackup):
-        return await read_http(check, timeout=budget, client_factory=ctx.client_factory)
-    return await read_pgbackrest(check, timeout=budget)
 
 
 def judge(
@@ -78,7 +59,8 @@ def failure_event(ctx: ProbeContext, target: ProbeTarget, failure: Failure) -> E
 async def probe_backup(ctx: ProbeContext, target: ProbeTarget) -> EvidenceEvent:
     """Read the newest backup and judge it against `max_age` and `min_size`."""
     backup = entity(ctx.inventory.backups, target.entity_id)
-    seen = await read_backup(backup, ctx, target.timeout_seconds)
+    options = ReadOptions(target.timeout_seconds, ctx.client_factory)
+    seen = await read_backup(backup.check, options)
     now = ctx.now()
     failure = judge(seen, now, ctx.inventory.backup_max_age(backup), backup.min_size)
     age = (now - seen.last_backup_at).total_seconds() if seen.last_backup_at else None

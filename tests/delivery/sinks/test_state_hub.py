@@ -1,8 +1,11 @@
-"""State Hub and stdout sinks with scripted answers."""
+"""State Hub and stdout sinks with scripted answers, and stdout on a dead pipe and a full disk."""
 
 from __future__ import annotations
 
 import io
+import os
+from contextlib import suppress
+from pathlib import Path
 
 import httpx
 import pytest
@@ -44,3 +47,21 @@ async def test_stdout_writes_one_line() -> None:
     stream = io.StringIO()
     assert (await StdoutSink(stream).send(_delivery("stdout"))).kind == "delivered"
     assert stream.getvalue() == '{"event_type":"ops_inventory_probe"}\n'
+
+
+async def test_stdout_whose_reader_went_away_rejects_and_a_full_disk_is_transient() -> None:
+    """A pipe with no reader (`| head` exited) never comes back: `rejected`. A write that
+    fails on a full disk (stdout redirected to /dev/full) may fit later: `transient`."""
+    read_fd, write_fd = os.pipe()
+    os.close(read_fd)
+    dead, full = os.fdopen(write_fd, "w"), Path("/dev/full").open("w")  # noqa: SIM115, ASYNC230 - a device: opens at once; closed below
+    try:
+        gone = await StdoutSink(dead).send(_delivery("stdout"))
+        no_room = await StdoutSink(full).send(_delivery("stdout"))
+    finally:
+        for stream in (dead, full):
+            with suppress(OSError):  # closing flushes again what they refused
+                stream.close()
+    assert (gone.kind, gone.error) == ("rejected", "stdout: BrokenPipeError")
+    assert no_room.kind == "transient"
+    assert "No space left on device" in (no_room.error or "")

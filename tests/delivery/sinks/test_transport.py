@@ -1,12 +1,10 @@
-"""The sinks' keep-alive transport over real loopback servers: TLS verified, reuse, failures."""
+"""The sinks' keep-alive transport over real loopback servers: TLS verified, reuse, failures
+(what it shares with the probes' transport: tests/http/test_transport_contract.py)."""
 
 from __future__ import annotations
 
-import socket
 import ssl
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import anyio
@@ -19,8 +17,9 @@ from ops_evidence.delivery.sinks.http import make_client
 from ops_evidence.delivery.sinks.state_hub import StateHubSink
 from ops_evidence.delivery.sinks.transport import KeepAliveTransport
 from ops_evidence.emulator import create_app
+from tests.raw_http import raw_server
 from tests.real_servers import free_port
-from tests.servers import serve_asgi
+from tests.servers import client_port_app, serve_asgi
 
 pytestmark = pytest.mark.anyio
 
@@ -79,7 +78,8 @@ async def test_pool_timeout_when_every_connection_is_busy() -> None:
     then PoolTimeout (surely not sent); once the first ends, its slot serves the next one."""
     transport = KeepAliveTransport(ssl.create_default_context(), max_connections=1)
     timeout = httpx.Timeout(0.6, pool=0.2)
-    with raw_server(None, close_after=False) as (url, _):
+    with raw_server(None, close_after=False) as server:
+        url = server.url
         async with httpx.AsyncClient(transport=transport, timeout=timeout) as client:
             errors: list[type[Exception]] = []
 
@@ -91,7 +91,8 @@ async def test_pool_timeout_when_every_connection_is_busy() -> None:
 
             async with anyio.create_task_group() as tg:
                 tg.start_soon(hanging)
-                await anyio.sleep(0.1)
+                # The server has read its request: it holds the only slot from now on.
+                await server.until(lambda: server.heads == 1, "the hanging request arrived")
                 with pytest.raises(httpx.PoolTimeout):
                     await client.get(url)
             assert errors == [httpx.ReadTimeout]
@@ -99,64 +100,25 @@ async def test_pool_timeout_when_every_connection_is_busy() -> None:
                 await client.get(url)
 
 
-@contextmanager
-def raw_server(answer: bytes | None, *, close_after: bool) -> Iterator[tuple[str, list[int]]]:
-    """A one-thread HTTP server on 127.0.0.1: reads each request head, writes `answer`
-    (None: never answers), optionally closes the connection after it. Yields its URL and
-    a one-item list counting accepted connections."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    accepted = [0]
-    stop = threading.Event()
-
-    def serve() -> None:
-        listener.settimeout(0.05)
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except TimeoutError:
-                continue
-            accepted[0] += 1
-            with conn:
-                conn.settimeout(2.0)
-                try:
-                    while b"\r\n\r\n" not in (head := conn.recv(65536)) and head:
-                        pass
-                    if answer is None:
-                        stop.wait(2.0)
-                        continue
-                    conn.sendall(answer)
-                    if not close_after:
-                        conn.recv(65536)
-                except OSError:
-                    continue
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}", accepted
-    finally:
-        stop.set()
-        thread.join()
-        listener.close()
-
-
 async def test_idle_connection_closed_by_the_peer_is_not_reused() -> None:
     """A kept-alive connection the server closed while idle is dropped before reuse: the next
     request goes out on a new connection instead of failing on the dead one."""
     ok = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
-    with raw_server(ok, close_after=True) as (url, accepted):
+    with raw_server(ok, close_after=True) as server:
         async with make_client(2.0) as client:
-            assert (await client.get(url)).status_code == 200
-            await anyio.sleep(0.1)  # the FIN arrives while the connection is idle
-            assert (await client.get(url)).status_code == 200
-    assert accepted[0] == 2
+            assert (await client.get(server.url)).status_code == 200
+            # The server has closed it (on loopback its FIN is in our socket once close
+            # returns): the connection is idle in the pool and dead.
+            await server.until(lambda: server.closed == 1, "the server closed the first connection")
+            assert (await client.get(server.url)).status_code == 200
+    assert server.accepted == 2
 
 
 async def test_no_answer_is_a_read_timeout_and_ambiguous() -> None:
     """A request sent but never answered times out as a read timeout: it may have landed."""
-    with raw_server(None, close_after=False) as (url, _):
+    with raw_server(None, close_after=False) as server:
         async with make_client(0.3) as client:
-            attempt = await StateHubSink(client, url).send(_delivery(7))
+            attempt = await StateHubSink(client, server.url).send(_delivery(7))
     assert (attempt.kind, attempt.ambiguous) == ("transient", True)
     assert "ReadTimeout" in (attempt.error or "")
 
@@ -164,9 +126,9 @@ async def test_no_answer_is_a_read_timeout_and_ambiguous() -> None:
 async def test_connection_closed_mid_response_is_ambiguous() -> None:
     """The server closing before the whole response arrived is a transient, ambiguous error."""
     cut = b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nok"
-    with raw_server(cut, close_after=True) as (url, _):
+    with raw_server(cut, close_after=True) as server:
         async with make_client(2.0) as client:
-            attempt = await StateHubSink(client, url).send(_delivery(8))
+            attempt = await StateHubSink(client, server.url).send(_delivery(8))
     assert (attempt.kind, attempt.ambiguous) == ("transient", True)
 
 
@@ -179,3 +141,11 @@ async def test_a_request_that_cannot_be_framed_is_an_httpx_error_without_its_val
             with pytest.raises(httpx.LocalProtocolError) as caught:
                 await client.post(f"{url}/progress/", headers={"X-Key": f"{secret}\n"}, json={})
     assert secret not in str(caught.value)
+
+
+async def test_requests_to_one_origin_reuse_one_kept_alive_connection() -> None:
+    """Deliveries in a row to one origin go out on one kept-alive connection."""
+    with serve_asgi(client_port_app) as url:
+        async with make_client(5.0) as client:
+            ports = {(await client.get(url)).text for _ in range(3)}
+    assert len(ports) == 1
