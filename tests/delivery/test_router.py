@@ -67,6 +67,24 @@ async def test_plan_without_config(monkeypatch: pytest.MonkeyPatch) -> None:
     assert len(await outbox.deliveries(sink="state-hub")) == 1
 
 
+async def test_plan_forced_inter_hub_with_submission_off(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """OPS_EVIDENCE_SINK=inter-hub with OPS_EVIDENCE_INTER_HUB_SUBMIT=false: the Inter-Hub row
+    is held (deferred, re-checked later, never attempted now) and the State Hub copy is
+    planned at enqueue, so nothing is posted to Inter-Hub and nothing waits on it."""
+    monkeypatch.setenv("OPS_EVIDENCE_SINK", "inter-hub")
+    monkeypatch.setenv("OPS_EVIDENCE_INTER_HUB_SUBMIT", "false")
+    router = _router(load_settings())
+    outbox, delivery = await _planned(router)
+    assert delivery.status == "inter_hub_sink_deferred"
+    assert delivery.next_attempt_at == 1000.0 + router.policy.defer_recheck
+    assert await outbox.claim("inter-hub", 1000.0, 10, 60.0) == []
+    [fallback] = await outbox.deliveries(sink="state-hub")
+    detail = json.loads(fallback.body or b"")["detail"]
+    assert detail["inter_hub_status"] == "inter_hub_sink_deferred"
+
+
 async def _decide(settings: Settings, kind: AttemptKind, **kw: object) -> tuple[Router, Result]:
     router = _router(settings)
     outbox, delivery = await _planned(router)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 
 from ops_evidence.config.settings import Settings
 from ops_evidence.delivery.backoff import RetryPolicy
-from ops_evidence.delivery.first_sink import route_for
+from ops_evidence.delivery.first_sink import route_for, submission_off
 from ops_evidence.delivery.outbox.models import Delivery, NewDelivery, Result, Status, StoredEvent
 from ops_evidence.delivery.sinks.base import Attempt
 from ops_evidence.events.envelope import EvidenceEvent
@@ -60,7 +60,7 @@ class Router:
             return stored, [NewDelivery("inter-hub", body, widget_id=widget)]
         status: Status = route.status or "missing_inter_hub_config"  # type: ignore[assignment]
         deliveries = [_fallback(event, status, route.reason)]
-        if self.settings.sink != "state-hub-progress":
+        if route.inter_hub_row:
             # Submission switched off: keep an active row that re-checks later.
             due = now + self.policy.defer_recheck if status == "inter_hub_sink_deferred" else 0.0
             deliveries.insert(0, NewDelivery("inter-hub", body, status, widget, route.reason, due))
@@ -76,7 +76,7 @@ class Router:
         if delivery.sink != "inter-hub":
             return None
         reason = None
-        if not self.settings.inter_hub_submit or self.settings.sink == "state-hub-progress":
+        if submission_off(self.settings) is not None:
             reason = "Inter-Hub submission is switched off"
             until = now + self.policy.defer_recheck
         elif (until := self.deferred.get(delivery.event_type, 0.0)) > now:
