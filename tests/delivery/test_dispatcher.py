@@ -297,7 +297,9 @@ async def test_claimed_ahead_delivery_held_past_half_its_lease_is_not_sent(
     policy = RetryPolicy(base=0.001, cap=0.01, lease=60.0)
     router = Router(load_settings(), policy, random.Random(1), clock=lambda: now[0])
     sinks = {"inter-hub": inter, "state-hub": FakeSink("state-hub")}
-    dispatcher = Dispatcher(outbox, router, sinks, concurrency=1, clock=lambda: now[0])
+    dispatcher = Dispatcher(
+        outbox, router, sinks, lease=policy.lease, concurrency=1, clock=lambda: now[0]
+    )
     keys = await _enqueue(outbox, router, 2)
     async with anyio.create_task_group() as tg:
         tg.start_soon(functools.partial(dispatcher.run, until_idle=True))
@@ -322,7 +324,9 @@ async def test_a_row_claimed_again_while_its_attempt_runs_is_not_sent_twice(
     policy = RetryPolicy(base=0.001, cap=0.01, lease=60.0)
     router = Router(load_settings(), policy, random.Random(1), clock=lambda: now[0])
     sinks = {"inter-hub": inter, "state-hub": FakeSink("state-hub")}
-    dispatcher = Dispatcher(outbox, router, sinks, concurrency=2, clock=lambda: now[0])
+    dispatcher = Dispatcher(
+        outbox, router, sinks, lease=policy.lease, concurrency=2, clock=lambda: now[0]
+    )
     [key] = await _enqueue(outbox, router, 1)
     async with anyio.create_task_group() as tg:
         tg.start_soon(functools.partial(dispatcher.run, until_idle=True))
@@ -353,7 +357,9 @@ async def test_a_row_claimed_again_just_after_its_result_is_written_is_attempted
     policy = RetryPolicy(base=0.001, cap=0.01, lease=60.0)
     router = Router(load_settings(), policy, random.Random(1), clock=lambda: now[0])
     sinks = {"inter-hub": inter, "state-hub": FakeSink("state-hub")}
-    dispatcher = Dispatcher(outbox, router, sinks, concurrency=2, clock=lambda: now[0])
+    dispatcher = Dispatcher(
+        outbox, router, sinks, lease=policy.lease, concurrency=2, clock=lambda: now[0]
+    )
     [key] = await _enqueue(outbox, router, 1)
     with anyio.fail_after(5):  # without the fix: re-checks until the lease ends (never here)
         async with anyio.create_task_group() as tg:

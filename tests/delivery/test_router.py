@@ -87,9 +87,9 @@ async def test_plan_forced_inter_hub_with_submission_off(
 
 async def _decide(settings: Settings, kind: AttemptKind, **kw: object) -> tuple[Router, Result]:
     router = _router(settings)
-    outbox, delivery = await _planned(router)
+    _, delivery = await _planned(router)
     attempt = Attempt(kind, **kw)  # type: ignore[arg-type]
-    return router, await router.decide(delivery, attempt, 1001.0, outbox.event)
+    return router, router.decide(delivery, attempt, 1001.0)
 
 
 @pytest.mark.parametrize(
@@ -129,17 +129,17 @@ async def test_ambiguity_survives_a_failed_read_back(settings: Settings, kind: A
 async def test_dead_keeps_the_ambiguity(settings: Settings) -> None:
     """A delivery that gives up while ambiguous stays ambiguous: a replay reads back first."""
     router = _router(settings)
-    outbox, delivery = await _planned(router)
+    _, delivery = await _planned(router)
     attempt = Attempt("transient", ambiguous=True)
-    result = await router.decide(delivery, attempt, 1000.0 + 7200, outbox.event)
+    result = router.decide(delivery, attempt, 1000.0 + 7200)
     assert (result.status, result.ambiguous) == ("dead", True)
 
 
 async def test_past_horizon_is_dead_with_fallback(settings: Settings) -> None:
     """Transient failures past the give-up horizon become dead, kept and replayable."""
     router = _router(settings)
-    outbox, delivery = await _planned(router)
-    result = await router.decide(delivery, Attempt("transient"), 1000.0 + 7200, outbox.event)
+    _, delivery = await _planned(router)
+    result = router.decide(delivery, Attempt("transient"), 1000.0 + 7200)
     assert result.status == "dead"
     assert result.fallback is not None
 
@@ -147,11 +147,11 @@ async def test_past_horizon_is_dead_with_fallback(settings: Settings) -> None:
 async def test_undeclared_type_is_deferred_without_sending(settings: Settings) -> None:
     """After an undeclared answer, later events of that type are deferred before sending."""
     router, _ = await _decide(settings, "undeclared")
-    outbox, delivery = await _planned(router)
-    held = await router.before_send(delivery, 1002.0, outbox.event)
+    _, delivery = await _planned(router)
+    held = router.before_send(delivery, 1002.0)
     assert held is not None
     assert held.status == "inter_hub_sink_deferred"
     assert held.count_attempt is False
     assert held.fallback is not None  # the evidence still reaches State Hub
     later = 1002.0 + router.policy.defer_recheck + 1
-    assert await router.before_send(delivery, later, outbox.event) is None
+    assert router.before_send(delivery, later) is None
