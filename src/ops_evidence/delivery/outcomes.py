@@ -19,6 +19,8 @@ from ops_evidence.delivery.outbox.models import Delivery, Result, Status
 from ops_evidence.delivery.sinks.base import Attempt
 from ops_evidence.logging import get_logger
 
+# Still "router": the log lines (inter_hub_auth_failed, event_type_deferred) keep the
+# component operators already filter on.
 log = get_logger(component="router")
 
 
