@@ -95,6 +95,32 @@ async def test_drains_backlog_with_retries(configured: None) -> None:
     assert len(inter.sent) == 23
 
 
+async def test_submission_off_with_inter_hub_forced_posts_nothing_and_loses_nothing(
+    configured: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """OPS_EVIDENCE_SINK=inter-hub + OPS_EVIDENCE_INTER_HUB_SUBMIT=false: nothing reaches the
+    Inter-Hub sink, neither events planned now nor one stored while submission was on (an
+    earlier run), and every event reaches State Hub, held rows kept for the re-check."""
+    inter, state = FakeSink("inter-hub"), FakeSink("state-hub")
+    outbox = MemoryOutbox()
+    [earlier] = await _enqueue(outbox, Router(load_settings()), 1)
+    monkeypatch.setenv("OPS_EVIDENCE_SINK", "inter-hub")
+    monkeypatch.setenv("OPS_EVIDENCE_INTER_HUB_SUBMIT", "false")
+    router = Router(load_settings(), RetryPolicy(base=0.001, cap=0.01), random.Random(1))
+    now_keys = []
+    for i in range(3):
+        stored, deliveries = router.plan(endpoint_event(f"now{i}"))
+        await outbox.enqueue(stored, deliveries)
+        now_keys.append(stored.key)
+    sinks = {"inter-hub": inter, "state-hub": state}
+    with anyio.fail_after(10):
+        await Dispatcher(outbox, router, sinks).run(until_idle=True)
+    assert inter.sent == []
+    assert sorted(state.sent) == sorted([earlier, *now_keys])
+    held = await outbox.deliveries(sink="inter-hub", limit=10)
+    assert {d.status for d in held} == {"inter_hub_sink_deferred"}
+
+
 async def test_concurrency_is_bounded(configured: None) -> None:
     """No more than `concurrency` sends are in flight per sink."""
     inter = FakeSink("inter-hub")
