@@ -211,9 +211,10 @@ async def _drain_in_process(deadline: float) -> float:
     await outbox.open()
     try:
         async with make_client(settings.http_timeout.total_seconds()) as client:
+            policy = RetryPolicy.from_settings(settings)
             dispatcher = Dispatcher(
-                outbox, Router(settings, RetryPolicy.from_settings(settings)),
-                build_sinks(settings, client),
+                outbox, Router(settings, policy).outcomes, build_sinks(settings, client),
+                lease=policy.lease,
             )  # fmt: skip
             started = time.perf_counter()
             with anyio.fail_after(deadline):

@@ -95,6 +95,32 @@ async def test_drains_backlog_with_retries(configured: None) -> None:
     assert len(inter.sent) == 23
 
 
+async def test_submission_off_with_inter_hub_forced_posts_nothing_and_loses_nothing(
+    configured: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """OPS_EVIDENCE_SINK=inter-hub + OPS_EVIDENCE_INTER_HUB_SUBMIT=false: nothing reaches the
+    Inter-Hub sink, neither events planned now nor one stored while submission was on (an
+    earlier run), and every event reaches State Hub, held rows kept for the re-check."""
+    inter, state = FakeSink("inter-hub"), FakeSink("state-hub")
+    outbox = MemoryOutbox()
+    [earlier] = await _enqueue(outbox, Router(load_settings()), 1)
+    monkeypatch.setenv("OPS_EVIDENCE_SINK", "inter-hub")
+    monkeypatch.setenv("OPS_EVIDENCE_INTER_HUB_SUBMIT", "false")
+    router = Router(load_settings(), RetryPolicy(base=0.001, cap=0.01), random.Random(1))
+    now_keys = []
+    for i in range(3):
+        stored, deliveries = router.plan(endpoint_event(f"now{i}"))
+        await outbox.enqueue(stored, deliveries)
+        now_keys.append(stored.key)
+    sinks = {"inter-hub": inter, "state-hub": state}
+    with anyio.fail_after(10):
+        await Dispatcher(outbox, router, sinks).run(until_idle=True)
+    assert inter.sent == []
+    assert sorted(state.sent) == sorted([earlier, *now_keys])
+    held = await outbox.deliveries(sink="inter-hub", limit=10)
+    assert {d.status for d in held} == {"inter_hub_sink_deferred"}
+
+
 async def test_concurrency_is_bounded(configured: None) -> None:
     """No more than `concurrency` sends are in flight per sink."""
     inter = FakeSink("inter-hub")
@@ -297,7 +323,9 @@ async def test_claimed_ahead_delivery_held_past_half_its_lease_is_not_sent(
     policy = RetryPolicy(base=0.001, cap=0.01, lease=60.0)
     router = Router(load_settings(), policy, random.Random(1), clock=lambda: now[0])
     sinks = {"inter-hub": inter, "state-hub": FakeSink("state-hub")}
-    dispatcher = Dispatcher(outbox, router, sinks, concurrency=1, clock=lambda: now[0])
+    dispatcher = Dispatcher(
+        outbox, router, sinks, lease=policy.lease, concurrency=1, clock=lambda: now[0]
+    )
     keys = await _enqueue(outbox, router, 2)
     async with anyio.create_task_group() as tg:
         tg.start_soon(functools.partial(dispatcher.run, until_idle=True))
@@ -322,7 +350,9 @@ async def test_a_row_claimed_again_while_its_attempt_runs_is_not_sent_twice(
     policy = RetryPolicy(base=0.001, cap=0.01, lease=60.0)
     router = Router(load_settings(), policy, random.Random(1), clock=lambda: now[0])
     sinks = {"inter-hub": inter, "state-hub": FakeSink("state-hub")}
-    dispatcher = Dispatcher(outbox, router, sinks, concurrency=2, clock=lambda: now[0])
+    dispatcher = Dispatcher(
+        outbox, router, sinks, lease=policy.lease, concurrency=2, clock=lambda: now[0]
+    )
     [key] = await _enqueue(outbox, router, 1)
     async with anyio.create_task_group() as tg:
         tg.start_soon(functools.partial(dispatcher.run, until_idle=True))
@@ -353,7 +383,9 @@ async def test_a_row_claimed_again_just_after_its_result_is_written_is_attempted
     policy = RetryPolicy(base=0.001, cap=0.01, lease=60.0)
     router = Router(load_settings(), policy, random.Random(1), clock=lambda: now[0])
     sinks = {"inter-hub": inter, "state-hub": FakeSink("state-hub")}
-    dispatcher = Dispatcher(outbox, router, sinks, concurrency=2, clock=lambda: now[0])
+    dispatcher = Dispatcher(
+        outbox, router, sinks, lease=policy.lease, concurrency=2, clock=lambda: now[0]
+    )
     [key] = await _enqueue(outbox, router, 1)
     with anyio.fail_after(5):  # without the fix: re-checks until the lease ends (never here)
         async with anyio.create_task_group() as tg:

@@ -52,3 +52,16 @@ def test_forced_sinks(configured: None, monkeypatch: pytest.MonkeyPatch) -> None
     assert route_for(load_settings(), "ops-endpoint-verified", "endpoint:reg").sink == "stdout"
     monkeypatch.setenv("OPS_EVIDENCE_SINK", "state-hub-progress")
     assert route_for(load_settings(), "ops-endpoint-verified", "endpoint:reg").sink == "state-hub"
+
+
+@pytest.mark.parametrize("sink", ["auto", "inter-hub"])
+def test_submission_off_defers_whatever_sink_is_chosen(
+    configured: None, monkeypatch: pytest.MonkeyPatch, sink: str
+) -> None:
+    """OPS_EVIDENCE_INTER_HUB_SUBMIT=false defers Inter-Hub with OPS_EVIDENCE_SINK=auto and
+    with OPS_EVIDENCE_SINK=inter-hub alike: submission off means nothing is posted."""
+    monkeypatch.setenv("OPS_EVIDENCE_SINK", sink)
+    monkeypatch.setenv("OPS_EVIDENCE_INTER_HUB_SUBMIT", "false")
+    route = route_for(load_settings(), "ops-endpoint-verified", "endpoint:reg")
+    assert (route.sink, route.status) == ("state-hub", "inter_hub_sink_deferred")
+    assert route.reason == "OPS_EVIDENCE_INTER_HUB_SUBMIT"

@@ -67,11 +67,29 @@ async def test_plan_without_config(monkeypatch: pytest.MonkeyPatch) -> None:
     assert len(await outbox.deliveries(sink="state-hub")) == 1
 
 
+async def test_plan_forced_inter_hub_with_submission_off(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """OPS_EVIDENCE_SINK=inter-hub with OPS_EVIDENCE_INTER_HUB_SUBMIT=false: the Inter-Hub row
+    is held (deferred, re-checked later, never attempted now) and the State Hub copy is
+    planned at enqueue, so nothing is posted to Inter-Hub and nothing waits on it."""
+    monkeypatch.setenv("OPS_EVIDENCE_SINK", "inter-hub")
+    monkeypatch.setenv("OPS_EVIDENCE_INTER_HUB_SUBMIT", "false")
+    router = _router(load_settings())
+    outbox, delivery = await _planned(router)
+    assert delivery.status == "inter_hub_sink_deferred"
+    assert delivery.next_attempt_at == 1000.0 + router.policy.defer_recheck
+    assert await outbox.claim("inter-hub", 1000.0, 10, 60.0) == []
+    [fallback] = await outbox.deliveries(sink="state-hub")
+    detail = json.loads(fallback.body or b"")["detail"]
+    assert detail["inter_hub_status"] == "inter_hub_sink_deferred"
+
+
 async def _decide(settings: Settings, kind: AttemptKind, **kw: object) -> tuple[Router, Result]:
     router = _router(settings)
-    outbox, delivery = await _planned(router)
+    _, delivery = await _planned(router)
     attempt = Attempt(kind, **kw)  # type: ignore[arg-type]
-    return router, await router.decide(delivery, attempt, 1001.0, outbox.event)
+    return router, router.decide(delivery, attempt, 1001.0)
 
 
 @pytest.mark.parametrize(
@@ -111,17 +129,17 @@ async def test_ambiguity_survives_a_failed_read_back(settings: Settings, kind: A
 async def test_dead_keeps_the_ambiguity(settings: Settings) -> None:
     """A delivery that gives up while ambiguous stays ambiguous: a replay reads back first."""
     router = _router(settings)
-    outbox, delivery = await _planned(router)
+    _, delivery = await _planned(router)
     attempt = Attempt("transient", ambiguous=True)
-    result = await router.decide(delivery, attempt, 1000.0 + 7200, outbox.event)
+    result = router.decide(delivery, attempt, 1000.0 + 7200)
     assert (result.status, result.ambiguous) == ("dead", True)
 
 
 async def test_past_horizon_is_dead_with_fallback(settings: Settings) -> None:
     """Transient failures past the give-up horizon become dead, kept and replayable."""
     router = _router(settings)
-    outbox, delivery = await _planned(router)
-    result = await router.decide(delivery, Attempt("transient"), 1000.0 + 7200, outbox.event)
+    _, delivery = await _planned(router)
+    result = router.decide(delivery, Attempt("transient"), 1000.0 + 7200)
     assert result.status == "dead"
     assert result.fallback is not None
 
@@ -129,11 +147,11 @@ async def test_past_horizon_is_dead_with_fallback(settings: Settings) -> None:
 async def test_undeclared_type_is_deferred_without_sending(settings: Settings) -> None:
     """After an undeclared answer, later events of that type are deferred before sending."""
     router, _ = await _decide(settings, "undeclared")
-    outbox, delivery = await _planned(router)
-    held = await router.before_send(delivery, 1002.0, outbox.event)
+    _, delivery = await _planned(router)
+    held = router.before_send(delivery, 1002.0)
     assert held is not None
     assert held.status == "inter_hub_sink_deferred"
     assert held.count_attempt is False
     assert held.fallback is not None  # the evidence still reaches State Hub
     later = 1002.0 + router.policy.defer_recheck + 1
-    assert await router.before_send(delivery, later, outbox.event) is None
+    assert router.before_send(delivery, later) is None

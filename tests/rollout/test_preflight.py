@@ -16,7 +16,7 @@ from ops_evidence.errors import UnavailableError
 from ops_evidence.events.vocabulary import EVENT_TYPES
 from ops_evidence.rollout.preflight import BOOTSTRAP, GateReport, endpoint_methods, probe_gates
 from tests.emulator.conftest import REVOKED_KEY, hub_config
-from tests.rollout.conftest import HubOn
+from tests.inter_hub_clients import HubOn
 
 pytestmark = pytest.mark.anyio
 

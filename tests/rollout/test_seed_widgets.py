@@ -12,7 +12,7 @@ from ops_evidence.events.vocabulary import EVENT_TYPES, HUB_NAME, POLICY_SCOPE
 from ops_evidence.inventory import Inventory
 from ops_evidence.rollout.seed_widgets import choose_hub_id, seed_widgets, wanted_widgets
 from tests.emulator.conftest import REVOKED_KEY, hub_config
-from tests.rollout.conftest import HubOn
+from tests.inter_hub_clients import HubOn
 
 pytestmark = pytest.mark.anyio
 GATES = load_catalog().gate_ids()

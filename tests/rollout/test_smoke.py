@@ -12,7 +12,7 @@ from ops_evidence.events.vocabulary import EVENT_TYPES
 from ops_evidence.rollout.smoke import UNDECLARED_TYPE, pick_widget, run_smoke
 from ops_evidence.rollout.smoke_events import smoke_event
 from tests.emulator.conftest import REVOKED_KEY, UNBOUND_KEY, hub_config
-from tests.rollout.conftest import HubOn
+from tests.inter_hub_clients import HubOn
 
 pytestmark = pytest.mark.anyio
 

@@ -42,7 +42,8 @@ async def _drain_owned(settings: Settings, deadline_s: float, policy: RetryPolic
     try:
         async with make_client(settings.http_timeout.total_seconds()) as client:
             sinks = build_sinks(settings, client)
-            dispatcher = Dispatcher(outbox, Router(settings, policy), sinks)
+            router = Router(settings, policy)
+            dispatcher = Dispatcher(outbox, router.outcomes, sinks, lease=policy.lease)
             with anyio.move_on_after(deadline_s) as scope:
                 await dispatcher.run(until_idle=True)
         stats = await outbox.stats()

@@ -12,13 +12,13 @@ import anyio
 
 from ops_evidence.config.settings import Settings, load_settings
 from ops_evidence.delivery.sinks.http import make_client
+from ops_evidence.delivery.sinks.inter_hub_client import InterHubClient
 from ops_evidence.logging import configure_logging
 from ops_evidence.probes.readiness.rollout_outcomes import (
     RolloutCommand,
     RolloutOutcome,
     record_outcome,
 )
-from ops_evidence.rollout.inter_hub_client import InterHubClient
 
 T = TypeVar("T")
 

@@ -37,13 +37,14 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import anyio
 import anyio.abc
 
+from ops_evidence.delivery.backoff import RetryPolicy
 from ops_evidence.delivery.outbox.base import Outbox
 from ops_evidence.delivery.outbox.models import Delivery, Result
-from ops_evidence.delivery.router import Router
 from ops_evidence.delivery.sinks.base import Attempt, Sink
 from ops_evidence.logging import get_logger
 
@@ -53,6 +54,20 @@ IDLE_RECHECK = 0.5
 # `PRAGMA data_version` per tick (SqliteOutbox.changed_elsewhere gives its cost).
 ELSEWHERE_EVERY = 5.0
 Observer = Callable[[Delivery, Attempt | None, Result], None]
+# The default lease (RetryPolicy's); the service passes RetryPolicy.from_settings(...).lease.
+DEFAULT_LEASE = RetryPolicy().lease
+
+
+class Outcomes(Protocol):
+    """What the dispatcher asks of the outcome policy (`outcomes.OutcomePolicy`)."""
+
+    def before_send(self, delivery: Delivery, now: float) -> Result | None:
+        """A Result without sending, or None to send."""
+        ...
+
+    def decide(self, delivery: Delivery, attempt: Attempt, now: float) -> Result:
+        """What the attempt's outcome means."""
+        ...
 
 
 @dataclass
@@ -119,15 +134,19 @@ class Dispatcher:
     def __init__(
         self,
         outbox: Outbox,
-        router: Router,
+        outcomes: Outcomes,
         sinks: Mapping[str, Sink],
         *,
+        lease: float = DEFAULT_LEASE,
         concurrency: int = 8,
         clock: Callable[[], float] = time.time,
         observers: list[Observer] | None = None,
     ) -> None:
         self.outbox = outbox
-        self.router = router
+        self.outcome_policy = outcomes
+        # Seconds a claimed row is held for its attempt: longer than one attempt (read-back
+        # plus post), from the same RetryPolicy as the outcome policy's backoff.
+        self.lease = lease
         self.sinks = dict(sinks)
         self.concurrency = concurrency
         self.clock = clock
@@ -175,7 +194,7 @@ class Dispatcher:
 
     async def _loop(self, name: str, until_idle: bool) -> None:
         sink, state = self.sinks[name], self._states[name]
-        lease = self.router.policy.lease
+        lease = self.lease
         async with anyio.create_task_group() as tg:
             while not self._stopping:
                 free = self.concurrency - state.inflight
@@ -258,12 +277,10 @@ class Dispatcher:
     ) -> None:
         try:
             attempt: Attempt | None = None
-            result = await self.router.before_send(delivery, self.clock(), self.outbox.event)
+            result = self.outcome_policy.before_send(delivery, self.clock())
             if result is None:
                 attempt = await _send(sink, delivery)
-                result = await self.router.decide(
-                    delivery, attempt, self.clock(), self.outbox.event
-                )
+                result = self.outcome_policy.decide(delivery, attempt, self.clock())
         finally:
             # The slot bounds requests in flight; it is free once the answer is in. The row
             # stays leased until its result is recorded, so it cannot be claimed meanwhile.
@@ -271,7 +288,7 @@ class Dispatcher:
             state.wake.set()
         # Hand the slot to the next claimed-ahead delivery now, even while the loop is
         # waiting for a claim; the loop then only tops the buffer up.
-        self._start_ready(tg, sink, state, 1, self.router.policy.lease)
+        self._start_ready(tg, sink, state, 1, self.lease)
         with anyio.CancelScope(shield=True):
             await self.recorder.record(result)
         _resume_parked(state, delivery, result)

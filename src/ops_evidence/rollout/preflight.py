@@ -23,9 +23,9 @@ import httpx
 
 from ops_evidence.config.widget_mapping import WidgetMapping
 from ops_evidence.delivery.sinks.classify import short_error
+from ops_evidence.delivery.sinks.inter_hub_client import API, HubRefused, InterHubClient
 from ops_evidence.errors import UnavailableError
 from ops_evidence.redact import redact_text
-from ops_evidence.rollout.inter_hub_client import API, HubRefused, InterHubClient
 
 BOOTSTRAP = ("/hubs", "/hub-capability-manifests", "/api-consumers", "/policy-scopes")
 # (resource, method the service needs): reading widgets, posting events.

@@ -15,6 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ops_evidence.config.widget_mapping import WidgetMapping
+from ops_evidence.delivery.sinks.inter_hub_client import (
+    API,
+    HubRefused,
+    InterHubClient,
+    response_data,
+)
 from ops_evidence.errors import ConfigError, UnavailableError, UsageError
 from ops_evidence.events.vocabulary import (
     EVENT_TYPES,
@@ -26,7 +32,6 @@ from ops_evidence.events.vocabulary import (
     widget_type_for,
 )
 from ops_evidence.inventory import Inventory
-from ops_evidence.rollout.inter_hub_client import API, HubRefused, InterHubClient, response_data
 
 Kind = Literal["entity", "aggregate"]
 Action = Literal["exists", "created", "would create", "conflict"]

@@ -20,11 +20,11 @@ import httpx
 
 from ops_evidence.config.widget_mapping import WidgetMapping
 from ops_evidence.delivery.sinks.classify import classify_response, short_error
+from ops_evidence.delivery.sinks.inter_hub_client import InterHubClient, response_data
 from ops_evidence.events.envelope import idempotency_key, new_run_id
 from ops_evidence.events.vocabulary import EVENT_TYPES, context_key
 from ops_evidence.events.wire import interaction_event_body
 from ops_evidence.redact import redact
-from ops_evidence.rollout.inter_hub_client import InterHubClient, response_data
 from ops_evidence.rollout.smoke_events import smoke_event
 
 UNDECLARED_TYPE = "ops-risk-raised"

@@ -80,8 +80,10 @@ class Service:
         self.view.sinks = dict.fromkeys(sinks, "enabled")
         for reason in self.settings.inter_hub_missing():
             self.view.sinks.setdefault("inter-hub", f"off: {reason} not set")
-        dispatcher = Dispatcher(self.outbox, self.router, sinks,
-                                observers=[self.metrics.observe_delivery])  # fmt: skip
+        dispatcher = Dispatcher(
+            self.outbox, self.router.outcomes, sinks, lease=self.router.policy.lease,
+            observers=[self.metrics.observe_delivery],
+        )  # fmt: skip
         scheduler = Scheduler(self.jobs, self._submit_to(dispatcher), self.state,
                               observers=[self.metrics.observe_run],
                               initial_spread=self.initial_spread)  # fmt: skip

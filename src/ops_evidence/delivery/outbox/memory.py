@@ -61,6 +61,7 @@ class MemoryOutbox(Outbox):
             next_attempt_at=new.next_attempt_at, body=new.body, widget_id=new.widget_id,
             event_type=event.event_type, context_key=event.context_key,
             created_at=event.created_at, updated_at=now, last_error=new.reason,
+            fallback_seed=new.fallback_seed,
         )  # fmt: skip
 
     async def claim(

@@ -68,6 +68,9 @@ class NewDelivery:
     widget_id: str | None = None
     reason: str | None = None
     next_attempt_at: float = 0.0
+    # An Inter-Hub row's State Hub fallback seed (`events.wire.seed_bytes`): the fallback
+    # decided after an attempt is built from the row, not from the event reloaded.
+    fallback_seed: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +96,8 @@ class Delivery:
     # When it was first claimed for sending (None before): the read-back looks no further
     # back than this, as the event cannot have been stored earlier.
     first_attempt_at: float | None = None
+    # See NewDelivery.fallback_seed (None on other sinks' rows).
+    fallback_seed: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)

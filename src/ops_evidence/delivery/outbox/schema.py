@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
+from collections.abc import Callable
+
+from ops_evidence.events.registry import parse_event
+from ops_evidence.events.wire import fallback_seed, seed_bytes
 
 ACTIVE_SQL = "('pending', 'retrying', 'inter_hub_sink_deferred')"
 DUE_SQL = "('pending', 'retrying')"
@@ -64,7 +69,14 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE INDEX IF NOT EXISTS events_created ON events (created_at);
     """,
+    # 5: an Inter-Hub row carries its State Hub fallback's seed, so the fallback decided
+    # after an attempt is built from the claimed row instead of the event reloaded and
+    # validated again. Rows already stored get theirs from their event (_seed_fallbacks).
+    """
+    ALTER TABLE deliveries ADD COLUMN fallback_seed BLOB;
+    """,
 )
+BACKFILL_BATCH = 500
 
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -77,7 +89,50 @@ def migrate(conn: sqlite3.Connection) -> int:
             f"outbox schema version {found} is newer than this program's {SCHEMA_VERSION}"
         )
     for version in range(found, SCHEMA_VERSION):
-        conn.executescript(
-            f"BEGIN IMMEDIATE; {MIGRATIONS[version]} PRAGMA user_version = {version + 1}; COMMIT;"
-        )
+        backfill = BACKFILLS.get(version)
+        if backfill is None:
+            conn.executescript(
+                f"BEGIN IMMEDIATE; {MIGRATIONS[version]} "
+                f"PRAGMA user_version = {version + 1}; COMMIT;"
+            )
+            continue
+        # A backfill runs Python between the statements, so one explicit transaction holds
+        # the migration, its backfill and the new version: all of it or none after a crash.
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute(MIGRATIONS[version])
+            backfill(conn)
+            conn.execute(f"PRAGMA user_version = {version + 1}")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
     return found
+
+
+def _seed_fallbacks(conn: sqlite3.Connection) -> None:
+    """Give every stored Inter-Hub row its fallback seed, from its event (in batches, to
+    keep memory flat on a large outbox)."""
+    after = ""
+    while True:
+        rows = conn.execute(
+            "SELECT d.key, e.event_json FROM deliveries d JOIN events e ON e.key = d.key "
+            "WHERE d.sink = 'inter-hub' AND d.key > ? ORDER BY d.key LIMIT ?",
+            (after, BACKFILL_BATCH),
+        ).fetchall()
+        if not rows:
+            return
+        for key, event_json in rows:
+            try:
+                event = parse_event(json.loads(event_json))
+            except (ValueError, KeyError):  # not JSON, not valid, or an unknown event type
+                continue  # no seed, so no fallback: the old reload could not parse it either
+            conn.execute(
+                "UPDATE deliveries SET fallback_seed = ? WHERE key = ? AND sink = 'inter-hub'",
+                (seed_bytes(fallback_seed(event)), key),
+            )
+        after = rows[-1][0]
+
+
+# Python run inside a migration's transaction, by the version it migrates from.
+BACKFILLS: dict[int, Callable[[sqlite3.Connection], None]] = {4: _seed_fallbacks}

@@ -10,7 +10,8 @@ from ops_evidence.delivery.outbox.models import REPLAYABLE, Delivery, NewDeliver
 
 DELIVERY_COLUMNS = (
     "key, sink, status, attempts, next_attempt_at, body, widget_id, event_type, context_key, "
-    "created_at, updated_at, last_error, last_http_status, ambiguous, first_attempt_at"
+    "created_at, updated_at, last_error, last_http_status, ambiguous, first_attempt_at, "
+    "fallback_seed"
 )
 
 
@@ -21,6 +22,7 @@ def row_to_delivery(row: Sequence[Any]) -> Delivery:
         body=None if row[5] is None else bytes(row[5]), widget_id=row[6], event_type=row[7],
         context_key=row[8], created_at=row[9], updated_at=row[10], last_error=row[11],
         last_http_status=row[12], ambiguous=bool(row[13]), first_attempt_at=row[14],
+        fallback_seed=None if row[15] is None else bytes(row[15]),
     )  # fmt: skip
 
 
@@ -30,10 +32,11 @@ def insert_delivery(
     """Insert a delivery unless (key, sink) exists."""
     conn.execute(
         "INSERT OR IGNORE INTO deliveries (key, sink, status, next_attempt_at, body, widget_id, "
-        "last_error, event_type, context_key, created_at, updated_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "last_error, event_type, context_key, created_at, updated_at, fallback_seed) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (event.key, new.sink, new.status, new.next_attempt_at, new.body, new.widget_id,
-         new.reason, event.event_type, event.context_key, event.created_at, now),
+         new.reason, event.event_type, event.context_key, event.created_at, now,
+         new.fallback_seed),
     )  # fmt: skip
 
 

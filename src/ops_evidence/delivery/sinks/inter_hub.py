@@ -15,10 +15,8 @@ from pydantic import SecretStr
 from ops_evidence.delivery.outbox.models import Delivery
 from ops_evidence.delivery.sinks.base import Attempt
 from ops_evidence.delivery.sinks.classify import classify_exception, classify_response
-from ops_evidence.delivery.sinks.http import check_key_transport
+from ops_evidence.delivery.sinks.inter_hub_client import InterHubClient
 from ops_evidence.delivery.sinks.readback import ReadBack
-
-EVENTS_PATH = "/api/v2/interaction-events"
 
 
 class InterHubSink:
@@ -36,30 +34,24 @@ class InterHubSink:
         auth_scheme: str = "Bearer",
         allow_insecure_http: bool = False,
     ) -> None:
-        check_key_transport(base_url, allow_insecure=allow_insecure_http)
+        # Auth headers and the key's transport rule: the client the rollout tools use too.
+        self.api = InterHubClient(
+            client, base_url, key, auth_header=auth_header, auth_scheme=auth_scheme,
+            allow_insecure_http=allow_insecure_http,
+        )  # fmt: skip
         self._client = client
-        # Parsed once: httpx would parse a string URL again on every request.
-        self._url = httpx.URL(base_url.rstrip("/") + EVENTS_PATH)
-        secret = key.get_secret_value()
-        value = f"{auth_scheme} {secret}" if auth_scheme else secret
-        # Built (and normalised by httpx) once; a post adds only its idempotency key.
-        self._read_headers = httpx.Headers({auth_header: value, "Accept": "application/json"})
+        self._url = self.api.events_url
         # A post is built here and handed to `client.send` (skipping `build_request`'s merges
         # on every delivery), so it carries the client's own headers and timeout explicitly.
         self._post_headers = httpx.Headers(client.headers)
-        self._post_headers.update(self._read_headers)
+        self._post_headers.update(self.api.auth_headers)
         self._post_headers["Content-Type"] = "application/json"
         self._timeout = client.timeout.as_dict()
         # Waiting for the list's scan, and reading, each get half the timeout, so that an
         # attempt (hint, wait, scan, post) usually ends well within its lease (4 x the
         # timeout, at least 60 s); the dispatcher never runs two attempts of a row at once.
         budget = (self._timeout.get("read") or 10.0) / 2
-        self.readback = ReadBack(self._list, self._url, time_budget=budget)
-
-    async def _list(self, url: httpx.URL | str, params: list[tuple[str, str]]) -> httpx.Response:
-        # No params at all for a next link: httpx would replace the link's query with them.
-        query = tuple(params) or None
-        return await self._client.get(url, params=query, headers=self._read_headers)
+        self.readback = ReadBack(self.api.list_page, self._url, time_budget=budget)
 
     def _headers(self, idempotency_key: str) -> httpx.Headers:
         headers = self._post_headers.copy()

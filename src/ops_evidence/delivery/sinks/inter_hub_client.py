@@ -1,9 +1,14 @@
-"""A small authenticated client of Inter-Hub `/api/v2` for the rollout tools.
+"""The one authenticated client of Inter-Hub `/api/v2`, shared by the sink and the rollout tools.
 
-The service's sink only posts events; `gate-probe`, `seed-widgets` and `smoke` also read
-the OpenAPI document and list widgets page by page. The injected `httpx.AsyncClient` does
-the I/O (tests pass one on `httpx.ASGITransport` or a loopback server). The key goes out
-only in the configured header, and never over plain http to a non-loopback host.
+It owns what both need: the key in the configured header (headers built once), the rule
+that the key never goes over plain http to a non-loopback host, pagination learned from
+the answers (`pages.py`, the read-back's page learner) and error mapping (a refused answer
+is `HubRefused` with the same redacted summary the sink records; an unreachable hub is
+`UnavailableError`). The sink (`inter_hub.py`) posts events and reads back through it
+(`list_page`, whose answers the read-back classifies itself); `gate-probe`, `seed-widgets`
+and `smoke` read the OpenAPI document and list widgets (`get`, `list_all`). The injected
+`httpx.AsyncClient` does the I/O (tests pass one on `httpx.ASGITransport` or a loopback
+server).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from ops_evidence.errors import ConfigError, UnavailableError
 from ops_evidence.redact import redact_text
 
 API = "/api/v2"
+EVENTS_PATH = f"{API}/interaction-events"
 # A runaway list must not loop for ever: 10 000 pages is far beyond any hub.
 MAX_PAGES = 10_000
 # Reads are rate limited; wait out a 429 a few times, but never for long.
@@ -50,9 +56,12 @@ class InterHubClient:
         check_key_transport(base_url, allow_insecure=allow_insecure_http)
         self._client = client
         self.base_url = base_url.rstrip("/")
-        self._key = key
-        self._auth_header = auth_header
-        self._auth_scheme = auth_scheme
+        # Parsed once: httpx would parse a string URL again on every request.
+        self.events_url = httpx.URL(self.base_url + EVENTS_PATH)
+        secret = key.get_secret_value()
+        value = f"{auth_scheme} {secret}" if auth_scheme else secret
+        # Built (and normalised by httpx) once, for every request; a post adds its own.
+        self.auth_headers = httpx.Headers({auth_header: value, "Accept": "application/json"})
         self._sleep = sleep
 
     @classmethod
@@ -75,10 +84,14 @@ class InterHubClient:
         """The absolute URL of an API path such as `/widgets` (a URL of the hub unchanged)."""
         return path if path.startswith(f"{self.base_url}/") else f"{self.base_url}{API}{path}"
 
-    def _headers(self) -> dict[str, str]:
-        secret = self._key.get_secret_value()
-        value = f"{self._auth_scheme} {secret}" if self._auth_scheme else secret
-        return {self._auth_header: value, "Accept": "application/json"}
+    async def list_page(
+        self, url: httpx.URL | str, params: list[tuple[str, str]]
+    ) -> httpx.Response:
+        """One authenticated GET of a list page, as the read-back reads it: the answer
+        as it came (the read-back classifies it), transport errors raised."""
+        # No params at all for a next link: httpx would replace the link's query with them.
+        query = tuple(params) or None
+        return await self._client.get(url, params=query, headers=self.auth_headers)
 
     async def get(
         self, path: str, params: dict[str, Any] | list[tuple[str, Any]] | None = None
@@ -99,7 +112,7 @@ class InterHubClient:
     async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
             return await self._client.request(
-                method, self.url(path), headers=self._headers(), **kwargs
+                method, self.url(path), headers=self.auth_headers, **kwargs
             )
         except httpx.HTTPError as exc:
             # The exception text may carry the URL; it never carries headers, but redact anyway.

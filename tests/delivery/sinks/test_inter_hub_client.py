@@ -1,6 +1,8 @@
-"""The rollout tools' Inter-Hub client: key transport, config errors, paging, 429, outages."""
+"""The Inter-Hub client (sink and rollout tools): key transport, config errors, paging, 429, outages."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import anyio
 import httpx
@@ -8,12 +10,16 @@ import pytest
 from pydantic import SecretStr
 
 from ops_evidence.config.settings import load_settings
+from ops_evidence.delivery.outbox.models import Delivery
+from ops_evidence.delivery.sinks.inter_hub import InterHubSink
+from ops_evidence.delivery.sinks.inter_hub_client import HubRefused, InterHubClient
 from ops_evidence.emulator import create_app
 from ops_evidence.emulator.config import PROFILES, RateLimitConfig, SeedWidget
 from ops_evidence.errors import ConfigError, UnavailableError
-from ops_evidence.rollout.inter_hub_client import HubRefused, InterHubClient
-from tests.emulator.conftest import hub_config
-from tests.rollout.conftest import HubOn
+from ops_evidence.events.wire import canonical_json, interaction_event_body
+from tests.emulator.conftest import KEY, hub_config
+from tests.factories import endpoint_event
+from tests.inter_hub_clients import HubOn
 
 pytestmark = pytest.mark.anyio
 
@@ -91,3 +97,30 @@ async def test_unreachable_hub_is_unavailable() -> None:
             await hub.get("/openapi.json")
     assert "unreachable" in caught.value.message
     assert "canary-key-unreach" not in caught.value.message
+
+
+async def test_the_sink_and_the_rollout_tools_authenticate_through_one_client() -> None:
+    """A hub that takes the bare key in `X-Api-Key`: configured once, the same header is on
+    the sink's post, on its read-back's list reads, and on the rollout tools' list; the
+    default `Authorization: Bearer` is refused there (so the configuration is what is used)."""
+    app = create_app(hub_config(auth_header="X-Api-Key", auth_scheme=""))
+    event = endpoint_event()
+    widget = "widget-ops-endpoint-verified"
+    body = canonical_json(interaction_event_body(event, widget))
+    delivery = Delivery(event.idempotency_key, "inter-hub", "pending", 0, 0.0, body, widget,
+                        event.event_type, event.context_key, 0.0, 0.0)  # fmt: skip
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app)) as client:
+        sink = InterHubSink(
+            client, "http://127.0.0.1", SecretStr(KEY), auth_header="X-Api-Key", auth_scheme=""
+        )
+        assert (await sink.send(delivery)).kind == "delivered"
+        again = replace(delivery, ambiguous=True, first_attempt_at=0.0)
+        assert (await sink.send(again)).kind == "duplicate"  # read back, found, not re-posted
+        tools = InterHubClient(
+            client, "http://127.0.0.1", SecretStr(KEY), auth_header="X-Api-Key", auth_scheme=""
+        )
+        assert await tools.list_all("/widgets")
+        default = InterHubClient(client, "http://127.0.0.1", SecretStr(KEY))
+        with pytest.raises(HubRefused) as caught:
+            await default.list_all("/widgets")
+    assert caught.value.status == 401
