@@ -225,6 +225,24 @@ def _spy_setup(inter: FakeSink, concurrency: int) -> tuple[SpyOutbox, Router, Di
     return outbox, router, Dispatcher(outbox, router, sinks, concurrency=concurrency)
 
 
+def _gated_on_a_clock(
+    concurrency: int, script: list[AttemptKind] | None = None
+) -> tuple[list[float], FakeSink, anyio.Event, SpyOutbox, Router, Dispatcher]:
+    """A dispatcher on a hand-moved clock (`now[0]`), 60 s leases, Inter-Hub sends held at a
+    gate: for the tests of what a lease allows."""
+    now = [1000.0]
+    inter = FakeSink("inter-hub", script)
+    inter.gate = gate = anyio.Event()
+    outbox = SpyOutbox()
+    policy = RetryPolicy(base=0.001, cap=0.01, lease=60.0)
+    router = Router(load_settings(), policy, random.Random(1), clock=lambda: now[0])
+    sinks = {"inter-hub": inter, "state-hub": FakeSink("state-hub")}
+    dispatcher = Dispatcher(
+        outbox, router, sinks, lease=policy.lease, concurrency=concurrency, clock=lambda: now[0]
+    )
+    return now, inter, gate, outbox, router, dispatcher
+
+
 async def test_claims_ahead_once_per_round(configured: None) -> None:
     """A backlog is claimed a round ahead (free slots + concurrency), then topped up once half
     a round is used, not once per attempt; every event is still sent exactly once."""
@@ -316,16 +334,7 @@ async def test_claimed_ahead_delivery_held_past_half_its_lease_is_not_sent(
 ) -> None:
     """A claimed-ahead delivery whose lease is half gone is dropped unsent and claimed
     again once the lease has ended; each event is still sent once."""
-    now = [1000.0]
-    inter = FakeSink("inter-hub")
-    inter.gate = anyio.Event()
-    outbox = SpyOutbox()
-    policy = RetryPolicy(base=0.001, cap=0.01, lease=60.0)
-    router = Router(load_settings(), policy, random.Random(1), clock=lambda: now[0])
-    sinks = {"inter-hub": inter, "state-hub": FakeSink("state-hub")}
-    dispatcher = Dispatcher(
-        outbox, router, sinks, lease=policy.lease, concurrency=1, clock=lambda: now[0]
-    )
+    now, inter, gate, outbox, router, dispatcher = _gated_on_a_clock(concurrency=1)
     keys = await _enqueue(outbox, router, 2)
     async with anyio.create_task_group() as tg:
         tg.start_soon(functools.partial(dispatcher.run, until_idle=True))
@@ -333,7 +342,7 @@ async def test_claimed_ahead_delivery_held_past_half_its_lease_is_not_sent(
             await inter.started.wait()
         assert outbox.claims == [keys]  # the second claimed ahead, waiting for the slot
         now[0] += 61.0  # the first send took longer than half the lease (and the lease)
-        inter.gate.set()
+        gate.set()
     assert inter.sent == keys
     assert outbox.claims[1] == [keys[1]]  # dropped unsent, then claimed again
 
@@ -343,16 +352,7 @@ async def test_a_row_claimed_again_while_its_attempt_runs_is_not_sent_twice(
 ) -> None:
     """An attempt that outlives its lease (a slow hub) lets the row be claimed again; the
     dispatcher does not start a second attempt of it while the first runs."""
-    now = [1000.0]
-    inter = FakeSink("inter-hub")
-    inter.gate = anyio.Event()
-    outbox = SpyOutbox()
-    policy = RetryPolicy(base=0.001, cap=0.01, lease=60.0)
-    router = Router(load_settings(), policy, random.Random(1), clock=lambda: now[0])
-    sinks = {"inter-hub": inter, "state-hub": FakeSink("state-hub")}
-    dispatcher = Dispatcher(
-        outbox, router, sinks, lease=policy.lease, concurrency=2, clock=lambda: now[0]
-    )
+    now, inter, gate, outbox, router, dispatcher = _gated_on_a_clock(concurrency=2)
     [key] = await _enqueue(outbox, router, 1)
     async with anyio.create_task_group() as tg:
         tg.start_soon(functools.partial(dispatcher.run, until_idle=True))
@@ -366,7 +366,7 @@ async def test_a_row_claimed_again_while_its_attempt_runs_is_not_sent_twice(
         await anyio.wait_all_tasks_blocked()
         assert len(outbox.claims) == 2
         assert inter.active == 1  # the second claim did not start a second send
-        inter.gate.set()
+        gate.set()
     assert inter.sent == [key]
 
 
@@ -375,17 +375,10 @@ async def test_a_row_claimed_again_just_after_its_result_is_written_is_attempted
 ) -> None:
     """A claim that reads the row after its attempt's result was committed, before that
     attempt has finished, holds a fresh lease: the retry is sent when due, not a lease later."""
-    now = [1000.0]
-    inter = FakeSink("inter-hub", ["transient"])
-    inter.gate = anyio.Event()
-    outbox = SpyOutbox()
-    outbox.committed_gate = anyio.Event()
-    policy = RetryPolicy(base=0.001, cap=0.01, lease=60.0)
-    router = Router(load_settings(), policy, random.Random(1), clock=lambda: now[0])
-    sinks = {"inter-hub": inter, "state-hub": FakeSink("state-hub")}
-    dispatcher = Dispatcher(
-        outbox, router, sinks, lease=policy.lease, concurrency=2, clock=lambda: now[0]
+    now, inter, gate, outbox, router, dispatcher = _gated_on_a_clock(
+        concurrency=2, script=["transient"]
     )
+    outbox.committed_gate = anyio.Event()
     [key] = await _enqueue(outbox, router, 1)
     with anyio.fail_after(5):  # without the fix: re-checks until the lease ends (never here)
         async with anyio.create_task_group() as tg:
@@ -393,7 +386,7 @@ async def test_a_row_claimed_again_just_after_its_result_is_written_is_attempted
             try:
                 await inter.started.wait()
                 now[0] += 1.0  # the send took a second
-                inter.gate.set()
+                gate.set()
                 await outbox.committed.wait()  # the retry is written; its attempt not finished
                 now[0] += 1.0  # the retry is due
                 outbox.claimed = anyio.Event()
