@@ -10,6 +10,7 @@ from pydantic import SecretStr
 
 from ops_evidence.delivery.outbox.models import Delivery
 from ops_evidence.delivery.sinks.inter_hub import InterHubSink
+from ops_evidence.delivery.sinks.inter_hub_client import InterHubClient
 from ops_evidence.delivery.sinks.state_hub import StateHubSink
 from ops_evidence.emulator import create_app
 from ops_evidence.emulator.config import PROFILES, FaultConfig
@@ -42,7 +43,9 @@ def _connect(mode: str, faults: FaultConfig | None = None, profile: str = "frien
 
 def _sink(client: httpx.AsyncClient) -> InterHubSink:
     # The in-process base URL is not loopback; no real key crosses a network there.
-    return InterHubSink(client, str(client.base_url), SecretStr(KEY), allow_insecure_http=True)
+    return InterHubSink(
+        InterHubClient(client, str(client.base_url), SecretStr(KEY), allow_insecure_http=True)
+    )
 
 
 async def _events(client: httpx.AsyncClient) -> int:

@@ -10,6 +10,7 @@ from ops_evidence.config.settings import Settings
 from ops_evidence.delivery.outbox.sqlite import SqliteOutbox
 from ops_evidence.delivery.sinks.base import Sink
 from ops_evidence.delivery.sinks.inter_hub import InterHubSink
+from ops_evidence.delivery.sinks.inter_hub_client import InterHubClient
 from ops_evidence.delivery.sinks.state_hub import StateHubSink
 from ops_evidence.delivery.sinks.stdout import StdoutSink
 
@@ -36,12 +37,5 @@ def build_sinks(settings: Settings, client: httpx.AsyncClient) -> dict[str, Sink
         "stdout": StdoutSink(),
     }
     if settings.inter_hub_url is not None and settings.ops_hub_key is not None:
-        sinks["inter-hub"] = InterHubSink(
-            client,
-            str(settings.inter_hub_url),
-            settings.ops_hub_key,
-            auth_header=settings.inter_hub_auth_header,
-            auth_scheme=settings.inter_hub_auth_scheme,
-            allow_insecure_http=settings.allow_insecure_http,
-        )
+        sinks["inter-hub"] = InterHubSink(InterHubClient.from_settings(settings, client))
     return sinks

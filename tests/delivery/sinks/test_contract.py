@@ -34,6 +34,7 @@ from ops_evidence.delivery.outbox.models import Delivery
 from ops_evidence.delivery.sinks.base import Attempt, AttemptKind, Sink
 from ops_evidence.delivery.sinks.http import make_client
 from ops_evidence.delivery.sinks.inter_hub import InterHubSink
+from ops_evidence.delivery.sinks.inter_hub_client import InterHubClient
 from ops_evidence.delivery.sinks.state_hub import StateHubSink
 from ops_evidence.delivery.sinks.stdout import StdoutSink
 from ops_evidence.emulator import create_app
@@ -61,7 +62,7 @@ async def built(name: str, target: str | TextIO) -> AsyncIterator[Sink]:
     assert isinstance(target, str)
     async with make_client(TIMEOUT) as client:
         if name == "inter-hub":
-            yield InterHubSink(client, target, SecretStr(KEY))
+            yield InterHubSink(InterHubClient(client, target, SecretStr(KEY)))
         else:
             yield StateHubSink(client, target)
 

@@ -11,6 +11,7 @@ from pydantic import SecretStr
 
 from ops_evidence.delivery.outbox.models import Delivery
 from ops_evidence.delivery.sinks.inter_hub import InterHubSink
+from ops_evidence.delivery.sinks.inter_hub_client import InterHubClient
 from ops_evidence.errors import ConfigError
 
 pytestmark = pytest.mark.anyio
@@ -27,7 +28,7 @@ def _delivery(ambiguous: bool = False) -> Delivery:
 
 def _sink(handler: Callable[[httpx.Request], httpx.Response]) -> InterHubSink:
     client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
-    return InterHubSink(client, URL, SecretStr(KEY))
+    return InterHubSink(InterHubClient(client, URL, SecretStr(KEY)))
 
 
 @pytest.mark.parametrize(
@@ -148,7 +149,7 @@ async def test_post_keeps_the_clients_headers_and_timeout() -> None:
         transport=httpx.MockTransport(handler), headers={"User-Agent": "ops-evidence/test"},
         timeout=httpx.Timeout(3.0, connect=1.0),
     )  # fmt: skip
-    await InterHubSink(client, URL, SecretStr(KEY)).send(_delivery())
+    await InterHubSink(InterHubClient(client, URL, SecretStr(KEY))).send(_delivery())
     [request] = seen
     assert request.headers["User-Agent"] == "ops-evidence/test"
     assert request.headers["Authorization"] == f"Bearer {KEY}"
@@ -244,10 +245,12 @@ def test_refuses_key_over_plain_http_to_remote_host() -> None:
     """http:// to a non-loopback host is refused unless explicitly allowed; loopback is fine."""
     client = httpx.AsyncClient()
     with pytest.raises(ConfigError, match="refusing to send OPS_HUB_KEY over plain http"):
-        InterHubSink(client, "http://hub.example.test", SecretStr(KEY))
-    InterHubSink(client, "http://hub.example.test", SecretStr(KEY), allow_insecure_http=True)
-    InterHubSink(client, "http://127.0.0.1:8080", SecretStr(KEY))
-    InterHubSink(client, "http://[::1]:8080", SecretStr(KEY))
+        InterHubSink(InterHubClient(client, "http://hub.example.test", SecretStr(KEY)))
+    InterHubSink(
+        InterHubClient(client, "http://hub.example.test", SecretStr(KEY), allow_insecure_http=True)
+    )
+    InterHubSink(InterHubClient(client, "http://127.0.0.1:8080", SecretStr(KEY)))
+    InterHubSink(InterHubClient(client, "http://[::1]:8080", SecretStr(KEY)))
 
 
 async def test_errors_never_contain_the_key() -> None:

@@ -111,7 +111,9 @@ async def test_the_sink_and_the_rollout_tools_authenticate_through_one_client() 
                         event.event_type, event.context_key, 0.0, 0.0)  # fmt: skip
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app)) as client:
         sink = InterHubSink(
-            client, "http://127.0.0.1", SecretStr(KEY), auth_header="X-Api-Key", auth_scheme=""
+            InterHubClient(
+                client, "http://127.0.0.1", SecretStr(KEY), auth_header="X-Api-Key", auth_scheme=""
+            )
         )
         assert (await sink.send(delivery)).kind == "delivered"
         again = replace(delivery, ambiguous=True, first_attempt_at=0.0)

@@ -20,6 +20,7 @@ from pydantic import SecretStr
 
 from ops_evidence.delivery.outbox.models import Delivery
 from ops_evidence.delivery.sinks.inter_hub import InterHubSink
+from ops_evidence.delivery.sinks.inter_hub_client import InterHubClient
 from ops_evidence.emulator import create_app
 from ops_evidence.emulator.config import PROFILES, FaultConfig
 from ops_evidence.events.wire import canonical_json, interaction_event_body
@@ -67,7 +68,9 @@ async def hub(
 
 
 def _sink(transport: Hub) -> InterHubSink:
-    return InterHubSink(transport.client, ASGI_BASE, SecretStr(KEY), allow_insecure_http=True)
+    return InterHubSink(
+        InterHubClient(transport.client, ASGI_BASE, SecretStr(KEY), allow_insecure_http=True)
+    )
 
 
 def _delivery(first_attempt_at: float, *, ambiguous: bool = True) -> Delivery:

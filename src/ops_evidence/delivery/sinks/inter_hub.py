@@ -10,7 +10,6 @@ seeds' list); only once the scan has shown it absent does it post again.
 from __future__ import annotations
 
 import httpx
-from pydantic import SecretStr
 
 from ops_evidence.delivery.outbox.models import Delivery
 from ops_evidence.delivery.sinks.base import Attempt
@@ -24,22 +23,11 @@ class InterHubSink:
 
     name = "inter-hub"
 
-    def __init__(
-        self,
-        client: httpx.AsyncClient,
-        base_url: str,
-        key: SecretStr,
-        *,
-        auth_header: str = "Authorization",
-        auth_scheme: str = "Bearer",
-        allow_insecure_http: bool = False,
-    ) -> None:
-        # Auth headers and the key's transport rule: the client the rollout tools use too.
-        self.api = InterHubClient(
-            client, base_url, key, auth_header=auth_header, auth_scheme=auth_scheme,
-            allow_insecure_http=allow_insecure_http,
-        )  # fmt: skip
-        self._client = client
+    def __init__(self, api: InterHubClient) -> None:
+        # Auth headers and the key's transport rule come from the client the rollout tools
+        # use too; the sink adds the post and the read-back.
+        self.api = api
+        client = self._client = api.http
         self._url = self.api.events_url
         # A post is built here and handed to `client.send` (skipping `build_request`'s merges
         # on every delivery), so it carries the client's own headers and timeout explicitly.

@@ -64,6 +64,11 @@ class InterHubClient:
         self.auth_headers = httpx.Headers({auth_header: value, "Accept": "application/json"})
         self._sleep = sleep
 
+    @property
+    def http(self) -> httpx.AsyncClient:
+        """The HTTP client it sends through (the sink posts through it too)."""
+        return self._client
+
     @classmethod
     def from_settings(cls, settings: Settings, client: httpx.AsyncClient) -> InterHubClient:
         """A client from INTER_HUB_URL and OPS_HUB_KEY; ConfigError (78) naming what is unset."""
