@@ -167,10 +167,26 @@ SUBSYSTEMS = (
     ("emission decision", ("_maybe_emit (", "fingerprint (", "should_emit (", "_attributes (")),
     ("event model/pydantic", ("pydantic/", "pydantic_core/", "ops_evidence/events/")),
     ("listener (/metrics)", ("ops_evidence/http/listener.py",)),
+    (
+        "sockets: connect/send/close",
+        (
+            "sock_connect (",
+            "socket.close (",
+            "socket.__init__ (",
+            "_SelectorSocketTransport.write (",
+            "connect_tcp",
+        ),
+    ),
+    ("inventory lookup", ("entity (ops_evidence/probes/base.py", "Inventory.entity")),
     ("probe: httpx/h11/checks", ("httpx/", "h11/", "ops_evidence/checks/", "ops_evidence/http/")),
     ("probe: probes/", ("ops_evidence/probes/",)),
     ("scheduler", ("ops_evidence/schedule/",)),
 )
+
+
+# A database thread blocked in `queue.get()`: never sampled with --nonblocking, but counted as
+# active with --blocking (py-spy's idle detection), so left out of the shares.
+WAITING = ("DbThread._run (",)
 
 
 def subsystem(frame: str) -> str | None:
@@ -184,26 +200,36 @@ def summarise(path: Path, top: int) -> None:
     cumulative: Counter[str] = Counter()
     sub_own: Counter[str] = Counter()
     sub_incl: Counter[str] = Counter()
-    total = 0
+    total = waiting = 0
     for line in path.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
         frames, n = stack.split(";"), int(count)
+        if frames[-1].startswith(WAITING):
+            waiting += n
+            continue
         total += n
         own[frames[-1]] += n
         for frame in set(frames):
             cumulative[frame] += n
         subs = [s for s in map(subsystem, frames) if s]
-        sub_own[subs[-1] if subs else "event loop (asyncio, selectors)"] += n
+        sub_own[subs[-1] if subs else "event loop (asyncio: epoll, callbacks)"] += n
         for s in set(subs):
             sub_incl[s] += n
-    print(f"\nprofile: {total} samples ({path})")
-    for title, table in (("own", own), ("cumulative", cumulative)):
+    print(f"\nprofile: {total} samples ({path}); {waiting} of a database thread waiting, left out")
+    # The frames every loop sample shares (runpy, the CLI, anyio.run, asyncio's _run_once).
+    loop = max((n for f, n in cumulative.items() if "_run_once (" in f), default=total + 1)
+    roots = {f for f, n in cumulative.items() if n >= loop}
+    views: tuple[tuple[str, Counter[str], set[str]], ...] = (
+        ("own", own, set()),
+        ("cumulative (loop root frames left out)", cumulative, roots),
+    )
+    for title, table, skip in views:
         print(f"\ntop {top} by {title} share:")
-        for frame, n in table.most_common(top):
+        for frame, n in [(f, n) for f, n in table.most_common() if f not in skip][:top]:
             print(f"  {n / total * 100:5.1f}%  {frame}")
-    print("\nsubsystem                        own  inclusive")
+    print(f"\n{'subsystem':<42} {'own':>6} {'inclusive':>10}")
     for name, n in sub_own.most_common():
-        print(f"  {name:<28} {n / total * 100:5.1f}%  {sub_incl[name] / total * 100:5.1f}%")
+        print(f"  {name:<40} {n / total * 100:5.1f}% {sub_incl[name] / total * 100:9.1f}%")
 
 
 def main() -> None:
@@ -222,7 +248,11 @@ def main() -> None:
     )
     parser.add_argument("--rate", type=int, default=200, help="py-spy samples per second")
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--summarise", type=Path, help="only summarise this saved raw profile")
     args = parser.parse_args()
+    if args.summarise:
+        summarise(args.summarise, args.top)
+        return
     blackbox = shutil.which("prometheus-blackbox-exporter")
     if blackbox is None:
         raise SystemExit("apt-get install prometheus-blackbox-exporter")
