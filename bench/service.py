@@ -164,7 +164,7 @@ SUBSYSTEMS = (
     ("logging", ("ops_evidence/logging.py", "structlog/", "logging/__init__.py")),
     ("metrics", ("prometheus_client/", "ops_evidence/service/metrics.py")),
     ("delivery: outbox/SQLite", ("ops_evidence/delivery/", "emission_state.py", "sqlite3/")),
-    ("emission decision", ("_maybe_emit (", "fingerprint (", "should_emit (", "_attributes (")),
+    ("emission decision", ("_maybe_emit (", "fingerprint (", "should_emit (", "event_attributes")),
     ("event model/pydantic", ("pydantic/", "pydantic_core/", "ops_evidence/events/")),
     ("listener (/metrics)", ("ops_evidence/http/listener.py",)),
     (
