@@ -68,9 +68,10 @@ class Service:
             self.settings = self.settings.model_copy(update={"sink": "stdout"})
         self.outbox: Outbox = MemoryOutbox() if self.dry_run else open_outbox(self.settings)
         self.state: ProbeStateStore = (
-            MemoryProbeState() if self.dry_run
+            MemoryProbeState()
+            if self.dry_run
             else SqliteProbeState(self.settings.state_dir / "probe-state.sqlite3")
-        )  # fmt: skip
+        )
         self.router = Router(self.settings, RetryPolicy.from_settings(self.settings))
 
     def _parts(self, client: httpx.AsyncClient) -> tuple[Dispatcher, Scheduler]:
@@ -81,12 +82,19 @@ class Service:
         for reason in self.settings.inter_hub_missing():
             self.view.sinks.setdefault("inter-hub", f"off: {reason} not set")
         dispatcher = Dispatcher(
-            self.outbox, self.router.outcomes, sinks, lease=self.router.policy.lease,
+            self.outbox,
+            self.router.outcomes,
+            sinks,
+            lease=self.router.policy.lease,
             observers=[self.metrics.observe_delivery],
-        )  # fmt: skip
-        scheduler = Scheduler(self.jobs, self._submit_to(dispatcher), self.state,
-                              observers=[self.metrics.observe_run],
-                              initial_spread=self.initial_spread)  # fmt: skip
+        )
+        scheduler = Scheduler(
+            self.jobs,
+            self._submit_to(dispatcher),
+            self.state,
+            observers=[self.metrics.observe_run],
+            initial_spread=self.initial_spread,
+        )
         self.view.results = scheduler.results
         return dispatcher, scheduler
 
@@ -143,8 +151,12 @@ class Service:
                     scheduler_scope = anyio.CancelScope()
                     scheduler_done = _start(tg, _scoped(scheduler_scope, scheduler.run))
                     self.view.ready = True
-                    log.info("service_ready", probes=len(self.jobs), sinks=list(self.view.sinks),
-                             listen=self.settings.listen if listen else None)  # fmt: skip
+                    log.info(
+                        "service_ready",
+                        probes=len(self.jobs),
+                        sinks=list(self.view.sinks),
+                        listen=self.settings.listen if listen else None,
+                    )
                     await _wait_for_signal(stop)
                     self.view.ready = False
                     scheduler.stop()
