@@ -70,39 +70,52 @@ class OutcomePolicy:
             )
             return _with_fallback(result, delivery) if needs_fallback else result
         if kind == "auth":
-            log.error(
-                "inter_hub_auth_failed",
-                status=attempt.http_status,
-                sink=sink,
-                hint="OPS_HUB_KEY is wrong or revoked; events go to State Hub meanwhile",
-            )
-            until = now + self.policy.slow(self.rng)
-            # A 401/403 during a read-back leaves the earlier attempt's fate open.
-            result = Result(
-                key,
-                sink,
-                "retrying",
-                until,
-                attempt.error,
-                attempt.http_status,
-                ambiguous=attempt.ambiguous,
-            )
+            result = self._auth(delivery, attempt, now)
         elif kind == "undeclared":
-            until = now + self.policy.defer_recheck
-            self.deferred[delivery.event_type] = until
-            log.warning(
-                "event_type_deferred",
-                event_type=delivery.event_type,
-                sink=sink,
-                error=attempt.error,
-            )
-            result = Result(
-                key, sink, "inter_hub_sink_deferred", until, attempt.error, attempt.http_status
-            )
+            result = self._undeclared(delivery, attempt, now)
         else:
             status: Status = "missing_widget_mapping" if kind == "unroutable" else "rejected"
             result = Result(key, sink, status, 0.0, attempt.error, attempt.http_status)
         return _with_fallback(result, delivery)
+
+    def _auth(self, delivery: Delivery, attempt: Attempt, now: float) -> Result:
+        """A refused key: retry slowly (State Hub takes the event meanwhile)."""
+        log.error(
+            "inter_hub_auth_failed",
+            status=attempt.http_status,
+            sink=delivery.sink,
+            hint="OPS_HUB_KEY is wrong or revoked; events go to State Hub meanwhile",
+        )
+        until = now + self.policy.slow(self.rng)
+        # A 401/403 during a read-back leaves the earlier attempt's fate open.
+        return Result(
+            delivery.key,
+            delivery.sink,
+            "retrying",
+            until,
+            attempt.error,
+            attempt.http_status,
+            ambiguous=attempt.ambiguous,
+        )
+
+    def _undeclared(self, delivery: Delivery, attempt: Attempt, now: float) -> Result:
+        """An event type the hub does not declare: defer the type until its re-check."""
+        until = now + self.policy.defer_recheck
+        self.deferred[delivery.event_type] = until
+        log.warning(
+            "event_type_deferred",
+            event_type=delivery.event_type,
+            sink=delivery.sink,
+            error=attempt.error,
+        )
+        return Result(
+            delivery.key,
+            delivery.sink,
+            "inter_hub_sink_deferred",
+            until,
+            attempt.error,
+            attempt.http_status,
+        )
 
     def _transient(self, delivery: Delivery, attempt: Attempt, now: float) -> Result:
         """Retry with backoff, or `dead` once past the give-up horizon."""

@@ -85,23 +85,10 @@ def _str(*, nullable: bool = False, enum: tuple[str, ...] = ()) -> dict[str, Any
 
 
 def _schemas(config: EmulatorConfig) -> dict[str, Any]:
-    reg = config.registry
-    widget_props = {
-        "hubId": _str(),
-        "name": _str(),
-        "widgetType": _str(enum=reg.widget_types),
-        "policyScope": _str(enum=reg.policy_scopes),
-        "status": _str(enum=("active", "deprecated", "draft")),
-        "capabilityRef": _str(nullable=True),
-        "viewContext": _str(nullable=True),
-        "adapterSpecId": _str(nullable=True),
-    }
-    event_in = {
-        "widgetId": _str(),
-        "eventType": _str(enum=reg.event_types),
-        "viewContext": _str(),
-        "metadata": {"type": "object"},
-    }
+    return {**_paging_schemas(), **_widget_schemas(config), **_event_schemas(config)}
+
+
+def _paging_schemas() -> dict[str, Any]:
     return {
         "Error": {
             "type": "object",
@@ -118,6 +105,22 @@ def _schemas(config: EmulatorConfig) -> dict[str, Any]:
                 "hasMore": {"type": "boolean"},
             },
         },
+    }
+
+
+def _widget_schemas(config: EmulatorConfig) -> dict[str, Any]:
+    reg = config.registry
+    widget_props = {
+        "hubId": _str(),
+        "name": _str(),
+        "widgetType": _str(enum=reg.widget_types),
+        "policyScope": _str(enum=reg.policy_scopes),
+        "status": _str(enum=("active", "deprecated", "draft")),
+        "capabilityRef": _str(nullable=True),
+        "viewContext": _str(nullable=True),
+        "adapterSpecId": _str(nullable=True),
+    }
+    return {
         "WidgetCreate": {
             "type": "object",
             "required": ["hubId", "name", "widgetType"],
@@ -133,6 +136,17 @@ def _schemas(config: EmulatorConfig) -> dict[str, Any]:
                 "updatedAt": _str(),
             },
         },
+    }
+
+
+def _event_schemas(config: EmulatorConfig) -> dict[str, Any]:
+    event_in = {
+        "widgetId": _str(),
+        "eventType": _str(enum=config.registry.event_types),
+        "viewContext": _str(),
+        "metadata": {"type": "object"},
+    }
+    return {
         "InteractionEventCreate": {
             "type": "object",
             "required": ["widgetId", "eventType"],
@@ -160,8 +174,48 @@ def _security(config: EmulatorConfig) -> dict[str, Any]:
     return {"type": "apiKey", "in": "header", "name": config.auth_header}
 
 
+_BODY: dict[str, Any] = {"required": True, "content": {"application/json": {"schema": {}}}}
+
+
 def _paths(config: EmulatorConfig) -> dict[str, Any]:
-    body = {"required": True, "content": {"application/json": {"schema": {}}}}
+    return {
+        "/api/v2/widgets": _widget_paths(config),
+        "/api/v2/interaction-events": _event_paths(config),
+        "/api/v2/openapi.json": {
+            "get": {
+                "operationId": "openapi",
+                "summary": "This document",
+                "security": [],
+                "responses": {"200": _json({"type": "object"}, "OpenAPI 3.1 document")},
+            },
+        },
+    }
+
+
+def _widget_paths(config: EmulatorConfig) -> dict[str, Any]:
+    return {
+        "get": {
+            "operationId": "listWidgets",
+            "summary": "List widgets",
+            "parameters": _page_params(config),
+            "responses": {
+                "200": _json(_list(config, "Widget"), "a page of widgets"),
+                **_errors(400, 401, 403, 429),
+            },
+        },
+        "post": {
+            "operationId": "createWidget",
+            "summary": "Create a widget (version 1)",
+            "requestBody": _with_schema(_BODY, "WidgetCreate"),
+            "responses": {
+                "201": _json(_one("Widget"), "the created widget"),
+                **_errors(400, 401, 403, 415, 422),
+            },
+        },
+    }
+
+
+def _event_filters(config: EmulatorConfig) -> list[dict[str, Any]]:
     filters = [
         _query("widgetId", "only events of this widget", _str()),
         _query("eventType", "only events of this type", _str()),
@@ -174,53 +228,27 @@ def _paths(config: EmulatorConfig) -> dict[str, Any]:
                 _str(),
             )
         )
+    return filters
+
+
+def _event_paths(config: EmulatorConfig) -> dict[str, Any]:
     return {
-        "/api/v2/widgets": {
-            "get": {
-                "operationId": "listWidgets",
-                "summary": "List widgets",
-                "parameters": _page_params(config),
-                "responses": {
-                    "200": _json(_list(config, "Widget"), "a page of widgets"),
-                    **_errors(400, 401, 403, 429),
-                },
-            },
-            "post": {
-                "operationId": "createWidget",
-                "summary": "Create a widget (version 1)",
-                "requestBody": _with_schema(body, "WidgetCreate"),
-                "responses": {
-                    "201": _json(_one("Widget"), "the created widget"),
-                    **_errors(400, 401, 403, 415, 422),
-                },
+        "get": {
+            "operationId": "listInteractionEvents",
+            "summary": "List interaction events",
+            "parameters": [*_page_params(config), *_event_filters(config)],
+            "responses": {
+                "200": _json(_list(config, "InteractionEvent"), "a page of events"),
+                **_errors(400, 401, 403, 429),
             },
         },
-        "/api/v2/interaction-events": {
-            "get": {
-                "operationId": "listInteractionEvents",
-                "summary": "List interaction events",
-                "parameters": [*_page_params(config), *filters],
-                "responses": {
-                    "200": _json(_list(config, "InteractionEvent"), "a page of events"),
-                    **_errors(400, 401, 403, 429),
-                },
-            },
-            "post": {
-                "operationId": "createInteractionEvent",
-                "summary": "Record an interaction event (occurredAt is server-set)",
-                "requestBody": _with_schema(body, "InteractionEventCreate"),
-                "responses": {
-                    "201": _json(_one("InteractionEvent"), "the stored event"),
-                    **_errors(400, 401, 403, 415, 422),
-                },
-            },
-        },
-        "/api/v2/openapi.json": {
-            "get": {
-                "operationId": "openapi",
-                "summary": "This document",
-                "security": [],
-                "responses": {"200": _json({"type": "object"}, "OpenAPI 3.1 document")},
+        "post": {
+            "operationId": "createInteractionEvent",
+            "summary": "Record an interaction event (occurredAt is server-set)",
+            "requestBody": _with_schema(_BODY, "InteractionEventCreate"),
+            "responses": {
+                "201": _json(_one("InteractionEvent"), "the stored event"),
+                **_errors(400, 401, 403, 415, 422),
             },
         },
     }

@@ -19,6 +19,13 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
+        # Registered in this order, so /metrics lists them in it: probes, delivery, outbox.
+        self._probe_instruments()
+        self._delivery_instruments()
+        self._outbox_instruments()
+        self._outbox_sinks: set[str] = set()
+
+    def _probe_instruments(self) -> None:
         r = self.registry
         self.probe_runs = Counter(
             f"{_PREFIX}_probe_runs",
@@ -39,6 +46,9 @@ class Metrics:
             registry=r,
             buckets=(0.001, 0.005, 0.01, 0.02, 0.03, 0.04, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 5),
         )
+
+    def _delivery_instruments(self) -> None:
+        r = self.registry
         self.events_enqueued = Counter(
             f"{_PREFIX}_events_enqueued",
             "Events committed to the outbox.",
@@ -57,6 +67,9 @@ class Metrics:
         self.retries = Counter(
             f"{_PREFIX}_delivery_retries", "Attempts that will be retried.", ["sink"], registry=r
         )
+
+    def _outbox_instruments(self) -> None:
+        r = self.registry
         self.outbox_active = Gauge(
             f"{_PREFIX}_outbox_active_deliveries",
             "Deliveries not yet final (pending, retrying, deferred).",
@@ -76,7 +89,6 @@ class Metrics:
             "rows are left out).",
             registry=r,
         )
-        self._outbox_sinks: set[str] = set()
 
     def observe_run(self, record: RunRecord) -> None:
         """Count a probe run."""
