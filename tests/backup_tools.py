@@ -56,13 +56,18 @@ def borg_repo(folder: Path, binary: str, *, when: datetime | None) -> Path:
     """An encrypted borg repository with one archive created at `when` (UTC)."""
     repo = folder / "borg-repo"
     env = borg_env(folder)
-    subprocess.run([binary, "init", "--encryption=repokey", str(repo)], env=env, check=True,
-                   capture_output=True)  # fmt: skip
+    subprocess.run(
+        [binary, "init", "--encryption=repokey", str(repo)],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     argv = [binary, "create"]
     if when is not None:
         argv += ["--timestamp", when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")]
-    subprocess.run([*argv, f"{repo}::one", str(_data(folder))], env=env, check=True,
-                   capture_output=True)  # fmt: skip
+    subprocess.run(
+        [*argv, f"{repo}::one", str(_data(folder))], env=env, check=True, capture_output=True
+    )
     return repo
 
 
@@ -96,17 +101,39 @@ def pgbackrest_repo(pg_bin: Path, pgbackrest: str) -> Iterator[PgBackRest]:
     run = [pgbackrest, f"--config={config}", f"--stanza={stanza}"]
     archive = f"{pgbackrest} --config={config} --stanza={stanza} archive-push %p"
     try:
-        subprocess.run(_as_postgres([str(pg_bin / "initdb"), "-A", "trust", "-D", str(data)]),
-                       check=True, capture_output=True)  # fmt: skip
-        options = (f"-c port={port} -c listen_addresses='' -c unix_socket_directories={folder} "
-                   f"-c wal_level=replica -c archive_mode=on -c archive_command='{archive}'")  # fmt: skip
-        subprocess.run(_as_postgres([str(pg_bin / "pg_ctl"), "-D", str(data), "-o", options,
-                                     "-l", str(folder / "pg.log"), "-w", "start"]),
-                       check=True, capture_output=True)  # fmt: skip
+        subprocess.run(
+            _as_postgres([str(pg_bin / "initdb"), "-A", "trust", "-D", str(data)]),
+            check=True,
+            capture_output=True,
+        )
+        options = (
+            f"-c port={port} -c listen_addresses='' -c unix_socket_directories={folder} "
+            f"-c wal_level=replica -c archive_mode=on -c archive_command='{archive}'"
+        )
+        subprocess.run(
+            _as_postgres(
+                [
+                    str(pg_bin / "pg_ctl"),
+                    "-D",
+                    str(data),
+                    "-o",
+                    options,
+                    "-l",
+                    str(folder / "pg.log"),
+                    "-w",
+                    "start",
+                ]
+            ),
+            check=True,
+            capture_output=True,
+        )
         for step in (["stanza-create"], ["backup", "--type=full"]):
             subprocess.run(_as_postgres([*run, *step]), check=True, capture_output=True)
         yield PgBackRest(config, stanza)
     finally:
-        subprocess.run(_as_postgres([str(pg_bin / "pg_ctl"), "-D", str(data), "-m", "immediate",
-                                     "stop"]), capture_output=True, check=False)  # fmt: skip
+        subprocess.run(
+            _as_postgres([str(pg_bin / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
+            capture_output=True,
+            check=False,
+        )
         shutil.rmtree(folder, ignore_errors=True)

@@ -42,21 +42,57 @@ async def test_credentials_never_leak(
     auth = {"username": servers.REGISTRY_USER, "password": {"env": "REG_PW"}}
     inv = inventory(
         endpoints=[
-            {"id": "login", "service": "web", "url": reg, "ca_file": str(registry.ca_file), "basic_auth": auth},
-            {"id": "wrong", "service": "web", "url": reg, "ca_file": str(registry.ca_file), "basic_auth": auth,
-             "expect": {"status": 418}},
+            {
+                "id": "login",
+                "service": "web",
+                "url": reg,
+                "ca_file": str(registry.ca_file),
+                "basic_auth": auth,
+            },
+            {
+                "id": "wrong",
+                "service": "web",
+                "url": reg,
+                "ca_file": str(registry.ca_file),
+                "basic_auth": auth,
+                "expect": {"status": 418},
+            },
         ],
-        access_paths=[{"id": "k8s", "environment": "local", "check": {
-            "kind": "kubernetes-api", "url": f"https://127.0.0.1:{nginx.valid}",
-            "token": {"file": str(token)}, "ca_file": str(certs.ca_file)}}],
+        access_paths=[
+            {
+                "id": "k8s",
+                "environment": "local",
+                "check": {
+                    "kind": "kubernetes-api",
+                    "url": f"https://127.0.0.1:{nginx.valid}",
+                    "token": {"file": str(token)},
+                    "ca_file": str(certs.ca_file),
+                },
+            }
+        ],
         backups=[
-            {"id": "restic", "environment": "local", "store": "db", "check": {
-                "kind": "restic", "repository": str(restic_fresh),
-                "password": {"file": str(restic_fresh.parent / "password")}}},
-            {"id": "borg", "environment": "local", "store": "files", "check": {
-                "kind": "borg", "repository": str(borg_fresh), "passphrase": {"env": "BORG_PW"}}},
+            {
+                "id": "restic",
+                "environment": "local",
+                "store": "db",
+                "check": {
+                    "kind": "restic",
+                    "repository": str(restic_fresh),
+                    "password": {"file": str(restic_fresh.parent / "password")},
+                },
+            },
+            {
+                "id": "borg",
+                "environment": "local",
+                "store": "files",
+                "check": {
+                    "kind": "borg",
+                    "repository": str(borg_fresh),
+                    "passphrase": {"env": "BORG_PW"},
+                },
+            },
         ],
-    )  # fmt: skip
+    )
     stream = io.StringIO()
     configure_logging("debug", "json", stream)
     ctx = ProbeContext(inv)
