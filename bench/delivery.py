@@ -119,10 +119,18 @@ class Options:
     soak_events: int
 
 
-FULL = Options(events=5000, wrk_seconds=5, repeats=3, sizes=(10**3, 10**5, 10**6), batch=2000,
-               kills=100, soak_events=5000)  # fmt: skip
-QUICK = Options(events=500, wrk_seconds=2, repeats=1, sizes=(10**3, 10**4), batch=300, kills=3,
-                soak_events=400)  # fmt: skip
+FULL = Options(
+    events=5000,
+    wrk_seconds=5,
+    repeats=3,
+    sizes=(10**3, 10**5, 10**6),
+    batch=2000,
+    kills=100,
+    soak_events=5000,
+)
+QUICK = Options(
+    events=500, wrk_seconds=2, repeats=1, sizes=(10**3, 10**4), batch=300, kills=3, soak_events=400
+)
 
 
 # --- the emulator process --------------------------------------------------------------------
@@ -142,8 +150,18 @@ def emulator(folder: Path, env: dict[str, str]) -> Iterator[str]:
     }
     path = folder / "emulator.json"
     path.write_text(json.dumps(config))
-    argv = [sys.executable, "-m", "ops_evidence", "emulate", "--host", "127.0.0.1",
-            "--port", "0", "--config", str(path)]  # fmt: skip
+    argv = [
+        sys.executable,
+        "-m",
+        "ops_evidence",
+        "emulate",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--config",
+        str(path),
+    ]
     with (folder / "emulator.log").open("wb") as log:
         proc = subprocess.Popen(argv, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=log)
         try:
@@ -193,8 +211,15 @@ def sample_body() -> tuple[str, bytes]:
 
 def run_wrk(url: str, script: Path, seconds: int) -> float:
     """wrk's requests/s; every answer must have been a 2xx."""
-    argv = ["wrk", "-t1", f"-c{CONCURRENCY}", f"-d{seconds}s", "-s", str(script),
-            f"{url}{EVENTS_PATH}"]  # fmt: skip
+    argv = [
+        "wrk",
+        "-t1",
+        f"-c{CONCURRENCY}",
+        f"-d{seconds}s",
+        "-s",
+        str(script),
+        f"{url}{EVENTS_PATH}",
+    ]
     out = subprocess.run(argv, capture_output=True, text=True, check=True, timeout=seconds + 30)
     if "Non-2xx" in out.stdout or "Socket errors" in out.stdout:
         raise SystemExit(f"wrk saw errors:\n{out.stdout}")
@@ -213,9 +238,11 @@ async def _drain_in_process(deadline: float) -> float:
         async with make_client(settings.http_timeout.total_seconds()) as client:
             policy = RetryPolicy.from_settings(settings)
             dispatcher = Dispatcher(
-                outbox, Router(settings, policy).outcomes, build_sinks(settings, client),
+                outbox,
+                Router(settings, policy).outcomes,
+                build_sinks(settings, client),
                 lease=policy.lease,
-            )  # fmt: skip
+            )
             started = time.perf_counter()
             with anyio.fail_after(deadline):
                 await dispatcher.run(until_idle=True)
@@ -246,8 +273,9 @@ def bench_drain(url: str, folder: Path, opts: Options) -> tuple[float, float]:
         reset_emulator(url)
         wrk_rates.append(run_wrk(url, script, opts.wrk_seconds))
         drain_rates.append(drain_rate(url, folder / "drain", opts.events))
-        print(f"  wrk {wrk_rates[-1]:8.0f} req/s   drain {drain_rates[-1]:8.0f} events/s",
-              flush=True)  # fmt: skip
+        print(
+            f"  wrk {wrk_rates[-1]:8.0f} req/s   drain {drain_rates[-1]:8.0f} events/s", flush=True
+        )
     reset_emulator(url)
     return statistics.median(wrk_rates), statistics.median(drain_rates)
 
@@ -311,8 +339,9 @@ class Cost:
     stats: float
 
 
-async def _batch_cost(path: Path, rows: int, planned: Sequence[tuple[StoredEvent,
-                      list[NewDelivery]]]) -> Cost:  # fmt: skip
+async def _batch_cost(
+    path: Path, rows: int, planned: Sequence[tuple[StoredEvent, list[NewDelivery]]]
+) -> Cost:
     """Enqueue the batch, then claim and record it the way the dispatcher does."""
     box = SqliteOutbox(path, max_rows=rows + len(planned) + 1)
     await box.open()
@@ -323,8 +352,9 @@ async def _batch_cost(path: Path, rows: int, planned: Sequence[tuple[StoredEvent
             await box.enqueue(stored, deliveries)
         while claimed := await box.claim("inter-hub", time.time(), CONCURRENCY, 60.0):
             for delivery in claimed:
-                await box.record([Result(delivery.key, delivery.sink, "delivered",
-                                         http_status=201)], time.time())  # fmt: skip
+                await box.record(
+                    [Result(delivery.key, delivery.sink, "delivered", http_status=201)], time.time()
+                )
             await box.next_due("inter-hub")
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
         started = time.perf_counter()
@@ -333,9 +363,11 @@ async def _batch_cost(path: Path, rows: int, planned: Sequence[tuple[StoredEvent
         # Put the outbox back to its size for the next round.
         keys = [(stored.key,) for stored, _ in planned]
         await box._db.write(  # bench-only cleanup, through the DB thread like every write
-            lambda c: (c.executemany("DELETE FROM events WHERE key = ?", keys),
-                       c.execute("UPDATE counters SET value = ? WHERE name = 'events'", (rows,)))
-        )  # fmt: skip
+            lambda c: (
+                c.executemany("DELETE FROM events WHERE key = ?", keys),
+                c.execute("UPDATE counters SET value = ? WHERE name = 'events'", (rows,)),
+            )
+        )
     finally:
         await box.close()
     return Cost(cpu, wall, stats)
@@ -352,15 +384,21 @@ def bench_sizes(folder: Path, opts: Options) -> dict[int, Cost]:
         paths[rows] = folder / f"outbox-{rows}.sqlite3"
         started = time.perf_counter()
         build_outbox(paths[rows], rows, (stored, deliveries[0].body))
-        print(f"  built {rows:>9,} rows in {time.perf_counter() - started:5.1f} s "
-              f"({paths[rows].stat().st_size / 2**20:,.0f} MiB)", flush=True)  # fmt: skip
+        print(
+            f"  built {rows:>9,} rows in {time.perf_counter() - started:5.1f} s "
+            f"({paths[rows].stat().st_size / 2**20:,.0f} MiB)",
+            flush=True,
+        )
     costs: dict[int, list[Cost]] = {rows: [] for rows in opts.sizes}
     for _ in range(opts.repeats):
         for rows in opts.sizes:
             cost = anyio.run(_batch_cost, paths[rows], rows, planned)
             costs[rows].append(cost)
-            print(f"  {rows:>9,} rows: {cost.cpu / opts.batch * 1e6:6.0f} us CPU/event, "
-                  f"{cost.wall / opts.batch * 1e6:6.0f} us wall/event", flush=True)  # fmt: skip
+            print(
+                f"  {rows:>9,} rows: {cost.cpu / opts.batch * 1e6:6.0f} us CPU/event, "
+                f"{cost.wall / opts.batch * 1e6:6.0f} us wall/event",
+                flush=True,
+            )
     for path in paths.values():
         path.unlink()
     fields = ("cpu", "wall", "stats")
@@ -428,8 +466,11 @@ def _drain_child(state: Path, timeout: float) -> subprocess.Popen[bytes]:
     env = {**os.environ, "OPS_EVIDENCE_STATE_DIR": str(state)}
     return subprocess.Popen(
         [sys.executable, "-m", "ops_evidence", "outbox", "drain", "--timeout", str(timeout)],
-        env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 @dataclass(frozen=True)
@@ -472,13 +513,20 @@ def bench_soak(
     routes: dict[str, int] = counts["requests_by_route"]
     reset_emulator(url)
     return Soak(
-        kills=kills, kills_mid_delivery=mid_delivery, events=len(keys),
-        stored=sum(stored.values()), lost=len(set(keys) - set(stored)),
+        kills=kills,
+        kills_mid_delivery=mid_delivery,
+        events=len(keys),
+        stored=sum(stored.values()),
+        lost=len(set(keys) - set(stored)),
         duplicated=sum(n - 1 for n in stored.values() if n > 1),
-        emulator_duplicates=sum(n - 1 for n in duplicates.values()), faults=counts["faults"],
-        outbox=outbox_counts(state), seconds=seconds, final_drain=final_drain,
-        posts=routes.get(POSTS, 0), reads=routes.get(READS, 0),
-    )  # fmt: skip
+        emulator_duplicates=sum(n - 1 for n in duplicates.values()),
+        faults=counts["faults"],
+        outbox=outbox_counts(state),
+        seconds=seconds,
+        final_drain=final_drain,
+        posts=routes.get(POSTS, 0),
+        reads=routes.get(READS, 0),
+    )
 
 
 def _kill_children(
@@ -539,9 +587,13 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small loops: a smoke run")
     parser.add_argument("--kills", type=int, help="SIGKILLs in the soak (default 100)")
     parser.add_argument("--seed", type=int, default=20261123, help="kill-timing seed")
-    parser.add_argument("--skip", action="append", default=[],
-                        choices=["drain", "sizes", "soak", "soak-reads"],
-                        help="leave a part out")  # fmt: skip
+    parser.add_argument(
+        "--skip",
+        action="append",
+        default=[],
+        choices=["drain", "sizes", "soak", "soak-reads"],
+        help="leave a part out",
+    )
     args = parser.parse_args()
     opts = QUICK if args.quick else FULL
     if args.kills is not None:
@@ -561,18 +613,24 @@ def soak_rows(what: str, soak: Soak) -> list[str]:
     """The table rows of one crash soak."""
     return [
         f"crash soak, {what}:",
-        row("SIGKILLs (with progress since the last)",
-            f"{soak.kills:>12} ({soak.kills_mid_delivery})"),
+        row(
+            "SIGKILLs (with progress since the last)",
+            f"{soak.kills:>12} ({soak.kills_mid_delivery})",
+        ),
         row("events enqueued / stored by the emulator", f"{soak.events:>12,} / {soak.stored:,}"),
         row("lost", f"{soak.lost:>12}   (target 0)"),
-        row("duplicated (stored keys; /_emulator/duplicates)",
-            f"{soak.duplicated:>12} ; {soak.emulator_duplicates}   (target 0)"),
-        row("requests per event: posts / list reads",
-            f"{soak.posts / soak.events:>12.2f} / {soak.reads / soak.events:.2f}"),
+        row(
+            "duplicated (stored keys; /_emulator/duplicates)",
+            f"{soak.duplicated:>12} ; {soak.emulator_duplicates}   (target 0)",
+        ),
+        row(
+            "requests per event: posts / list reads",
+            f"{soak.posts / soak.events:>12.2f} / {soak.reads / soak.events:.2f}",
+        ),
         row("faults injected", json.dumps(soak.faults)),
         row("outbox after the final drain", json.dumps(soak.outbox)),
         row("soak wall time / final drain", f"{soak.seconds:>12.0f} s / {soak.final_drain:.0f} s"),
-    ]  # fmt: skip
+    ]
 
 
 def row(label: str, value: str) -> str:
@@ -584,39 +642,55 @@ def report(url: str, folder: Path, opts: Options, args: argparse.Namespace) -> N
     """Run the parts and print the table."""
     lines = []
     if "drain" not in args.skip:
-        print(f"drain rate: wrk -t1 -c{CONCURRENCY} vs a backlog of {opts.events:,} events",
-              flush=True)  # fmt: skip
-        wrk, drain = bench_drain(url, folder, opts)
-        lines += [
-            f"{'wrk POST ' + EVENTS_PATH:<48}{wrk:>12,.0f} req/s",
-            f"{'outbox drain (Dispatcher, concurrency 8)':<48}{drain:>12,.0f} events/s",
-            f"{'ratio drain / wrk':<48}{drain / wrk:>12.2f}   (target >= 0.5)",
-        ]
+        lines += _drain_lines(url, folder, opts)
     if "sizes" not in args.skip:
-        print(f"cost per event: {opts.batch:,} events enqueued, claimed, recorded", flush=True)
-        costs = bench_sizes(folder, opts)
-        for rows, cost in costs.items():
-            lines.append(
-                f"{f'outbox with {rows:,} rows':<48}{cost.cpu / opts.batch * 1e6:>12,.0f} "
-                f"us CPU/event  {cost.wall / opts.batch * 1e6:>6,.0f} us wall/event  "
-                f"stats() {cost.stats * 1000:,.1f} ms"
-            )
-        small, big = costs[min(costs)], costs[max(costs)]
-        lines.append(f"{'ratio CPU largest / smallest':<48}{big.cpu / small.cpu:>12.2f}"
-                     "   (target <= 1.2)")  # fmt: skip
-        lines.append(f"{'ratio wall largest / smallest':<48}{big.wall / small.wall:>12.2f}")
-        lines.append("query plans:")
-        lines += explain(folder)
+        lines += _size_lines(folder, opts)
     for part, faults, what in (
         ("soak", SOAK_FAULTS, "posts failing"),
         ("soak-reads", SOAK_FAULTS_READS, "posts and list reads failing"),
     ):
         if part not in args.skip:
-            print(f"crash soak ({what}): {opts.kills} SIGKILLs under 50% 503 + 20% reset "
-                  "after commit + 10% before, minimal profile", flush=True)  # fmt: skip
+            print(
+                f"crash soak ({what}): {opts.kills} SIGKILLs under 50% 503 + 20% reset "
+                "after commit + 10% before, minimal profile",
+                flush=True,
+            )
             lines += soak_rows(what, bench_soak(url, folder, opts, args.seed, faults))
     print()
     print("\n".join(lines))
+
+
+def _drain_lines(url: str, folder: Path, opts: Options) -> list[str]:
+    print(
+        f"drain rate: wrk -t1 -c{CONCURRENCY} vs a backlog of {opts.events:,} events",
+        flush=True,
+    )
+    wrk, drain = bench_drain(url, folder, opts)
+    return [
+        f"{'wrk POST ' + EVENTS_PATH:<48}{wrk:>12,.0f} req/s",
+        f"{'outbox drain (Dispatcher, concurrency 8)':<48}{drain:>12,.0f} events/s",
+        f"{'ratio drain / wrk':<48}{drain / wrk:>12.2f}   (target >= 0.5)",
+    ]
+
+
+def _size_lines(folder: Path, opts: Options) -> list[str]:
+    print(f"cost per event: {opts.batch:,} events enqueued, claimed, recorded", flush=True)
+    costs = bench_sizes(folder, opts)
+    lines = []
+    for rows, cost in costs.items():
+        lines.append(
+            f"{f'outbox with {rows:,} rows':<48}{cost.cpu / opts.batch * 1e6:>12,.0f} "
+            f"us CPU/event  {cost.wall / opts.batch * 1e6:>6,.0f} us wall/event  "
+            f"stats() {cost.stats * 1000:,.1f} ms"
+        )
+    small, big = costs[min(costs)], costs[max(costs)]
+    lines.append(
+        f"{'ratio CPU largest / smallest':<48}{big.cpu / small.cpu:>12.2f}   (target <= 1.2)"
+    )
+    lines.append(f"{'ratio wall largest / smallest':<48}{big.wall / small.wall:>12.2f}")
+    lines.append("query plans:")
+    lines += explain(folder)
+    return lines
 
 
 if __name__ == "__main__":

@@ -59,9 +59,23 @@ def image_python(venv: Path) -> str:
     env = os.environ | {"UV_PROJECT_ENVIRONMENT": str(venv), "UV_COMPILE_BYTECODE": "1"}
     # --reinstall-package: uv would otherwise reuse a wheel built from an older source tree;
     # --python: the interpreter running this bench, not whichever one uv finds first.
-    subprocess.run(["uv", "sync", "--locked", "--no-dev", "--no-editable", "--quiet",
-                    "--reinstall-package", "ops-evidence", "--python", sys.executable],
-                   cwd=REPO, env=env, check=True)  # fmt: skip
+    subprocess.run(
+        [
+            "uv",
+            "sync",
+            "--locked",
+            "--no-dev",
+            "--no-editable",
+            "--quiet",
+            "--reinstall-package",
+            "ops-evidence",
+            "--python",
+            sys.executable,
+        ],
+        cwd=REPO,
+        env=env,
+        check=True,
+    )
     return str(venv / "bin" / "python")
 
 
@@ -69,9 +83,14 @@ def import_floor_mb(python: str) -> float:
     """RSS (MiB) of a fresh interpreter that has imported what the service imports."""
     code = f"{IMPORTS}; from pathlib import Path; print(Path('/proc/self/status').read_text())"
     # cwd outside the repo, so `ops_evidence` comes from the environment being measured.
-    out = subprocess.run([python, "-c", code], env=os.environ | IMAGE_ENV,
-                         cwd=tempfile.gettempdir(), capture_output=True, text=True,
-                         check=True).stdout  # fmt: skip
+    out = subprocess.run(
+        [python, "-c", code],
+        env=os.environ | IMAGE_ENV,
+        cwd=tempfile.gettempdir(),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     return next(int(x.split()[1]) / 1024 for x in out.splitlines() if x.startswith("VmRSS:"))
 
 
@@ -103,8 +122,11 @@ def loopback_example(target: str, workdir: Path) -> dict[str, Any]:
             if out.get("kind") == "dns":
                 out["resolver"] = f"127.0.0.1:{free_port()}"  # nothing answers: a fast failure
             if "repository" in out or out.get("kind") == "files":
-                out.update({"repository": str(workdir / "repo")} if "repository" in out else
-                           {"path": str(workdir)})  # fmt: skip
+                out.update(
+                    {"repository": str(workdir / "repo")}
+                    if "repository" in out
+                    else {"path": str(workdir)}
+                )
             return out
         if isinstance(node, list):
             return [rewrite(v) for v in node]
@@ -116,13 +138,16 @@ def loopback_example(target: str, workdir: Path) -> dict[str, Any]:
 def synthetic(target: str, count: int) -> dict[str, Any]:
     """`count` endpoints with a 10 s interval against one loopback target."""
     return {
-        "version": 1, "name": "synthetic",
+        "version": 1,
+        "name": "synthetic",
         "defaults": {"interval": "10s", "timeout": "5s", "heartbeat": "1h"},
         "environments": [{"id": "bench", "role": "bench"}],
         "services": [{"id": "target", "environment": "bench"}],
-        "endpoints": [{"id": f"e{n}", "service": "target", "url": f"{target}/v2/",
-                       "expect": {"status": 401}} for n in range(count)],
-    }  # fmt: skip
+        "endpoints": [
+            {"id": f"e{n}", "service": "target", "url": f"{target}/v2/", "expect": {"status": 401}}
+            for n in range(count)
+        ],
+    }
 
 
 def start(
@@ -134,13 +159,21 @@ def start(
     listen = f"127.0.0.1:{free_port()}"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPS_", "INTER_HUB"))}
     env |= {
-        "OPS_EVIDENCE_INVENTORY": str(path), "OPS_EVIDENCE_STATE_DIR": str(workdir / "state"),
-        "STATE_HUB_URL": hub, "OPS_EVIDENCE_LISTEN": listen, "OPS_EVIDENCE_LOG_LEVEL": "warning",
+        "OPS_EVIDENCE_INVENTORY": str(path),
+        "OPS_EVIDENCE_STATE_DIR": str(workdir / "state"),
+        "STATE_HUB_URL": hub,
+        "OPS_EVIDENCE_LISTEN": listen,
+        "OPS_EVIDENCE_LOG_LEVEL": "warning",
         "OPS_EVIDENCE_LOG_FORMAT": "json",
         **IMAGE_ENV,
-    }  # fmt: skip
-    proc = subprocess.Popen([python, "-m", "ops_evidence", "run"], env=env, cwd=workdir,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    }
+    proc = subprocess.Popen(
+        [python, "-m", "ops_evidence", "run"],
+        env=env,
+        cwd=workdir,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     return proc, listen
 
 
@@ -188,9 +221,15 @@ def lateness_quantiles(
 
 
 def scenario(
-    python: str, name: str, inventory: dict[str, Any], hub: str, workdir: Path, *,
-    settle_runs: int, window: float,
-) -> dict[str, Any]:  # fmt: skip
+    python: str,
+    name: str,
+    inventory: dict[str, Any],
+    hub: str,
+    workdir: Path,
+    *,
+    settle_runs: int,
+    window: float,
+) -> dict[str, Any]:
     """Run one scenario; RSS and CPU% over `window` seconds after `settle_runs` runs."""
     proc, listen = start(python, inventory, hub, workdir)
     try:
@@ -199,23 +238,66 @@ def scenario(
         time.sleep(window)  # the measurement window itself, not synchronisation
         cpu = (cpu_seconds(proc.pid) - cpu0) / (time.monotonic() - t0) * 100
         p50, p99, samples = lateness_quantiles(before, lateness_buckets(listen))
-        return {"scenario": name, "rss_mb": rss_mb(proc.pid), "cpu_pct": cpu, "p50": p50,
-                "p99": p99, "samples": samples}  # fmt: skip
+        return {
+            "scenario": name,
+            "rss_mb": rss_mb(proc.pid),
+            "cpu_pct": cpu,
+            "p50": p50,
+            "p99": p99,
+            "samples": samples,
+        }
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=60)
 
 
-def main() -> None:
-    """Run both scenarios (or the ones not skipped) and print the table."""
+def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else "")
     parser.add_argument("--idle", type=float, default=30.0, help="idle window (s), example")
     parser.add_argument("--probes", type=int, default=1000)
     parser.add_argument("--window", type=float, default=60.0, help="window (s), synthetic")
     parser.add_argument("--skip", choices=("example", "synthetic"), action="append", default=[])
-    parser.add_argument("--venv", choices=("image", "dev"), default="image",
-                        help="the service as the image installs it, or from this venv")  # fmt: skip
-    args = parser.parse_args()
+    parser.add_argument(
+        "--venv",
+        choices=("image", "dev"),
+        default="image",
+        help="the service as the image installs it, or from this venv",
+    )
+    return parser.parse_args()
+
+
+def _example(python: str, hub: str, target: str, idle: float) -> dict[str, Any]:
+    """The example inventory, idle: settled once every entity has run."""
+    with tempfile.TemporaryDirectory() as tmp:
+        example = loopback_example(target, Path(tmp))
+        count = sum(
+            len(example.get(k, [])) for k in ("services", "endpoints", "access_paths", "backups")
+        )
+        return scenario(
+            python,
+            "example inventory (idle)",
+            example,
+            hub,
+            Path(tmp),
+            settle_runs=count,
+            window=idle,
+        )
+
+
+def _print_table(rows: list[dict[str, Any]], floor: float) -> None:
+    print(f"imports alone (no configuration read, nothing started): {floor:.1f} MiB")
+    head = ("scenario", "RSS MiB", "CPU %", "lateness p50 ≤", "p99 ≤", "runs")
+    print(f"{head[0]:<28} {head[1]:>8} {head[2]:>6} {head[3]:>15} {head[4]:>7} {head[5]:>6}")
+    for r in rows:
+        late = f"{r['p50'] * 1000:>12.0f} ms {r['p99'] * 1000:>4.0f} ms"
+        print(
+            f"{r['scenario']:<28} {r['rss_mb']:>8.1f} {r['cpu_pct']:>6.2f} {late} {r['samples']:>6}"
+        )
+
+
+def main() -> None:
+    """Run both scenarios (or the ones not skipped) and print the table."""
+    args = _arguments()
     rows = []
     with (
         tempfile.TemporaryDirectory() as venv,
@@ -225,28 +307,22 @@ def main() -> None:
         python = image_python(Path(venv)) if args.venv == "image" else sys.executable
         print(f"service environment: {args.venv} ({python})")
         if "example" not in args.skip:
-            with tempfile.TemporaryDirectory() as tmp:
-                example = loopback_example(target, Path(tmp))
-                count = sum(
-                    len(example.get(k, []))
-                    for k in ("services", "endpoints", "access_paths", "backups")
-                )
-                rows.append(scenario(python, "example inventory (idle)", example, hub, Path(tmp),
-                                     settle_runs=count, window=args.idle))  # fmt: skip
+            rows.append(_example(python, hub, target, args.idle))
         if "synthetic" not in args.skip:
             with tempfile.TemporaryDirectory() as tmp:
-                rows.append(scenario(python, f"{args.probes} probes / 10 s",
-                                     synthetic(target, args.probes), hub, Path(tmp),
-                                     settle_runs=args.probes, window=args.window))  # fmt: skip
+                rows.append(
+                    scenario(
+                        python,
+                        f"{args.probes} probes / 10 s",
+                        synthetic(target, args.probes),
+                        hub,
+                        Path(tmp),
+                        settle_runs=args.probes,
+                        window=args.window,
+                    )
+                )
         floor = import_floor_mb(python)
-    print(f"imports alone (no configuration read, nothing started): {floor:.1f} MiB")
-    head = ("scenario", "RSS MiB", "CPU %", "lateness p50 ≤", "p99 ≤", "runs")
-    print(f"{head[0]:<28} {head[1]:>8} {head[2]:>6} {head[3]:>15} {head[4]:>7} {head[5]:>6}")
-    for r in rows:
-        late = f"{r['p50'] * 1000:>12.0f} ms {r['p99'] * 1000:>4.0f} ms"
-        print(
-            f"{r['scenario']:<28} {r['rss_mb']:>8.1f} {r['cpu_pct']:>6.2f} {late} {r['samples']:>6}"
-        )
+    _print_table(rows, floor)
 
 
 if __name__ == "__main__":

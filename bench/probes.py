@@ -68,12 +68,23 @@ def measure_blackbox(port: int, pid: int, url: str, probes: int) -> float:
 
 
 async def _ops_evidence(url: str, probes: int) -> float:
-    inventory = Inventory.model_validate({
-        "environments": [{"id": "local", "role": "bench"}],
-        "services": [{"id": "registry", "environment": "local"}],
-        "endpoints": [{"id": "registry", "service": "registry", "url": url, "expect": {
-            "status": 401, "headers": {"Docker-Distribution-Api-Version": "registry/2.0"}}}],
-    })  # fmt: skip
+    inventory = Inventory.model_validate(
+        {
+            "environments": [{"id": "local", "role": "bench"}],
+            "services": [{"id": "registry", "environment": "local"}],
+            "endpoints": [
+                {
+                    "id": "registry",
+                    "service": "registry",
+                    "url": url,
+                    "expect": {
+                        "status": 401,
+                        "headers": {"Docker-Distribution-Api-Version": "registry/2.0"},
+                    },
+                }
+            ],
+        }
+    )
     target = find_target(inventory, "endpoint:registry")
     assert target is not None
     ctx = ProbeContext(inventory)
@@ -110,8 +121,12 @@ def main() -> None:
         folder = Path(tmp)
         (folder / "blackbox.yml").write_text(BLACKBOX_CONFIG)
         port = servers.free_port()
-        argv = [blackbox, f"--config.file={folder / 'blackbox.yml'}",
-                f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"]  # fmt: skip
+        argv = [
+            blackbox,
+            f"--config.file={folder / 'blackbox.yml'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--log.level=warn",
+        ]
         with (
             servers.nginx(folder, None) as ports,
             servers.running(

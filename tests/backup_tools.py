@@ -56,13 +56,18 @@ def borg_repo(folder: Path, binary: str, *, when: datetime | None) -> Path:
     """An encrypted borg repository with one archive created at `when` (UTC)."""
     repo = folder / "borg-repo"
     env = borg_env(folder)
-    subprocess.run([binary, "init", "--encryption=repokey", str(repo)], env=env, check=True,
-                   capture_output=True)  # fmt: skip
+    subprocess.run(
+        [binary, "init", "--encryption=repokey", str(repo)],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     argv = [binary, "create"]
     if when is not None:
         argv += ["--timestamp", when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")]
-    subprocess.run([*argv, f"{repo}::one", str(_data(folder))], env=env, check=True,
-                   capture_output=True)  # fmt: skip
+    subprocess.run(
+        [*argv, f"{repo}::one", str(_data(folder))], env=env, check=True, capture_output=True
+    )
     return repo
 
 
@@ -79,13 +84,8 @@ def _as_postgres(argv: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *argv] if os.geteuid() == 0 else argv
 
 
-@contextmanager
-def pgbackrest_repo(pg_bin: Path, pgbackrest: str) -> Iterator[PgBackRest]:
-    """initdb, start PostgreSQL on a high port, stanza-create and one full backup."""
-    folder = Path(tempfile.mkdtemp(prefix="pgbr-", dir="/tmp"))  # readable by `postgres`
-    if os.geteuid() == 0:
-        shutil.chown(folder, "postgres", "postgres")
-    port, data, stanza = free_port(), folder / "data", "demo"
+def _write_config(folder: Path, data: Path, port: int, stanza: str) -> Path:
+    """pgbackrest.conf for one stanza, its repository and logs in `folder`."""
     config = folder / "pgbackrest.conf"
     config.write_text(
         f"[global]\nrepo1-path={folder}/repo\nlog-path={folder}\nlock-path={folder}/lock\n"
@@ -93,20 +93,58 @@ def pgbackrest_repo(pg_bin: Path, pgbackrest: str) -> Iterator[PgBackRest]:
         f"[{stanza}]\npg1-path={data}\npg1-port={port}\npg1-socket-path={folder}\n"
     )
     config.chmod(0o644)
+    return config
+
+
+def _start_postgres(pg_bin: Path, data: Path, folder: Path, options: str) -> None:
+    """pg_ctl start, waiting until it accepts connections; its log in `folder`."""
+    subprocess.run(
+        _as_postgres(
+            [
+                str(pg_bin / "pg_ctl"),
+                "-D",
+                str(data),
+                "-o",
+                options,
+                "-l",
+                str(folder / "pg.log"),
+                "-w",
+                "start",
+            ]
+        ),
+        check=True,
+        capture_output=True,
+    )
+
+
+@contextmanager
+def pgbackrest_repo(pg_bin: Path, pgbackrest: str) -> Iterator[PgBackRest]:
+    """initdb, start PostgreSQL on a high port, stanza-create and one full backup."""
+    folder = Path(tempfile.mkdtemp(prefix="pgbr-", dir="/tmp"))  # readable by `postgres`
+    if os.geteuid() == 0:
+        shutil.chown(folder, "postgres", "postgres")
+    port, data, stanza = free_port(), folder / "data", "demo"
+    config = _write_config(folder, data, port, stanza)
     run = [pgbackrest, f"--config={config}", f"--stanza={stanza}"]
     archive = f"{pgbackrest} --config={config} --stanza={stanza} archive-push %p"
     try:
-        subprocess.run(_as_postgres([str(pg_bin / "initdb"), "-A", "trust", "-D", str(data)]),
-                       check=True, capture_output=True)  # fmt: skip
-        options = (f"-c port={port} -c listen_addresses='' -c unix_socket_directories={folder} "
-                   f"-c wal_level=replica -c archive_mode=on -c archive_command='{archive}'")  # fmt: skip
-        subprocess.run(_as_postgres([str(pg_bin / "pg_ctl"), "-D", str(data), "-o", options,
-                                     "-l", str(folder / "pg.log"), "-w", "start"]),
-                       check=True, capture_output=True)  # fmt: skip
+        subprocess.run(
+            _as_postgres([str(pg_bin / "initdb"), "-A", "trust", "-D", str(data)]),
+            check=True,
+            capture_output=True,
+        )
+        options = (
+            f"-c port={port} -c listen_addresses='' -c unix_socket_directories={folder} "
+            f"-c wal_level=replica -c archive_mode=on -c archive_command='{archive}'"
+        )
+        _start_postgres(pg_bin, data, folder, options)
         for step in (["stanza-create"], ["backup", "--type=full"]):
             subprocess.run(_as_postgres([*run, *step]), check=True, capture_output=True)
         yield PgBackRest(config, stanza)
     finally:
-        subprocess.run(_as_postgres([str(pg_bin / "pg_ctl"), "-D", str(data), "-m", "immediate",
-                                     "stop"]), capture_output=True, check=False)  # fmt: skip
+        subprocess.run(
+            _as_postgres([str(pg_bin / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
+            capture_output=True,
+            check=False,
+        )
         shutil.rmtree(folder, ignore_errors=True)

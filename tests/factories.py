@@ -10,8 +10,11 @@ def endpoint_event(entity: str = "reg", verified: bool = True) -> EndpointVerifi
     return EndpointVerified.build(
         context_key=f"endpoint:{entity}",
         attributes=EndpointVerifiedAttributes(
-            verified=verified, endpoint=entity, url="https://r.test/v2/", expected_status=[401],
+            verified=verified,
+            endpoint=entity,
+            url="https://r.test/v2/",
+            expected_status=[401],
             observed_status=401 if verified else 200,
             reason=None if verified else "status_mismatch",
         ),
-    )  # fmt: skip
+    )

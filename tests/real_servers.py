@@ -98,11 +98,29 @@ def make_certs(folder: Path, openssl: str) -> Certs:
     expiry = datetime.now().astimezone() + timedelta(days=3, hours=1)
     signed = folder / "self.pem", folder / "self.key"
     subprocess.run(
-        [openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-         "-nodes", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
-         "-days", "30", "-keyout", str(signed[1]), "-out", str(signed[0])],
-        check=True, capture_output=True,
-    )  # fmt: skip
+        [
+            openssl,
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1,DNS:localhost",
+            "-days",
+            "30",
+            "-keyout",
+            str(signed[1]),
+            "-out",
+            str(signed[0]),
+        ],
+        check=True,
+        capture_output=True,
+    )
     return Certs(ca_file, leaf("valid", None), leaf("expiring", expiry), signed)
 
 
@@ -144,9 +162,10 @@ def nginx_config(folder: Path, certs: Certs | None, ports: Nginx) -> str:
     servers = [f"server {{ listen {LOOPBACK}:{ports.http}; {_nginx_locations()} }}"]
     if certs is not None:
         for port, (chain, key) in (
-            (ports.valid, certs.valid), (ports.expiring, certs.expiring),
+            (ports.valid, certs.valid),
+            (ports.expiring, certs.expiring),
             (ports.self_signed, certs.self_signed),
-        ):  # fmt: skip
+        ):
             servers.append(
                 f"server {{ listen {LOOPBACK}:{port} ssl; ssl_certificate {chain}; "
                 f"ssl_certificate_key {key}; {_nginx_locations()} }}"
@@ -182,8 +201,10 @@ def docker_registry(folder: Path, certs: Certs, htpasswd: str) -> Iterator[Regis
     """The real OCI distribution registry with TLS and bcrypt htpasswd auth."""
     users = subprocess.run(
         [htpasswd, "-Bbn", REGISTRY_USER, REGISTRY_PASSWORD],  # test-only canary password
-        check=True, capture_output=True, text=True,
-    ).stdout  # fmt: skip
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     (folder / "htpasswd").write_text(users)
     port = free_port()
     chain, key = certs.valid
@@ -234,10 +255,18 @@ def dnsmasq(folder: Path, binary: str, records: dict[str, str]) -> Iterator[int]
     port = free_port()
     addresses = [f"--address=/{name}/{address}" for name, address in records.items()]
     argv = [
-        binary, "--no-daemon", "--conf-file=/dev/null", "--no-resolv", "--no-hosts",
-        f"--port={port}", f"--listen-address={LOOPBACK}", "--bind-interfaces",
-        f"--pid-file={folder}/dnsmasq.pid", "--address=/ready.test/127.0.0.1", *addresses,
-    ]  # fmt: skip
+        binary,
+        "--no-daemon",
+        "--conf-file=/dev/null",
+        "--no-resolv",
+        "--no-hosts",
+        f"--port={port}",
+        f"--listen-address={LOOPBACK}",
+        "--bind-interfaces",
+        f"--pid-file={folder}/dnsmasq.pid",
+        "--address=/ready.test/127.0.0.1",
+        *addresses,
+    ]
     if os.geteuid() == 0:
         argv.append("--user=root")  # keep running as root instead of a missing `dnsmasq` user
     with running(argv, lambda: _answers_dns(port), "dnsmasq", folder / "dnsmasq.log"):

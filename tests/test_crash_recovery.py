@@ -24,15 +24,22 @@ from tests.servers import serve_asgi
 from tests.support import REPO
 
 # Latency keeps each child busy for a while; faults make it retry and read back.
-FAULTS = FaultConfig(seed=11, error_rates={503: 0.5}, reset_after_commit=0.2,
-                     reset_before_commit=0.1, latency_ms=8, latency_jitter_ms=8)  # fmt: skip
+FAULTS = FaultConfig(
+    seed=11,
+    error_rates={503: 0.5},
+    reset_after_commit=0.2,
+    reset_before_commit=0.1,
+    latency_ms=8,
+    latency_jitter_ms=8,
+)
 POSTS = ("POST /api/v2/interaction-events",)
 READS_TOO = (*POSTS, "GET /api/v2/interaction-events")
 # (profile, fault targets, kills, events): the soak, then a shorter run per other profile.
-RUNS = [("minimal", POSTS, 100, 5000), ("minimal", READS_TOO, 100, 5000),
-        ("friendly", POSTS, 20, 1500)] + [
-    (p, POSTS, 8, 1500) for p in STRICT_PROFILES if p != "minimal"
-]  # fmt: skip
+RUNS = [
+    ("minimal", POSTS, 100, 5000),
+    ("minimal", READS_TOO, 100, 5000),
+    ("friendly", POSTS, 20, 1500),
+] + [(p, POSTS, 8, 1500) for p in STRICT_PROFILES if p != "minimal"]
 # The bound stated for the final drain (seconds): with the backlog the kills leave.
 FINAL_DRAIN = 300
 # As in bench/delivery.py: read-backs after every kill would exhaust the default 600
@@ -43,13 +50,19 @@ UNLIMITED_READS = RateLimitConfig(requests=10_000_000, window_seconds=60)
 def _drain(env: dict[str, str], timeout: int = FINAL_DRAIN) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "ops_evidence", "outbox", "drain", "--timeout", str(timeout)],
-        env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("profile", "targets", "kills_wanted", "events"), RUNS,
-                         ids=[f"{r[0]}-{'reads' if len(r[1]) > 1 else 'posts'}" for r in RUNS])  # fmt: skip
+@pytest.mark.parametrize(
+    ("profile", "targets", "kills_wanted", "events"),
+    RUNS,
+    ids=[f"{r[0]}-{'reads' if len(r[1]) > 1 else 'posts'}" for r in RUNS],
+)
 def test_sigkill_at_random_points_loses_and_duplicates_nothing(
     profile: str, targets: tuple[str, ...], kills_wanted: int, events: int, tmp_path: Path
 ) -> None:

@@ -62,8 +62,9 @@ def test_undeclared_type_falls_back_to_state_hub(
         for name, value in env.items():
             monkeypatch.setenv(name, value)
         assert drain(load_settings(), 60, RetryPolicy(base=0.01, cap=0.05)) == 0
-        progress = httpx.get(f"{url}/progress/", params={"event_type": "ops_inventory_probe",
-                                                         "limit": 1000}).json()  # fmt: skip
+        progress = httpx.get(
+            f"{url}/progress/", params={"event_type": "ops_inventory_probe", "limit": 1000}
+        ).json()
         assert sorted(p["idempotency_key"] for p in progress) == sorted(keys)
         assert {p["detail"]["inter_hub_status"] for p in progress} == {"inter_hub_sink_deferred"}
         assert stored_keys(url) == []

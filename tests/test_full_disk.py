@@ -46,11 +46,15 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
     mountpoint.mkdir()
     mounted = subprocess.run(
         ["mount", "-t", "tmpfs", "-o", f"size={TMPFS_SIZE},mode=0700", "tmpfs", str(mountpoint)],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a size-limited tmpfs here (needs root or CAP_SYS_ADMIN): "
-                    f"{mounted.stderr.strip()}")  # fmt: skip
+        pytest.skip(
+            f"cannot mount a size-limited tmpfs here (needs root or CAP_SYS_ADMIN): "
+            f"{mounted.stderr.strip()}"
+        )
     try:
         yield mountpoint
     finally:
@@ -89,17 +93,16 @@ def test_a_full_disk_in_run_is_one_line_and_exit_74(tmp_path: Path, small_disk: 
     inventory = tmp_path / "inventory.yaml"
     inventory.write_text(INVENTORY.format(backups=backups))
     with serve_asgi(create_app(emulator_config())) as hub:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("OPS_", "INTER_HUB"))}
-        env |= {
-            "INTER_HUB_URL": hub, "STATE_HUB_URL": hub, "OPS_HUB_KEY": KEY,
-            "OPS_HUB_WIDGET_MAPPING": MAPPING, "OPS_EVIDENCE_INVENTORY": str(inventory),
-            "OPS_EVIDENCE_STATE_DIR": str(small_disk), "OPS_EVIDENCE_LOG_FORMAT": "json",
-            "OPS_EVIDENCE_LISTEN": f"127.0.0.1:{free_port()}",
-        }  # fmt: skip
+        env = _run_env(hub, inventory, small_disk)
         log = tmp_path / "run.log"  # not on the small disk
         with log.open("wb") as out:
-            proc = subprocess.Popen([sys.executable, "-m", "ops_evidence", "run", "--grace", "5"],
-                                    env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=out)  # fmt: skip
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "ops_evidence", "run", "--grace", "5"],
+                env=env,
+                cwd=REPO,
+                stdout=subprocess.DEVNULL,
+                stderr=out,
+            )
         try:
             _poll(lambda: stored_keys(hub), "a first event was delivered")
             assert _fill(small_disk) > 0
@@ -123,6 +126,22 @@ def test_a_full_disk_in_run_is_one_line_and_exit_74(tmp_path: Path, small_disk: 
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         (events,) = conn.execute("SELECT COUNT(*) FROM events").fetchone()
     assert events >= 1
+
+
+def _run_env(hub: str, inventory: Path, state_dir: Path) -> dict[str, str]:
+    """`run` against the emulator `hub`, its outbox in `state_dir`, logging JSON."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPS_", "INTER_HUB"))}
+    env |= {
+        "INTER_HUB_URL": hub,
+        "STATE_HUB_URL": hub,
+        "OPS_HUB_KEY": KEY,
+        "OPS_HUB_WIDGET_MAPPING": MAPPING,
+        "OPS_EVIDENCE_INVENTORY": str(inventory),
+        "OPS_EVIDENCE_STATE_DIR": str(state_dir),
+        "OPS_EVIDENCE_LOG_FORMAT": "json",
+        "OPS_EVIDENCE_LISTEN": f"127.0.0.1:{free_port()}",
+    }
+    return env
 
 
 def _is_log_line(line: str) -> bool:

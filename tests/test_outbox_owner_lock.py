@@ -67,8 +67,11 @@ def test_drain_beside_an_owner_is_one_line_exit_75_and_keeps_its_leases(
     """`outbox drain` while a service owns the outbox exits 75 with one line, before it
     releases (and resends) the service's in-flight deliveries."""
     anyio.run(_lease_one, state)
-    env = {"OPS_EVIDENCE_STATE_DIR": str(state), "STATE_HUB_URL": "http://127.0.0.1:9",
-           "OPS_EVIDENCE_LOG_FORMAT": "json"}  # fmt: skip
+    env = {
+        "OPS_EVIDENCE_STATE_DIR": str(state),
+        "STATE_HUB_URL": "http://127.0.0.1:9",
+        "OPS_EVIDENCE_LOG_FORMAT": "json",
+    }
     result = run_cli(["outbox", "drain", "--timeout", "5"], env)
     assert result.returncode == 75, result.stderr
     plain = [line for line in result.stderr.splitlines() if not line.startswith("{")]

@@ -22,9 +22,21 @@ canary = st.text(alphabet=string.ascii_letters + string.digits + "-_.~", min_siz
 hexes = st.text(alphabet="0123456789abcdef", min_size=32, max_size=80)
 prose = st.text(alphabet=string.ascii_letters + " .,", max_size=40)
 secret_names = st.sampled_from(
-    ["password", "PASSWORD", "db_password", "api_key", "apiKey", "token", "access_token",
-     "secret", "client_secret", "Authorization", "OPS_HUB_KEY", "passphrase"]
-)  # fmt: skip
+    [
+        "password",
+        "PASSWORD",
+        "db_password",
+        "api_key",
+        "apiKey",
+        "token",
+        "access_token",
+        "secret",
+        "client_secret",
+        "Authorization",
+        "OPS_HUB_KEY",
+        "passphrase",
+    ]
+)
 
 
 @given(user=canary, password=canary, query=canary, before=prose, after=prose)

@@ -96,15 +96,21 @@ def test_a_replay_from_another_process_is_delivered_by_an_idle_service(tmp_path:
     state, log = tmp_path / "state", tmp_path / "run.log"
     with serve_asgi(create_app(emulator_config())) as hub:
         env = delivery_env(hub, state) | {
-            "OPS_EVIDENCE_INVENTORY": str(inventory), "OPS_EVIDENCE_LOG_LEVEL": "info",
+            "OPS_EVIDENCE_INVENTORY": str(inventory),
+            "OPS_EVIDENCE_LOG_LEVEL": "info",
             "OPS_EVIDENCE_LISTEN": f"127.0.0.1:{free_port()}",
-        }  # fmt: skip
+        }
         keys = fill_outbox(state, 3, env, prefix="replayed-")
         _make_dead(state / "outbox.sqlite3")
         base = {k: v for k, v in os.environ.items() if not k.startswith(("OPS_", "INTER_HUB"))}
         with log.open("wb") as out:
-            proc = subprocess.Popen([sys.executable, "-m", "ops_evidence", "run", "--grace", "5"],
-                                    env=base | env, cwd=REPO, stdout=out, stderr=out)  # fmt: skip
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "ops_evidence", "run", "--grace", "5"],
+                env=base | env,
+                cwd=REPO,
+                stdout=out,
+                stderr=out,
+            )
         try:
             _poll(lambda: _probes(log) is not None, "the service became ready")
             probes = _probes(log) or 0
@@ -114,8 +120,11 @@ def test_a_replay_from_another_process_is_delivered_by_an_idle_service(tmp_path:
             replay = run_cli(["outbox", "replay", "--status", "dead"], env)
             assert replay.returncode == 0, replay.stderr
             assert "replayed 3 deliveries" in replay.stdout
-            _poll(lambda: set(keys) <= set(stored_keys(hub)), "the replayed rows were delivered",
-                  deadline=PICKUP)  # fmt: skip
+            _poll(
+                lambda: set(keys) <= set(stored_keys(hub)),
+                "the replayed rows were delivered",
+                deadline=PICKUP,
+            )
         finally:
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(timeout=30) == 0

@@ -25,9 +25,20 @@ from tests.real_servers import free_port
 from tests.servers import serve_asgi
 from tests.support import REPO, run_cli
 
-MAPPING = json.dumps({"event_types": {t: f"widget-{t}" for t in (
-    "ops-service-observed", "ops-endpoint-verified", "ops-access-path-checked",
-    "ops-backup-verified", "ops-inventory-drift")}})  # fmt: skip
+MAPPING = json.dumps(
+    {
+        "event_types": {
+            t: f"widget-{t}"
+            for t in (
+                "ops-service-observed",
+                "ops-endpoint-verified",
+                "ops-access-path-checked",
+                "ops-backup-verified",
+                "ops-inventory-drift",
+            )
+        }
+    }
+)
 
 
 @contextmanager
@@ -42,23 +53,36 @@ def world(
         backups.mkdir()
         (backups / "db.sql.gz").write_bytes(b"x" * 100)
         inventory = tmp_path / "inventory.yaml"
-        inventory.write_text(INVENTORY.format(
-            targets=targets, targets_port=targets.rsplit(":", 1)[1], backups=backups))  # fmt: skip
+        inventory.write_text(
+            INVENTORY.format(
+                targets=targets, targets_port=targets.rsplit(":", 1)[1], backups=backups
+            )
+        )
         env = {
-            "INTER_HUB_URL": hub, "STATE_HUB_URL": hub, "OPS_HUB_KEY": KEY,
-            "OPS_HUB_WIDGET_MAPPING": MAPPING, "OPS_EVIDENCE_INVENTORY": str(inventory),
+            "INTER_HUB_URL": hub,
+            "STATE_HUB_URL": hub,
+            "OPS_HUB_KEY": KEY,
+            "OPS_HUB_WIDGET_MAPPING": MAPPING,
+            "OPS_EVIDENCE_INVENTORY": str(inventory),
             "OPS_EVIDENCE_STATE_DIR": str(tmp_path / "state"),
-            "OPS_EVIDENCE_LISTEN": f"127.0.0.1:{free_port()}", "OPS_EVIDENCE_LOG_FORMAT": "json",
-            "OPS_EVIDENCE_RETRY_BASE": "50ms", "OPS_EVIDENCE_RETRY_CAP": "200ms",
-        }  # fmt: skip
+            "OPS_EVIDENCE_LISTEN": f"127.0.0.1:{free_port()}",
+            "OPS_EVIDENCE_LOG_FORMAT": "json",
+            "OPS_EVIDENCE_RETRY_BASE": "50ms",
+            "OPS_EVIDENCE_RETRY_CAP": "200ms",
+        }
         yield hub, env
 
 
 def _start(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("OPS_", "INTER_HUB"))}
     with log.open("ab") as out:
-        return subprocess.Popen([sys.executable, "-m", "ops_evidence", "run", "--grace", "5"],
-                                env={**base, **env}, cwd=REPO, stdout=out, stderr=out)  # fmt: skip
+        return subprocess.Popen(
+            [sys.executable, "-m", "ops_evidence", "run", "--grace", "5"],
+            env={**base, **env},
+            cwd=REPO,
+            stdout=out,
+            stderr=out,
+        )
 
 
 def _poll(check: object, what: str, deadline: float = 30.0) -> None:
@@ -104,8 +128,13 @@ def test_run_delivers_stops_on_sigterm_and_resumes(tmp_path: Path) -> None:
         _poll(lambda: _ready(listen), "the service became ready")
         _poll(lambda: httpx.get(f"{hub}/_emulator/counts").json()["faults"], "a 503 was seen")
         page = httpx.get(f"http://{listen}/").text
-        for key in ("service:demo-gitea", "endpoint:demo-registry", "backup:demo-db-dumps",
-                    "access-path:demo-registry-tcp", "environment:demo-local"):  # fmt: skip
+        for key in (
+            "service:demo-gitea",
+            "endpoint:demo-registry",
+            "backup:demo-db-dumps",
+            "access-path:demo-registry-tcp",
+            "environment:demo-local",
+        ):
             assert key in page
         started = time.monotonic()
         proc.send_signal(signal.SIGTERM)
@@ -148,8 +177,12 @@ def test_readyz_metrics_and_status_page(tmp_path: Path) -> None:
         proc = _start(env, tmp_path / "run.log")
         try:
             _poll(lambda: _ready(listen), "ready")
-            _poll(lambda: "ops_evidence_probe_runs_total" in httpx.get(f"http://{listen}/metrics").text,
-                  "a probe ran")  # fmt: skip
+            _poll(
+                lambda: (
+                    "ops_evidence_probe_runs_total" in httpx.get(f"http://{listen}/metrics").text
+                ),
+                "a probe ran",
+            )
             text = httpx.get(f"http://{listen}/metrics").text
             names = {f.name for f in text_string_to_metric_families(text)}
             assert {"ops_evidence_probe_runs", "ops_evidence_outbox_events"} <= names
@@ -189,9 +222,10 @@ def test_a_listen_port_in_use_is_one_line_and_69(tmp_path: Path) -> None:
         holder.bind(("127.0.0.1", 0))
         holder.listen()
         listen = f"127.0.0.1:{holder.getsockname()[1]}"
-        result = run_cli(["run", "--inventory", "examples/railiance.yaml"],
-                         {"OPS_EVIDENCE_LISTEN": listen,
-                          "OPS_EVIDENCE_STATE_DIR": str(tmp_path)})  # fmt: skip
+        result = run_cli(
+            ["run", "--inventory", "examples/railiance.yaml"],
+            {"OPS_EVIDENCE_LISTEN": listen, "OPS_EVIDENCE_STATE_DIR": str(tmp_path)},
+        )
     assert result.returncode == 69, result.stderr
     assert f"OPS_EVIDENCE_LISTEN: cannot listen on {listen}" in result.stderr
     assert "Traceback" not in result.stderr

@@ -51,8 +51,9 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"), MASK),
     # PEM private keys
     (
-        re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(-----END [A-Z ]*PRIVATE KEY-----|$)",
-                   re.S),
+        re.compile(
+            r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(-----END [A-Z ]*PRIVATE KEY-----|$)", re.S
+        ),
         MASK,
     ),
     # key=value / key: value where the key names a secret. A value masked already is taken
@@ -67,9 +68,14 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # long hex (digests, keys)
     (re.compile(r"\b[0-9a-fA-F]{32,}\b"), MASK),
     # long base64 / base64url runs with mixed character classes
-    (re.compile(r"(?<![A-Za-z0-9+/_-])(?=[A-Za-z0-9+/_-]*[0-9])(?=[A-Za-z0-9+/_-]*[a-z])"
-                r"(?=[A-Za-z0-9+/_-]*[A-Z])[A-Za-z0-9+/_-]{32,}={0,2}"), MASK),
-)  # fmt: skip
+    (
+        re.compile(
+            r"(?<![A-Za-z0-9+/_-])(?=[A-Za-z0-9+/_-]*[0-9])(?=[A-Za-z0-9+/_-]*[a-z])"
+            r"(?=[A-Za-z0-9+/_-]*[A-Z])[A-Za-z0-9+/_-]{32,}={0,2}"
+        ),
+        MASK,
+    ),
+)
 
 # Every pattern above needs one of these to match (userinfo `@`, query `?#`, whitespace after
 # a scheme word, a JWT's `eyJ`, a PEM header, a 32+ run of token characters, or `=`/`:` next

@@ -132,10 +132,16 @@ async def test_pgbackrest_unknown_stanza(pgbackrest: backup_tools.PgBackRest) ->
 
 def test_pgbackrest_error_flag() -> None:
     """A newest backup with `error: true` is reported as a failed last run."""
-    info = [{"name": "demo", "status": {"code": 0, "message": "ok"}, "backup": [
-        {"timestamp": {"start": 1, "stop": 100}, "error": False, "info": {"size": 10}},
-        {"timestamp": {"start": 200, "stop": 300}, "error": True, "info": {"size": 20}},
-    ]}]  # fmt: skip
+    info = [
+        {
+            "name": "demo",
+            "status": {"code": 0, "message": "ok"},
+            "backup": [
+                {"timestamp": {"start": 1, "stop": 100}, "error": False, "info": {"size": 10}},
+                {"timestamp": {"start": 200, "stop": 300}, "error": True, "info": {"size": 20}},
+            ],
+        }
+    ]
     seen = observation_from_info(info, "demo")
     assert seen.last_run_failed is True
     assert seen.size_bytes == 20
@@ -169,8 +175,14 @@ async def test_files_missing_folder(tmp_path: Path) -> None:
 
 async def test_http_status_endpoint(nginx: servers.Nginx) -> None:
     """A JSON status endpoint yields the timestamp, size and success fields."""
-    check = HttpBackup.model_validate({"kind": "http", "url": f"http://127.0.0.1:{nginx.http}/backup-status",
-                                       "size_field": "size", "success_field": "ok"})  # fmt: skip
+    check = HttpBackup.model_validate(
+        {
+            "kind": "http",
+            "url": f"http://127.0.0.1:{nginx.http}/backup-status",
+            "size_field": "size",
+            "success_field": "ok",
+        }
+    )
     seen = await read_http(check, timeout=5)
     assert seen.failure is None
     assert seen.size_bytes == 4096

@@ -33,10 +33,14 @@ async def test_restic_password_file_not_argv(tmp_path: Path) -> None:
     """restic gets RESTIC_PASSWORD_FILE; neither the password nor its file is in argv."""
     secret = tmp_path / "password"
     secret.write_text(PASSWORD)
-    check = ResticBackup.model_validate({
-        "kind": "restic", "repository": "/srv/restic", "password": {"file": str(secret)},
-        "binary": str(fake_tool(tmp_path, "[]")),
-    })  # fmt: skip
+    check = ResticBackup.model_validate(
+        {
+            "kind": "restic",
+            "repository": "/srv/restic",
+            "password": {"file": str(secret)},
+            "binary": str(fake_tool(tmp_path, "[]")),
+        }
+    )
     seen = await read_restic(check, timeout=10)
     assert seen.backup_count == 0
     argv = (tmp_path / "argv").read_text()
@@ -51,10 +55,14 @@ async def test_borg_passphrase_env_not_argv(
 ) -> None:
     """borg gets BORG_PASSPHRASE and TZ=UTC in its environment; argv has neither secret nor repo."""
     monkeypatch.setenv("BORG_PW", PASSWORD)
-    check = BorgBackup.model_validate({
-        "kind": "borg", "repository": "/srv/borg", "passphrase": {"env": "BORG_PW"},
-        "binary": str(fake_tool(tmp_path, '{"archives": []}')),
-    })  # fmt: skip
+    check = BorgBackup.model_validate(
+        {
+            "kind": "borg",
+            "repository": "/srv/borg",
+            "passphrase": {"env": "BORG_PW"},
+            "binary": str(fake_tool(tmp_path, '{"archives": []}')),
+        }
+    )
     seen = await read_borg(check, timeout=10)
     assert seen.backup_count == 0
     assert PASSWORD not in (tmp_path / "argv").read_text()
@@ -67,10 +75,14 @@ async def test_tool_printing_garbage_is_bad_json(tmp_path: Path) -> None:
     """A tool that prints something other than JSON is `bad_json`, and it is not stored."""
     secret = tmp_path / "password"
     secret.write_text(PASSWORD)
-    check = ResticBackup.model_validate({
-        "kind": "restic", "repository": "/srv/restic", "password": {"file": str(secret)},
-        "binary": str(fake_tool(tmp_path, "not json")),
-    })  # fmt: skip
+    check = ResticBackup.model_validate(
+        {
+            "kind": "restic",
+            "repository": "/srv/restic",
+            "password": {"file": str(secret)},
+            "binary": str(fake_tool(tmp_path, "not json")),
+        }
+    )
     seen = await read_restic(check, timeout=10)
     assert seen.failure is not None
     assert seen.failure.reason == "bad_json"

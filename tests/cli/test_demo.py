@@ -17,7 +17,11 @@ def test_demo_shows_delivery_and_fallback() -> None:
     result = run_cli(["demo", "--duration", "10", "--listen", f"127.0.0.1:{port}"], timeout=120)
     assert result.returncode == 0, result.stderr
     assert f"http://127.0.0.1:{port}/" in result.stdout
-    for event_type in ("ops-service-observed", "ops-endpoint-verified",
-                       "ops-access-path-checked", "ops-inventory-drift"):  # fmt: skip
+    for event_type in (
+        "ops-service-observed",
+        "ops-endpoint-verified",
+        "ops-access-path-checked",
+        "ops-inventory-drift",
+    ):
         assert re.search(rf"Inter-Hub received \d+ x {event_type}", result.stdout)
     assert "State Hub fallback received ops-backup-verified" in result.stdout

@@ -32,8 +32,12 @@ def emulator_process(
     with stderr.open("w") as err:
         proc = subprocess.Popen(
             [sys.executable, "-m", "ops_evidence", "emulate", "--port", "0", *args],
-            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=err, text=True,
-        )  # fmt: skip
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=err,
+            text=True,
+        )
     lines: queue.Queue[str] = queue.Queue()
 
     def pump() -> None:

@@ -22,8 +22,10 @@ WAVES = [
 
 def test_example_inventory_prints_all_gates_and_waves(tmp_path: Path) -> None:
     """The README command, through the CLI entry, prints fifteen gate rows and five wave rows."""
-    result = run_cli(["gates", "--inventory", "examples/railiance.yaml"],
-                     {"OPS_EVIDENCE_STATE_DIR": str(tmp_path)})  # fmt: skip
+    result = run_cli(
+        ["gates", "--inventory", "examples/railiance.yaml"],
+        {"OPS_EVIDENCE_STATE_DIR": str(tmp_path)},
+    )
     assert result.returncode == 0, result.stderr
     out = result.stdout
     lines = out.splitlines()
@@ -66,8 +68,10 @@ def test_recorded_gate_probe_and_smoke_make_g15_ready(tmp_path: Path) -> None:
     # The verdicts survive redaction as written ("passed: 7" would have been masked).
     assert recorded["smoke"].detail == "all 7 checks passed"
     assert recorded["gate-probe"].detail == "submission can go live"
-    result = run_cli(["gates", "--inventory", str(EXAMPLE_INVENTORY), "--json"],
-                     {"OPS_EVIDENCE_STATE_DIR": str(tmp_path)})  # fmt: skip
+    result = run_cli(
+        ["gates", "--inventory", str(EXAMPLE_INVENTORY), "--json"],
+        {"OPS_EVIDENCE_STATE_DIR": str(tmp_path)},
+    )
     g15 = next(g for g in json.loads(result.stdout)["gates"] if g["gate"] == "OPS-G15")
     assert (g15["status"], g15["decided_by"]) == ("ready", "evidence")
 
@@ -123,8 +127,10 @@ def test_probe_of_a_gate_observes_first(tmp_path: Path) -> None:
     """`probe gate:OPS-G02` runs the observation probes before evaluating the gate."""
     path = tmp_path / "inventory.yaml"
     path.write_text(LOOPBACK_INVENTORY, encoding="utf-8")
-    result = run_cli(["probe", "gate:OPS-G02", "--inventory", str(path), "--json"],
-                     {"OPS_EVIDENCE_STATE_DIR": str(tmp_path)})  # fmt: skip
+    result = run_cli(
+        ["probe", "gate:OPS-G02", "--inventory", str(path), "--json"],
+        {"OPS_EVIDENCE_STATE_DIR": str(tmp_path)},
+    )
     assert result.returncode == 0, result.stderr  # ready is verified
     event = json.loads(result.stdout)
     assert event["event_type"] == "ops-readiness-gate-updated"

@@ -30,8 +30,9 @@ _LOADED = (
 def test_run_loads_no_other_subcommand() -> None:
     """`ops-evidence run` imports its own module, not the emulator or the other commands',
     nor uvicorn and Starlette (the emulator's server; the service's listener needs neither)."""
-    out = subprocess.run([sys.executable, "-c", _LOADED], capture_output=True, text=True,
-                         check=True).stdout  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-c", _LOADED], capture_output=True, text=True, check=True
+    ).stdout
     loaded = out.strip().splitlines()[-1]
     assert "'ops_evidence.cli.run'" in loaded
     assert "ops_evidence.emulator" not in loaded
@@ -43,9 +44,14 @@ def test_run_loads_no_other_subcommand() -> None:
 
 @pytest.mark.parametrize(
     ("argv", "expected"),
-    [(["run", "--once"], "run"), (["gate-probe"], "gate-probe"), (["-h", "run"], None),
-     (["nonsense"], None), ([], None)],
-)  # fmt: skip
+    [
+        (["run", "--once"], "run"),
+        (["gate-probe"], "gate-probe"),
+        (["-h", "run"], None),
+        (["nonsense"], None),
+        ([], None),
+    ],
+)
 def test_chosen_command(argv: list[str], expected: str | None) -> None:
     """Only a known subcommand in first place narrows the parser."""
     assert chosen_command(argv) == expected
@@ -73,8 +79,10 @@ def test_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) ->
 
 def _group(*errors: BaseException) -> BaseExceptionGroup[BaseException]:
     """Nested the way anyio's task groups nest them (service, dispatcher, sink loop)."""
-    return BaseExceptionGroup("unhandled errors in a TaskGroup", [
-        BaseExceptionGroup("unhandled errors in a TaskGroup", list(errors))])  # fmt: skip
+    return BaseExceptionGroup(
+        "unhandled errors in a TaskGroup",
+        [BaseExceptionGroup("unhandled errors in a TaskGroup", list(errors))],
+    )
 
 
 def _raised_bug(message: str) -> RuntimeError:
@@ -104,8 +112,10 @@ def test_an_outbox_error_escaping_task_groups_is_one_line_and_74(
     structured log (next test), here sent elsewhere."""
 
     def failing(_: argparse.Namespace) -> int:
-        raise _group(RuntimeError("cancelled sibling"),
-                     OutboxError("outbox /s/outbox.sqlite3: database or disk is full"))  # fmt: skip
+        raise _group(
+            RuntimeError("cancelled sibling"),
+            OutboxError("outbox /s/outbox.sqlite3: database or disk is full"),
+        )
 
     monkeypatch.setattr(run_command, "run", failing)
     configure_logging("info", "json", io.StringIO())
@@ -137,9 +147,11 @@ def test_the_other_errors_of_a_group_are_logged_and_the_bug_keeps_its_traceback(
     register_secret("canary-bug-secret-123")
 
     def failing(_: argparse.Namespace) -> int:
-        raise _group(_raised_bug("bug near canary-bug-secret-123"),
-                     ConnectionResetError(),
-                     OutboxError("outbox /s/outbox.sqlite3: database or disk is full"))  # fmt: skip
+        raise _group(
+            _raised_bug("bug near canary-bug-secret-123"),
+            ConnectionResetError(),
+            OutboxError("outbox /s/outbox.sqlite3: database or disk is full"),
+        )
 
     monkeypatch.setattr(run_command, "run", failing)
     assert main(["run"]) == EX_IOERR

@@ -21,13 +21,19 @@ def test_replay_beside_a_running_service_leaves_its_leases_alone(tmp_path: Path)
         await service.open()
         try:
             for name in ("inflight", "retrying", "dead"):
-                stored = StoredEvent(f"k-{name}", "ops-endpoint-verified", f"endpoint:{name}",
-                                     0.0, b"{}")  # fmt: skip
+                stored = StoredEvent(
+                    f"k-{name}", "ops-endpoint-verified", f"endpoint:{name}", 0.0, b"{}"
+                )
                 await service.enqueue(stored, [NewDelivery("state-hub", b"{}")])
             now = time.time()  # `outbox replay` makes rows due at its own wall-clock time
             claimed = await service.claim("state-hub", now, 10, 60.0)
-            await service.record([Result("k-retrying", "state-hub", "retrying", now),
-                                  Result("k-dead", "state-hub", "dead")], now)  # fmt: skip
+            await service.record(
+                [
+                    Result("k-retrying", "state-hub", "retrying", now),
+                    Result("k-dead", "state-hub", "dead"),
+                ],
+                now,
+            )
             await service.claim("state-hub", now, 10, 60.0)  # k-retrying in flight again
             assert len(claimed) == 3
             env = {"OPS_EVIDENCE_STATE_DIR": str(tmp_path)}

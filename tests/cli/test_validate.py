@@ -90,11 +90,21 @@ def test_a_reader_that_goes_away_is_not_a_traceback() -> None:
     os.close(read_end)  # the reader has gone before the first write: every write is EPIPE
     try:
         result = subprocess.run(
-            [sys.executable, "-m", "ops_evidence", "gates", "--inventory",
-             "examples/railiance.yaml"],
-            cwd=REPO, stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=60,
+            [
+                sys.executable,
+                "-m",
+                "ops_evidence",
+                "gates",
+                "--inventory",
+                "examples/railiance.yaml",
+            ],
+            cwd=REPO,
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
             check=False,
-        )  # fmt: skip
+        )
     finally:
         os.close(write_end)
     assert result.returncode == 141

@@ -9,9 +9,16 @@ from ops_evidence.config.durations import format_duration, parse_duration, parse
 
 @pytest.mark.parametrize(
     ("text", "seconds"),
-    [("30s", 30), ("5m", 300), ("26h", 93600), ("7d", 604800), ("1h30m", 5400), ("500ms", 0.5),
-     (15, 15)],
-)  # fmt: skip
+    [
+        ("30s", 30),
+        ("5m", 300),
+        ("26h", 93600),
+        ("7d", 604800),
+        ("1h30m", 5400),
+        ("500ms", 0.5),
+        (15, 15),
+    ],
+)
 def test_parses_human_durations(text: str | int, seconds: float) -> None:
     """Each accepted spelling yields the exact number of seconds."""
     assert parse_duration(text) == timedelta(seconds=seconds)

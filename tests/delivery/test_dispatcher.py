@@ -599,8 +599,12 @@ async def test_a_sink_that_raises_is_a_transient_ambiguous_attempt(configured: N
     outbox = MemoryOutbox()
     router = Router(load_settings(), RetryPolicy(base=0.001, cap=0.01), random.Random(1))
     results: list[Result] = []
-    dispatcher = Dispatcher(outbox, router, {"inter-hub": inter, "state-hub": FakeSink("state-hub")},
-                            observers=[lambda _d, _a, result: results.append(result)])  # fmt: skip
+    dispatcher = Dispatcher(
+        outbox,
+        router,
+        {"inter-hub": inter, "state-hub": FakeSink("state-hub")},
+        observers=[lambda _d, _a, result: results.append(result)],
+    )
     keys = await _enqueue(outbox, router, 3)
     with anyio.fail_after(10):
         await dispatcher.run(until_idle=True)

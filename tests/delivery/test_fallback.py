@@ -57,12 +57,17 @@ def awkward_event() -> EndpointVerified:
     return EndpointVerified.build(
         context_key="endpoint:awkward",
         attributes=EndpointVerifiedAttributes(
-            verified=False, endpoint="awkward", url="https://r.test/v2/", expected_status=[200],
-            observed_status=500, observed_headers=headers, latency_ms=12.345678,
+            verified=False,
+            endpoint="awkward",
+            url="https://r.test/v2/",
+            expected_status=[200],
+            observed_status=500,
+            observed_headers=headers,
+            latency_ms=12.345678,
             tls_not_after=datetime(2027, 1, 2, 3, 4, 5, 678901, tzinfo=UTC),
             reason="status_mismatch token=abcdef0123456789 ünïcode",
         ),
-    )  # fmt: skip
+    )
 
 
 def colliding_event() -> EndpointVerified:

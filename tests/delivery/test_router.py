@@ -29,8 +29,9 @@ def settings(monkeypatch: pytest.MonkeyPatch) -> Settings:
 
 
 def _router(settings: Settings, now: float = 1000.0) -> Router:
-    return Router(settings, RetryPolicy(horizon=3600, fallback_after=600), random.Random(3),
-                  clock=lambda: now)  # fmt: skip
+    return Router(
+        settings, RetryPolicy(horizon=3600, fallback_after=600), random.Random(3), clock=lambda: now
+    )
 
 
 async def _planned(router: Router, entity: str = "reg") -> tuple[MemoryOutbox, Delivery]:
@@ -94,11 +95,16 @@ async def _decide(settings: Settings, kind: AttemptKind, **kw: object) -> tuple[
 
 @pytest.mark.parametrize(
     ("kind", "status", "fallback"),
-    [("delivered", "delivered", False), ("duplicate", "duplicate", False),
-     ("transient", "retrying", False), ("auth", "retrying", True),
-     ("undeclared", "inter_hub_sink_deferred", True), ("rejected", "rejected", True),
-     ("unroutable", "missing_widget_mapping", True)],
-)  # fmt: skip
+    [
+        ("delivered", "delivered", False),
+        ("duplicate", "duplicate", False),
+        ("transient", "retrying", False),
+        ("auth", "retrying", True),
+        ("undeclared", "inter_hub_sink_deferred", True),
+        ("rejected", "rejected", True),
+        ("unroutable", "missing_widget_mapping", True),
+    ],
+)
 async def test_outcome_mapping(
     settings: Settings, kind: AttemptKind, status: str, fallback: bool
 ) -> None:

@@ -36,8 +36,10 @@ def test_default_is_the_ops_hub_vocabulary() -> None:
 def test_yaml_file_with_key_from_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A YAML file configures consumers; a key named by key_env is read from the environment."""
     path = tmp_path / "emulator.yaml"
-    path.write_text("hub_id: lab\nconsumers:\n  - {name: a, key_env: LAB_KEY}\n"
-                    "faults: {seed: 3, error_rates: {503: 0.5}}\n")  # fmt: skip
+    path.write_text(
+        "hub_id: lab\nconsumers:\n  - {name: a, key_env: LAB_KEY}\n"
+        "faults: {seed: 3, error_rates: {503: 0.5}}\n"
+    )
     monkeypatch.setenv("LAB_KEY", "from-env")
     config, generated = resolve_keys(load_config(path))
     assert config.hub_id == "lab"

@@ -11,9 +11,13 @@ from tests.emulator.conftest import Connect, auth, hub_config
 from tests.emulator.test_inter_hub import EVENTS, event
 
 pytestmark = pytest.mark.anyio
-MIXED = FaultConfig(seed=7, error_rates={500: 0.1, 502: 0.1, 503: 0.1},
-                    burst_429=BurstConfig(rate=0.05, length=3, retry_after=2),
-                    reset_before_commit=0.1, reset_after_commit=0.1)  # fmt: skip
+MIXED = FaultConfig(
+    seed=7,
+    error_rates={500: 0.1, 502: 0.1, 503: 0.1},
+    burst_429=BurstConfig(rate=0.05, length=3, retry_after=2),
+    reset_before_commit=0.1,
+    reset_after_commit=0.1,
+)
 
 
 def _schedule(config: FaultConfig, n: int = 200) -> list[tuple[str, int | None]]:

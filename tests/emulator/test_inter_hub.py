@@ -19,8 +19,11 @@ WIDGET = "widget-ops-endpoint-verified"
 
 def event(**fields: Any) -> dict[str, Any]:
     """A valid interaction event body, with `fields` overriding."""
-    body: dict[str, Any] = {"widgetId": WIDGET, "eventType": "ops-endpoint-verified",
-                            "metadata": {"idempotencyKey": "k1", "attributes": {"verified": True}}}  # fmt: skip
+    body: dict[str, Any] = {
+        "widgetId": WIDGET,
+        "eventType": "ops-endpoint-verified",
+        "metadata": {"idempotencyKey": "k1", "attributes": {"verified": True}},
+    }
     body.update(fields)
     return {k: v for k, v in body.items() if v is not None}
 
@@ -38,11 +41,16 @@ async def stored_events(client: httpx.AsyncClient) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize(
     ("headers", "status"),
-    [({}, 401), ({"Authorization": "Bearer nope"}, 401), ({"Authorization": f"Basic {KEY}"}, 401),
-     (auth(REVOKED_KEY), 403)],
-)  # fmt: skip
-@pytest.mark.parametrize(("method", "path"), [("GET", WIDGETS), ("POST", WIDGETS),
-                                              ("GET", EVENTS), ("POST", EVENTS)])  # fmt: skip
+    [
+        ({}, 401),
+        ({"Authorization": "Bearer nope"}, 401),
+        ({"Authorization": f"Basic {KEY}"}, 401),
+        (auth(REVOKED_KEY), 403),
+    ],
+)
+@pytest.mark.parametrize(
+    ("method", "path"), [("GET", WIDGETS), ("POST", WIDGETS), ("GET", EVENTS), ("POST", EVENTS)]
+)
 async def test_auth_failures(
     client: httpx.AsyncClient, method: str, path: str, headers: dict[str, str], status: int
 ) -> None:
@@ -69,12 +77,17 @@ async def test_event_is_stored_as_the_seeds_say(client: httpx.AsyncClient) -> No
 
 @pytest.mark.parametrize(
     ("fields", "status", "code"),
-    [({"widgetId": None}, 400, "missing_field"), ({"eventType": None}, 400, "missing_field"),
-     ({"widgetId": 7}, 400, "invalid_field"), ({"metadata": ["a"]}, 400, "invalid_metadata"),
-     ({"metadata": "x"}, 400, "invalid_metadata"), ({"widgetId": "nope"}, 422, "unknown_widget"),
-     ({"eventType": "ops-made-up"}, 422, "event_type_not_registered"),
-     ({"eventType": "ops-risk-raised"}, 422, "event_type_not_declared")],
-)  # fmt: skip
+    [
+        ({"widgetId": None}, 400, "missing_field"),
+        ({"eventType": None}, 400, "missing_field"),
+        ({"widgetId": 7}, 400, "invalid_field"),
+        ({"metadata": ["a"]}, 400, "invalid_metadata"),
+        ({"metadata": "x"}, 400, "invalid_metadata"),
+        ({"widgetId": "nope"}, 422, "unknown_widget"),
+        ({"eventType": "ops-made-up"}, 422, "event_type_not_registered"),
+        ({"eventType": "ops-risk-raised"}, 422, "event_type_not_declared"),
+    ],
+)
 async def test_event_rules(
     client: httpx.AsyncClient, fields: dict[str, Any], status: int, code: str
 ) -> None:
@@ -153,12 +166,16 @@ async def test_list_filters_and_pagination(client: httpx.AsyncClient) -> None:
     for n in range(5):
         await post_event(client, metadata={"idempotencyKey": f"k{n}"})
     await post_event(client, widgetId="widget-ops-backup-verified", eventType="ops-backup-verified")
-    page = (await client.get(EVENTS, params={"widgetId": WIDGET, "pageSize": 2, "page": 3},
-                             headers=auth())).json()  # fmt: skip
+    page = (
+        await client.get(
+            EVENTS, params={"widgetId": WIDGET, "pageSize": 2, "page": 3}, headers=auth()
+        )
+    ).json()
     assert page["meta"] == {"page": 3, "pageSize": 2, "total": 5, "hasMore": False}
     assert [e["metadata"]["idempotencyKey"] for e in page["data"]] == ["k4"]
-    by_type = (await client.get(EVENTS, params={"eventType": "ops-backup-verified"},
-                                headers=auth())).json()  # fmt: skip
+    by_type = (
+        await client.get(EVENTS, params={"eventType": "ops-backup-verified"}, headers=auth())
+    ).json()
     assert [e["widgetId"] for e in by_type["data"]] == ["widget-ops-backup-verified"]
     by_key = (await client.get(EVENTS, params={"idempotencyKey": "k2"}, headers=auth())).json()
     assert [e["metadata"]["idempotencyKey"] for e in by_key["data"]] == ["k2"]
@@ -189,8 +206,12 @@ async def test_seed_widgets_are_listed(client: httpx.AsyncClient) -> None:
 
 async def test_widget_creation(client: httpx.AsyncClient) -> None:
     """A widget gets an id, policyScope internal by default, status, and version 1."""
-    body = {"hubId": "ops-hub", "name": "ops-endpoint-gitea-registry",
-            "widgetType": "ops-endpoint-card", "viewContext": "apps/x"}  # fmt: skip
+    body = {
+        "hubId": "ops-hub",
+        "name": "ops-endpoint-gitea-registry",
+        "widgetType": "ops-endpoint-card",
+        "viewContext": "apps/x",
+    }
     response = await client.post(WIDGETS, json=body, headers=auth())
     assert response.status_code == 201
     widget = response.json()["data"]
@@ -203,18 +224,29 @@ async def test_widget_creation(client: httpx.AsyncClient) -> None:
 
 @pytest.mark.parametrize(
     ("fields", "status", "code"),
-    [({"hubId": None}, 400, "missing_field"), ({"name": None}, 400, "missing_field"),
-     ({"widgetType": None}, 400, "missing_field"), ({"hubId": "other"}, 422, "unknown_hub"),
-     ({"widgetType": "pie-chart"}, 422, "unknown_widget_type"),
-     ({"policyScope": "public"}, 422, "unknown_policy_scope"),
-     ({"status": "retired"}, 422, "invalid_status"), ({"capabilityRef": 3}, 400, "invalid_field")],
-)  # fmt: skip
+    [
+        ({"hubId": None}, 400, "missing_field"),
+        ({"name": None}, 400, "missing_field"),
+        ({"widgetType": None}, 400, "missing_field"),
+        ({"hubId": "other"}, 422, "unknown_hub"),
+        ({"widgetType": "pie-chart"}, 422, "unknown_widget_type"),
+        ({"policyScope": "public"}, 422, "unknown_policy_scope"),
+        ({"status": "retired"}, 422, "invalid_status"),
+        ({"capabilityRef": 3}, 400, "invalid_field"),
+    ],
+)
 async def test_widget_rules(
     client: httpx.AsyncClient, fields: dict[str, Any], status: int, code: str
 ) -> None:
     """Required fields, registries and statuses are enforced with a JSON error body."""
-    body: dict[str, Any] = {"hubId": "ops-hub", "name": "w", "widgetType": "ops-drift-card",
-                            "policyScope": POLICY_SCOPE, "status": "draft", **fields}  # fmt: skip
+    body: dict[str, Any] = {
+        "hubId": "ops-hub",
+        "name": "w",
+        "widgetType": "ops-drift-card",
+        "policyScope": POLICY_SCOPE,
+        "status": "draft",
+        **fields,
+    }
     body = {k: v for k, v in body.items() if v is not None}
     before = (await client.get("/_emulator/counts")).json()["widgets"]
     response = await client.post(WIDGETS, json=body, headers=auth())
@@ -245,5 +277,6 @@ async def test_requests_are_counted_per_route(client: httpx.AsyncClient) -> None
     await client.get("/api/v2/widgets", headers=auth())
     counts = (await client.get("/_emulator/counts")).json()
     assert counts["requests_by_route"] == {
-        "GET /api/v2/interaction-events": 2, "GET /api/v2/widgets": 1,
-    }  # fmt: skip
+        "GET /api/v2/interaction-events": 2,
+        "GET /api/v2/widgets": 1,
+    }

@@ -30,9 +30,20 @@ def _delivery(sink: str, *, ambiguous: bool = False, event_type: str = "") -> De
         body = canonical_json(body_json)
     else:
         body = canonical_json(progress_body(event, status="missing_widget_mapping"))
-    return Delivery(event.idempotency_key, sink, "pending", 0, 0.0, body, WIDGET,
-                    event_type or event.event_type, event.context_key, 0.0, 0.0,
-                    ambiguous=ambiguous)  # fmt: skip
+    return Delivery(
+        event.idempotency_key,
+        sink,
+        "pending",
+        0,
+        0.0,
+        body,
+        WIDGET,
+        event_type or event.event_type,
+        event.context_key,
+        0.0,
+        0.0,
+        ambiguous=ambiguous,
+    )
 
 
 def _connect(mode: str, faults: FaultConfig | None = None, profile: str = "friendly") -> Any:
@@ -87,6 +98,17 @@ async def test_state_hub_sink_is_idempotent(mode: str) -> None:
 
 
 def _delivery_like(delivery: Delivery, *, ambiguous: bool) -> Delivery:
-    return Delivery(delivery.key, delivery.sink, delivery.status, 1, 0.0, delivery.body,
-                    delivery.widget_id, delivery.event_type, delivery.context_key, 0.0, 0.0,
-                    ambiguous=ambiguous)  # fmt: skip
+    return Delivery(
+        delivery.key,
+        delivery.sink,
+        delivery.status,
+        1,
+        0.0,
+        delivery.body,
+        delivery.widget_id,
+        delivery.event_type,
+        delivery.context_key,
+        0.0,
+        0.0,
+        ambiguous=ambiguous,
+    )

@@ -34,11 +34,13 @@ async def test_progress_is_idempotent_by_key(client: httpx.AsyncClient) -> None:
 async def test_progress_list_filters_and_limits(client: httpx.AsyncClient) -> None:
     """GET /progress/ lists newest first, filtered by event_type, at most `limit`."""
     for n in range(3):
-        await client.post("/progress/", json={"event_type": "ops_inventory_probe",
-                                              "idempotency_key": f"k{n}"})  # fmt: skip
+        await client.post(
+            "/progress/", json={"event_type": "ops_inventory_probe", "idempotency_key": f"k{n}"}
+        )
     await client.post("/progress/", json={"event_type": "other", "idempotency_key": "x"})
-    listed = (await client.get("/progress/", params={"event_type": "ops_inventory_probe",
-                                                     "limit": 2})).json()  # fmt: skip
+    listed = (
+        await client.get("/progress/", params={"event_type": "ops_inventory_probe", "limit": 2})
+    ).json()
     assert [r["idempotency_key"] for r in listed] == ["k2", "k1"]
     assert (await client.get("/progress/", params={"event_type": "none"})).json() == []
 
@@ -46,7 +48,7 @@ async def test_progress_list_filters_and_limits(client: httpx.AsyncClient) -> No
 @pytest.mark.parametrize(
     ("body", "status"),
     [({}, 422), ({"event_type": 3}, 422), ({"event_type": "x", "detail": "s"}, 422), ([1], 422)],
-)  # fmt: skip
+)
 async def test_progress_rules(client: httpx.AsyncClient, body: Any, status: int) -> None:
     """event_type is required, detail an object, the body a JSON object: else 422 with detail."""
     response = await client.post("/progress/", json=body)

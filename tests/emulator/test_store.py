@@ -46,8 +46,11 @@ async def test_memory_store_is_per_app() -> None:
 async def test_reset_forgets_and_reseeds(client: httpx.AsyncClient) -> None:
     """POST /_emulator/reset empties events and progress and restores the seed widgets."""
     await client.post(EVENTS, json=event(), headers=auth())
-    await client.post("/api/v2/widgets", headers=auth(),
-                      json={"hubId": "ops-hub", "name": "n", "widgetType": "ops-drift-card"})  # fmt: skip
+    await client.post(
+        "/api/v2/widgets",
+        headers=auth(),
+        json={"hubId": "ops-hub", "name": "n", "widgetType": "ops-drift-card"},
+    )
     counts = (await client.post("/_emulator/reset")).json()
     assert (counts["interaction_events"], counts["widgets"], counts["progress"]) == (
         0,

@@ -12,11 +12,22 @@ from ops_evidence.events.gate_catalog import load_catalog, parse_catalog
 
 # The seed's table (ops-hub-readiness-gates.md, 2026-06-14): id -> current status.
 SEED_STATUSES = {
-    "OPS-G01": "partial", "OPS-G02": "partial", "OPS-G03": "unknown", "OPS-G04": "partial",
-    "OPS-G05": "partial", "OPS-G06": "unknown", "OPS-G07": "unknown", "OPS-G08": "partial",
-    "OPS-G09": "unknown", "OPS-G10": "unknown", "OPS-G11": "partial", "OPS-G12": "unknown",
-    "OPS-G13": "unknown", "OPS-G14": "unknown", "OPS-G15": "partial",
-}  # fmt: skip
+    "OPS-G01": "partial",
+    "OPS-G02": "partial",
+    "OPS-G03": "unknown",
+    "OPS-G04": "partial",
+    "OPS-G05": "partial",
+    "OPS-G06": "unknown",
+    "OPS-G07": "unknown",
+    "OPS-G08": "partial",
+    "OPS-G09": "unknown",
+    "OPS-G10": "unknown",
+    "OPS-G11": "partial",
+    "OPS-G12": "unknown",
+    "OPS-G13": "unknown",
+    "OPS-G14": "unknown",
+    "OPS-G15": "partial",
+}
 
 
 def test_catalog_has_the_seed_gates_and_statuses() -> None:

@@ -199,11 +199,12 @@ async def test_at_the_cap_with_every_connection_answering_a_newcomer_gets_503() 
     """When every open connection is being answered, a new one is told 503 at once."""
     started, release = anyio.Event(), anyio.Event()
     async with (
-        serve_listener({"/slow": _blocking(started, release), "/": _hello},
-                       max_connections=1) as url,
+        serve_listener(
+            {"/slow": _blocking(started, release), "/": _hello}, max_connections=1
+        ) as url,
         httpx.AsyncClient() as client,
         anyio.create_task_group() as tg,
-    ):  # fmt: skip
+    ):
         statuses: list[int] = []
 
         async def slow() -> None:

@@ -65,8 +65,11 @@ def test_example_inventory_reproduces_the_seed() -> None:
     """The shipped example holds the seeds' environments and the registry endpoint."""
     inventory = load_inventory(EXAMPLE_INVENTORY)
     assert [e.id for e in inventory.environments] == [
-        "local", "coulombcore", "railiance01", "threephoenix-prod"
-    ]  # fmt: skip
+        "local",
+        "coulombcore",
+        "railiance01",
+        "threephoenix-prod",
+    ]
     registry = next(e for e in inventory.endpoints if e.id == "gitea-registry")
     assert registry.url == "https://gitea.coulomb.social/v2/"
     assert registry.expect.status == [401]

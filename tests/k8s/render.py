@@ -164,9 +164,10 @@ def validate(obj: Obj) -> None:
 def inventory_text(objects: list[Obj]) -> str:
     """The inventory file in a target's generated ConfigMap."""
     config = next(
-        o for o in objects
+        o
+        for o in objects
         if o["kind"] == "ConfigMap" and o["metadata"]["name"].startswith("ops-evidence-inventory-")
-    )  # fmt: skip
+    )
     text: str = config["data"]["inventory.yaml"]
     return text
 

@@ -29,9 +29,13 @@ from tests.support import REPO
 def test_every_target_renders_the_expected_objects(rendered: dict[str, list[Obj]]) -> None:
     """Base, overlay and components render, with exactly the kinds each should carry."""
     common = {
-        "ServiceAccount", "ConfigMap", "Service", "PersistentVolumeClaim", "Deployment",
+        "ServiceAccount",
+        "ConfigMap",
+        "Service",
+        "PersistentVolumeClaim",
+        "Deployment",
         "NetworkPolicy",
-    }  # fmt: skip
+    }
     expected = {
         "base": common,
         "railiance": common | {"Namespace", "ExternalSecret"},
@@ -41,8 +45,11 @@ def test_every_target_renders_the_expected_objects(rendered: dict[str, list[Obj]
     }
     for name, objects in rendered.items():
         assert {o["kind"] for o in objects} == expected[name], name
-    assert all(o["metadata"]["namespace"] == "ops-evidence" for o in rendered["railiance"]
-               if o["kind"] != "Namespace")  # fmt: skip
+    assert all(
+        o["metadata"]["namespace"] == "ops-evidence"
+        for o in rendered["railiance"]
+        if o["kind"] != "Namespace"
+    )
     namespace = one(rendered["railiance"], "Namespace")["metadata"]
     assert namespace["name"] == "ops-evidence"
     assert namespace["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"

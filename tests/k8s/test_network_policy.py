@@ -22,9 +22,11 @@ def test_network_policy_denies_by_default(rendered: dict[str, list[Obj]]) -> Non
         # A rule without ports would open every port to its peers.
         assert all(rule.get("ports") for rule in spec["egress"]), name
         open_to_all = {
-            (p["protocol"], p["port"]) for rule in spec["egress"] if "to" not in rule
+            (p["protocol"], p["port"])
+            for rule in spec["egress"]
+            if "to" not in rule
             for p in rule["ports"]
-        }  # fmt: skip
+        }
         assert open_to_all == {("UDP", 53), ("TCP", 53), ("TCP", 443), ("TCP", 8000)}, name
     railiance = one(rendered["railiance"], "NetworkPolicy")["spec"]["egress"]
     scoped = [rule for rule in railiance if "to" in rule]

@@ -45,8 +45,15 @@ async def test_tcp_refused() -> None:
 
 async def test_tls_valid(nginx: servers.Nginx, certs: servers.Certs) -> None:
     """A valid certificate verifies and reports days, subject and issuer."""
-    event = await check({"kind": "tls", "host": "127.0.0.1", "port": nginx.valid,
-                         "server_name": "localhost", "ca_file": str(certs.ca_file)})  # fmt: skip
+    event = await check(
+        {
+            "kind": "tls",
+            "host": "127.0.0.1",
+            "port": nginx.valid,
+            "server_name": "localhost",
+            "ca_file": str(certs.ca_file),
+        }
+    )
     assert event.attributes.verified
     assert event.attributes.tls_days_remaining is not None
     assert event.attributes.tls_issuer
@@ -57,8 +64,9 @@ async def test_tls_valid(nginx: servers.Nginx, certs: servers.Certs) -> None:
 
 async def test_tls_expiring(nginx: servers.Nginx, certs: servers.Certs) -> None:
     """Three days left is below the 14-day default: `tls_expiring`."""
-    event = await check({"kind": "tls", "host": "127.0.0.1", "port": nginx.expiring,
-                         "ca_file": str(certs.ca_file)})  # fmt: skip
+    event = await check(
+        {"kind": "tls", "host": "127.0.0.1", "port": nginx.expiring, "ca_file": str(certs.ca_file)}
+    )
     assert event.attributes.reason == "tls_expiring"
     assert event.attributes.tls_days_remaining == 3
 
@@ -71,16 +79,28 @@ async def test_tls_self_signed(nginx: servers.Nginx) -> None:
 
 async def test_dns_matches(dns_port: int) -> None:
     """A name resolving to the declared address verifies."""
-    event = await check({"kind": "dns", "name": "registry.test", "addresses": ["127.0.0.7"],
-                         "resolver": f"127.0.0.1:{dns_port}"})  # fmt: skip
+    event = await check(
+        {
+            "kind": "dns",
+            "name": "registry.test",
+            "addresses": ["127.0.0.7"],
+            "resolver": f"127.0.0.1:{dns_port}",
+        }
+    )
     assert event.attributes.verified
     assert event.attributes.resolved_addresses == ["127.0.0.7"]
 
 
 async def test_dns_moved(dns_port: int) -> None:
     """A name resolving elsewhere is `address_mismatch` with both address lists."""
-    event = await check({"kind": "dns", "name": "moved.test", "addresses": ["127.0.0.7"],
-                         "resolver": f"127.0.0.1:{dns_port}"})  # fmt: skip
+    event = await check(
+        {
+            "kind": "dns",
+            "name": "moved.test",
+            "addresses": ["127.0.0.7"],
+            "resolver": f"127.0.0.1:{dns_port}",
+        }
+    )
     assert event.attributes.reason == "address_mismatch"
     assert event.attributes.resolved_addresses == ["127.0.0.9"]
     assert event.attributes.declared_addresses == ["127.0.0.7"]
@@ -90,8 +110,14 @@ async def test_kubernetes_api(nginx: servers.Nginx, certs: servers.Certs, tmp_pa
     """The API's `/version` with a token file verifies and reports the version."""
     token = tmp_path / "token"
     token.write_text(servers.KUBE_TOKEN)
-    event = await check({"kind": "kubernetes-api", "url": f"https://127.0.0.1:{nginx.valid}",
-                         "token": {"file": str(token)}, "ca_file": str(certs.ca_file)})  # fmt: skip
+    event = await check(
+        {
+            "kind": "kubernetes-api",
+            "url": f"https://127.0.0.1:{nginx.valid}",
+            "token": {"file": str(token)},
+            "ca_file": str(certs.ca_file),
+        }
+    )
     assert event.attributes.verified
     assert event.attributes.kubernetes_version == "v1.30.2"
     assert servers.KUBE_TOKEN not in event.model_dump_json()
@@ -99,6 +125,11 @@ async def test_kubernetes_api(nginx: servers.Nginx, certs: servers.Certs, tmp_pa
 
 async def test_kubernetes_api_without_token(nginx: servers.Nginx, certs: servers.Certs) -> None:
     """Without a token the API refuses: `unauthorized`."""
-    event = await check({"kind": "kubernetes-api", "url": f"https://127.0.0.1:{nginx.valid}",
-                         "ca_file": str(certs.ca_file)})  # fmt: skip
+    event = await check(
+        {
+            "kind": "kubernetes-api",
+            "url": f"https://127.0.0.1:{nginx.valid}",
+            "ca_file": str(certs.ca_file),
+        }
+    )
     assert event.attributes.reason == "unauthorized"

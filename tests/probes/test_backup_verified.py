@@ -28,8 +28,12 @@ async def verify(
 
 def restic(repo: Path, **more: Any) -> dict[str, Any]:
     """restic settings with the password file made by the fixture."""
-    return {"kind": "restic", "repository": str(repo),
-            "password": {"file": str(repo.parent / "password")}, **more}  # fmt: skip
+    return {
+        "kind": "restic",
+        "repository": str(repo),
+        "password": {"file": str(repo.parent / "password")},
+        **more,
+    }
 
 
 async def test_restic_fresh(restic_fresh: Path) -> None:
@@ -111,7 +115,13 @@ async def test_files_empty_folder(tmp_path: Path) -> None:
 
 async def test_http_status_endpoint(nginx: servers.Nginx) -> None:
     """A JSON status endpoint with a fresh timestamp and `ok: true` verifies."""
-    event = await verify({"kind": "http", "url": f"http://127.0.0.1:{nginx.http}/backup-status",
-                          "size_field": "size", "success_field": "ok"})  # fmt: skip
+    event = await verify(
+        {
+            "kind": "http",
+            "url": f"http://127.0.0.1:{nginx.http}/backup-status",
+            "size_field": "size",
+            "success_field": "ok",
+        }
+    )
     assert event.attributes.verified, event.attributes.message
     assert event.attributes.size_bytes == 4096

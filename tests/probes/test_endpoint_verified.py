@@ -16,8 +16,15 @@ SEED_EXPECT = {"status": 401, "headers": {"Docker-Distribution-Api-Version": "re
 
 def endpoint(url: str, ca: str | None, **more: object) -> dict[str, object]:
     """An endpoint of service `web`."""
-    return {"id": "registry", "service": "web", "url": url, "ca_file": ca, "expect": SEED_EXPECT,
-            "tls_min_days": 14, **more}  # fmt: skip
+    return {
+        "id": "registry",
+        "service": "web",
+        "url": url,
+        "ca_file": ca,
+        "expect": SEED_EXPECT,
+        "tls_min_days": 14,
+        **more,
+    }
 
 
 async def test_registry_seed_example(registry: servers.Registry) -> None:

@@ -18,36 +18,69 @@ from tests.probes.inventories import inventory, probe
 pytestmark = pytest.mark.anyio
 
 INV = inventory(
-    services=[{"id": "api", "environment": "local", "version": "1.0",
-               "check": {"kind": "tcp", "host": "127.0.0.1", "port": 1}}],
-    endpoints=[{"id": "ep", "service": "api", "url": "http://127.0.0.1:1/", "expect": {"status": 401}}],
-    access_paths=[{"id": "dns", "environment": "local",
-                   "check": {"kind": "dns", "name": "a.test", "addresses": ["127.0.0.7"]}}],
-)  # fmt: skip
+    services=[
+        {
+            "id": "api",
+            "environment": "local",
+            "version": "1.0",
+            "check": {"kind": "tcp", "host": "127.0.0.1", "port": 1},
+        }
+    ],
+    endpoints=[
+        {"id": "ep", "service": "api", "url": "http://127.0.0.1:1/", "expect": {"status": 401}}
+    ],
+    access_paths=[
+        {
+            "id": "dns",
+            "environment": "local",
+            "check": {"kind": "dns", "name": "a.test", "addresses": ["127.0.0.7"]},
+        }
+    ],
+)
 
 
 def service(status: str, version: str | None, **more: Any) -> ServiceObserved:
     """A service observation for `service:api`."""
-    attributes = {"verified": status == "up", "environment": "local", "service": "api",
-                  "status": status, "check": "tcp", "target": "127.0.0.1:1",
-                  "declared_version": "1.0", "observed_version": version, **more}  # fmt: skip
+    attributes = {
+        "verified": status == "up",
+        "environment": "local",
+        "service": "api",
+        "status": status,
+        "check": "tcp",
+        "target": "127.0.0.1:1",
+        "declared_version": "1.0",
+        "observed_version": version,
+        **more,
+    }
     return ServiceObserved.build(context_key="service:api", attributes=attributes)
 
 
 def endpoint(status: int | None, reason: str | None) -> EndpointVerified:
     """An endpoint observation for `endpoint:ep`."""
-    attributes = {"verified": reason is None, "reason": reason, "environment": "local",
-                  "endpoint": "ep", "url": "http://127.0.0.1:1/", "expected_status": [401],
-                  "observed_status": status}  # fmt: skip
+    attributes = {
+        "verified": reason is None,
+        "reason": reason,
+        "environment": "local",
+        "endpoint": "ep",
+        "url": "http://127.0.0.1:1/",
+        "expected_status": [401],
+        "observed_status": status,
+    }
     return EndpointVerified.build(context_key="endpoint:ep", attributes=attributes)
 
 
 def dns(resolved: list[str]) -> AccessPathChecked:
     """A dns observation for `access-path:dns`."""
-    attributes = {"verified": resolved == ["127.0.0.7"], "environment": "local",
-                  "access_path": "dns", "method": "dns", "target": "a.test",
-                  "declared_addresses": ["127.0.0.7"], "resolved_addresses": resolved,
-                  "reason": None if resolved == ["127.0.0.7"] else "address_mismatch"}  # fmt: skip
+    attributes = {
+        "verified": resolved == ["127.0.0.7"],
+        "environment": "local",
+        "access_path": "dns",
+        "method": "dns",
+        "target": "a.test",
+        "declared_addresses": ["127.0.0.7"],
+        "resolved_addresses": resolved,
+        "reason": None if resolved == ["127.0.0.7"] else "address_mismatch",
+    }
     return AccessPathChecked.build(context_key="access-path:dns", attributes=attributes)
 
 
@@ -99,9 +132,17 @@ async def test_missing_records() -> None:
 
 async def test_unmanaged_records() -> None:
     """An observation of an entity the inventory does not declare is `unmanaged`."""
-    stray = ServiceObserved.build(context_key="service:legacy", attributes={
-        "verified": True, "environment": "local", "service": "legacy", "status": "up",
-        "check": "tcp", "target": "127.0.0.1:2"})  # fmt: skip
+    stray = ServiceObserved.build(
+        context_key="service:legacy",
+        attributes={
+            "verified": True,
+            "environment": "local",
+            "service": "legacy",
+            "status": "up",
+            "check": "tcp",
+            "target": "127.0.0.1:2",
+        },
+    )
     result = await drift(service("up", "1.0"), endpoint(401, None), dns(["127.0.0.7"]), stray)
     assert [(r.kind, r.entity) for r in result.attributes.records] == [
         ("unmanaged", "service:legacy")
@@ -111,9 +152,17 @@ async def test_unmanaged_records() -> None:
 
 async def test_other_environments_are_ignored() -> None:
     """Observations of another environment never show up in this one's drift."""
-    other = ServiceObserved.build(context_key="service:far", attributes={
-        "verified": True, "environment": "elsewhere", "service": "far", "status": "up",
-        "check": "tcp", "target": "127.0.0.1:2"})  # fmt: skip
+    other = ServiceObserved.build(
+        context_key="service:far",
+        attributes={
+            "verified": True,
+            "environment": "elsewhere",
+            "service": "far",
+            "status": "up",
+            "check": "tcp",
+            "target": "127.0.0.1:2",
+        },
+    )
     result = await drift(service("up", "1.0"), endpoint(401, None), dns(["127.0.0.7"]), other)
     assert result.attributes.records == []
 

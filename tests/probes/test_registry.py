@@ -54,8 +54,15 @@ async def test_a_crashing_probe_becomes_evidence(monkeypatch: pytest.MonkeyPatch
         raise RuntimeError("boom password=hunter2hunter2")
 
     monkeypatch.setitem(PROBES, "ops-service-observed", ProbeSpec(crash, spec.on_failure))
-    inv = inventory(services=[{"id": "api", "environment": "local",
-                               "check": {"kind": "tcp", "host": "127.0.0.1", "port": 1}}])  # fmt: skip
+    inv = inventory(
+        services=[
+            {
+                "id": "api",
+                "environment": "local",
+                "check": {"kind": "tcp", "host": "127.0.0.1", "port": 1},
+            }
+        ]
+    )
     ctx = ProbeContext(inv)
     target = next(t for t in plan(inv) if t.context_key == "service:api")
     event = await run_probe(ctx, target)
@@ -77,8 +84,16 @@ async def test_a_hanging_probe_times_out(monkeypatch: pytest.MonkeyPatch) -> Non
 
     monkeypatch.setitem(PROBES, "ops-service-observed", ProbeSpec(hang, spec.on_failure))
     monkeypatch.setattr("ops_evidence.probes.registry._BACKSTOP_GRACE", 0.0)
-    inv = inventory(services=[{"id": "api", "environment": "local", "timeout": "100ms",
-                               "check": {"kind": "tcp", "host": "127.0.0.1", "port": 1}}])  # fmt: skip
+    inv = inventory(
+        services=[
+            {
+                "id": "api",
+                "environment": "local",
+                "timeout": "100ms",
+                "check": {"kind": "tcp", "host": "127.0.0.1", "port": 1},
+            }
+        ]
+    )
     event = await run_probe(ProbeContext(inv), plan(inv)[0])
     assert event.attributes.reason == "timeout"
 

@@ -13,14 +13,21 @@ pytestmark = [pytest.mark.anyio, pytest.mark.integration]
 
 def http_service(url: str, **check: object) -> dict[str, object]:
     """A service `api` observed by its health URL."""
-    return {"id": "api", "environment": "local", "version": "1.25.4",
-            "check": {"kind": "http", "url": url, **check}}  # fmt: skip
+    return {
+        "id": "api",
+        "environment": "local",
+        "version": "1.25.4",
+        "check": {"kind": "http", "url": url, **check},
+    }
 
 
 async def test_up_with_version(nginx: servers.Nginx) -> None:
     """A 200 health answer is `up`; the version is read from a JSON field."""
-    inv = inventory(services=[http_service(f"http://127.0.0.1:{nginx.http}/health",
-                                           version={"json_field": "version"})])  # fmt: skip
+    inv = inventory(
+        services=[
+            http_service(f"http://127.0.0.1:{nginx.http}/health", version={"json_field": "version"})
+        ]
+    )
     event = await probe(inv, "service:api")
     assert isinstance(event, ServiceObserved)
     assert event.attributes.verified
@@ -31,8 +38,9 @@ async def test_up_with_version(nginx: servers.Nginx) -> None:
 
 async def test_degraded(nginx: servers.Nginx) -> None:
     """A status listed in `degraded_status` is `degraded`, not verified."""
-    inv = inventory(services=[http_service(f"http://127.0.0.1:{nginx.http}/busy",
-                                           degraded_status=[503])])  # fmt: skip
+    inv = inventory(
+        services=[http_service(f"http://127.0.0.1:{nginx.http}/busy", degraded_status=[503])]
+    )
     event = await probe(inv, "service:api")
     assert isinstance(event, ServiceObserved)
     assert event.attributes.status == "degraded"
@@ -60,8 +68,20 @@ async def test_down_when_refused() -> None:
 
 async def test_tcp_with_banner(sshd_port: int) -> None:
     """A TCP service with a banner pattern is `up` when sshd greets."""
-    inv = inventory(services=[{"id": "ssh", "environment": "local", "check": {
-        "kind": "tcp", "host": "127.0.0.1", "port": sshd_port, "banner": "^SSH-2\\.0-"}}])  # fmt: skip
+    inv = inventory(
+        services=[
+            {
+                "id": "ssh",
+                "environment": "local",
+                "check": {
+                    "kind": "tcp",
+                    "host": "127.0.0.1",
+                    "port": sshd_port,
+                    "banner": "^SSH-2\\.0-",
+                },
+            }
+        ]
+    )
     event = await probe(inv, "service:ssh")
     assert isinstance(event, ServiceObserved)
     assert event.attributes.status == "up"
@@ -70,8 +90,15 @@ async def test_tcp_with_banner(sshd_port: int) -> None:
 
 async def test_tcp_refused() -> None:
     """A TCP service with nothing listening is `down`."""
-    inv = inventory(services=[{"id": "db", "environment": "local", "check": {
-        "kind": "tcp", "host": "127.0.0.1", "port": servers.free_port()}}])  # fmt: skip
+    inv = inventory(
+        services=[
+            {
+                "id": "db",
+                "environment": "local",
+                "check": {"kind": "tcp", "host": "127.0.0.1", "port": servers.free_port()},
+            }
+        ]
+    )
     event = await probe(inv, "service:db")
     assert isinstance(event, ServiceObserved)
     assert event.attributes.status == "down"

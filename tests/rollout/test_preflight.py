@@ -88,9 +88,15 @@ async def test_no_mapping_closes_the_gate(hub_on: HubOn) -> None:
 def test_endpoint_methods_match_prefixed_relative_and_sub_paths() -> None:
     """Paths count with or without /api/v2; a sub-path alone marks a resource present."""
     found = endpoint_methods(
-        ["/api/v2/widgets get", "/widgets post", "/hubs/{id} get", "/interaction-events post",
-         "/api/v2/widgets parameters", "/policy-scope get"]
-    )  # fmt: skip
+        [
+            "/api/v2/widgets get",
+            "/widgets post",
+            "/hubs/{id} get",
+            "/interaction-events post",
+            "/api/v2/widgets parameters",
+            "/policy-scope get",
+        ]
+    )
     assert found == {"/widgets": ["GET", "POST"], "/hubs": [], "/interaction-events": ["POST"]}
 
 
@@ -105,8 +111,9 @@ def stub_hub(openapi_status: int, paths: dict[str, Any] | None = None) -> Starle
     async def widgets(_: Request) -> Response:
         return JSONResponse({"data": [], "meta": {"hasMore": False}})
 
-    return Starlette(routes=[Route("/api/v2/openapi.json", openapi),
-                             Route("/api/v2/widgets", widgets)])  # fmt: skip
+    return Starlette(
+        routes=[Route("/api/v2/openapi.json", openapi), Route("/api/v2/widgets", widgets)]
+    )
 
 
 async def test_no_openapi_document_closes_the_gate(hub_on: HubOn) -> None:
@@ -127,8 +134,11 @@ async def test_openapi_server_error_is_unavailable(hub_on: HubOn) -> None:
 
 async def test_relative_paths_without_events_post_close_the_gate(hub_on: HubOn) -> None:
     """Paths relative to a /api/v2 server count; lacking POST /interaction-events blocks."""
-    paths: dict[str, Any] = {"/widgets": {"get": {}, "post": {}}, "/interaction-events": {"get": {}},
-             "/hubs": {"get": {}}}  # fmt: skip
+    paths: dict[str, Any] = {
+        "/widgets": {"get": {}, "post": {}},
+        "/interaction-events": {"get": {}},
+        "/hubs": {"get": {}},
+    }
     async with hub_on(stub_hub(200, paths)) as hub:
         report = await probe_gates(hub, None)
     assert check(report, "endpoint /api/v2/widgets")[0] is True

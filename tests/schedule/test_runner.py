@@ -41,8 +41,15 @@ class Probe:
 
 
 def _job(probe: Probe, interval: float = 3600, drift: bool = False) -> Job:
-    return Job(f"endpoint:{probe.name}", "ops-endpoint-verified", interval, 5, 3600, probe,
-               after_observations=drift)  # fmt: skip
+    return Job(
+        f"endpoint:{probe.name}",
+        "ops-endpoint-verified",
+        interval,
+        5,
+        3600,
+        probe,
+        after_observations=drift,
+    )
 
 
 def _collector() -> tuple[list[str], Callable[[EvidenceEvent, Job], Awaitable[bool]]]:

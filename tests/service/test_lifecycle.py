@@ -93,8 +93,7 @@ async def world(
     async with httpx.AsyncClient(transport=transport, base_url=STATE_HUB) as client:
         sinks = {"state-hub": StateHubSink(client, STATE_HUB)}
         dispatcher = Dispatcher(service.outbox, service.router, sinks, clock=clock)
-        scheduler = Scheduler(jobs, service._submit_to(dispatcher), MemoryProbeState(),
-                              clock=clock)  # fmt: skip
+        scheduler = Scheduler(jobs, service._submit_to(dispatcher), MemoryProbeState(), clock=clock)
         await service.outbox.open()
         await scheduler.load_state()
         try:
@@ -104,13 +103,16 @@ async def world(
 
 
 def _only_pre_go_live_rows(stats: Stats) -> bool:
-    return set(stats.by_sink_status) <= {("inter-hub", "missing_inter_hub_config"),
-                                         ("state-hub", "delivered")}  # fmt: skip
+    return set(stats.by_sink_status) <= {
+        ("inter-hub", "missing_inter_hub_config"),
+        ("state-hub", "delivered"),
+    }
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("world", "pruned_by"), [("7d", "retention"), ("30d", "cap")],
-                         indirect=["world"])  # fmt: skip
+@pytest.mark.parametrize(
+    ("world", "pruned_by"), [("7d", "retention"), ("30d", "cap")], indirect=["world"]
+)
 async def test_180_days_before_go_live_refuse_nothing(world: World, pruned_by: str) -> None:
     """180 days with Inter-Hub unconfigured (every Inter-Hub row missing_inter_hub_config,
     State Hub delivered): the outbox stays within its cap of 300 and refuses nothing, kept

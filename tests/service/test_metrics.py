@@ -40,10 +40,13 @@ async def test_backlog_counts_each_status_apart_and_age_skips_deferred() -> None
     await metrics.refresh(outbox)
     backlog = _samples(metrics, "ops_evidence_outbox_backlog_deliveries")
     assert backlog == {
-        ("inter-hub", "pending"): 0, ("inter-hub", "retrying"): 1,
-        ("inter-hub", "inter_hub_sink_deferred"): 1, ("state-hub", "pending"): 1,
-        ("state-hub", "retrying"): 0, ("state-hub", "inter_hub_sink_deferred"): 0,
-    }  # fmt: skip
+        ("inter-hub", "pending"): 0,
+        ("inter-hub", "retrying"): 1,
+        ("inter-hub", "inter_hub_sink_deferred"): 1,
+        ("state-hub", "pending"): 1,
+        ("state-hub", "retrying"): 0,
+        ("state-hub", "inter_hub_sink_deferred"): 0,
+    }
     [age] = _samples(metrics, "ops_evidence_outbox_oldest_pending_age_seconds").values()
     assert 60 <= age < 3600  # the retrying row's, not the day-old deferred one's
     active = _samples(metrics, "ops_evidence_outbox_active_deliveries")

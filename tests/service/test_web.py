@@ -52,9 +52,13 @@ async def test_readyz_is_503_until_ready() -> None:
 
 async def test_status_page_lists_every_probe_and_escapes() -> None:
     """Every probe appears, with verdict and reason; untrusted text is HTML-escaped."""
-    view = ServiceView(Metrics(), MemoryOutbox(), probes=[("endpoint:reg", "ops-endpoint-verified"),
-                       ("backup:db", "ops-backup-verified")], sinks={"inter-hub": "<b>x</b>"},
-                       ready=True)  # fmt: skip
+    view = ServiceView(
+        Metrics(),
+        MemoryOutbox(),
+        probes=[("endpoint:reg", "ops-endpoint-verified"), ("backup:db", "ops-backup-verified")],
+        sinks={"inter-hub": "<b>x</b>"},
+        ready=True,
+    )
     page = await _status_page(view, endpoint_event("reg", verified=False), "endpoint:reg")
     assert "endpoint:reg" in page
     assert "status_mismatch" in page
@@ -69,9 +73,15 @@ async def test_status_page_shows_gates_and_waves() -> None:
     target = find_target(inv, "gate:OPS-G01")
     assert target is not None
     event = await run_probe(ProbeContext(inv), target)
-    view = ServiceView(Metrics(), MemoryOutbox(), ready=True,
-                       probes=[("gate:OPS-G01", "ops-readiness-gate-updated"),
-                               ("gate:OPS-G02", "ops-readiness-gate-updated")])  # fmt: skip
+    view = ServiceView(
+        Metrics(),
+        MemoryOutbox(),
+        ready=True,
+        probes=[
+            ("gate:OPS-G01", "ops-readiness-gate-updated"),
+            ("gate:OPS-G02", "ops-readiness-gate-updated"),
+        ],
+    )
     page = await _status_page(view, event, "gate:OPS-G01")
     assert "<h2>Readiness gates</h2>" in page
     assert "Environment inventory exists" in page

@@ -21,8 +21,17 @@ from ops_evidence.redact import redact_text
 
 _MAX_OUTPUT = 4 * 1024 * 1024
 # Only what a tool needs to run; the service's own settings (OPS_HUB_KEY …) never reach it.
-_INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "USER", "XDG_CACHE_HOME",
-              "XDG_CONFIG_HOME", "BORG_BASE_DIR")  # fmt: skip
+_INHERITED = (
+    "PATH",
+    "HOME",
+    "LANG",
+    "LC_ALL",
+    "TMPDIR",
+    "USER",
+    "XDG_CACHE_HOME",
+    "XDG_CONFIG_HOME",
+    "BORG_BASE_DIR",
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -94,8 +94,12 @@ def _log_the_others(caught: BaseException, chosen: BaseException) -> None:
     if not structlog.is_configured():  # failed before its handler set logging up
         configure_logging()
     log = get_logger(component="cli")
-    log.error("other_errors", reported=type(chosen).__name__, count=len(rest),
-              types=[type(e).__name__ for e in rest])  # fmt: skip
+    log.error(
+        "other_errors",
+        reported=type(chosen).__name__,
+        count=len(rest),
+        types=[type(e).__name__ for e in rest],
+    )
     for exc in rest:
         if is_bug(exc):
             log.error("other_error_bug", error_type=type(exc).__name__, exc_info=exc)

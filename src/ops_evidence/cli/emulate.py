@@ -33,23 +33,29 @@ def register(sub: Any) -> None:
     parser.add_argument("--config", type=Path, metavar="FILE", help="emulator YAML/JSON config")
     parser.add_argument("--seed", type=int, help="fault-injection seed (overrides the config)")
     parser.add_argument(
-        "--profile", choices=tuple(PROFILES),
+        "--profile",
+        choices=tuple(PROFILES),
         help="list behaviour: 'minimal' is only what the seeds state (pages of 20 by "
         "page/limit, newest first, no key filter); the others vary one thing each; "
         "'friendly' (the default) adds the key filter and oldest-first order",
-    )  # fmt: skip
+    )
     parser.add_argument(
-        "--storage", type=Path, metavar="FILE",
+        "--storage",
+        type=Path,
+        metavar="FILE",
         help="SQLite file to keep records across restarts (default: memory)",
-    )  # fmt: skip
+    )
     parser.add_argument(
-        "--key-dir", type=Path, metavar="DIR",
+        "--key-dir",
+        type=Path,
+        metavar="DIR",
         help="where generated keys are written (default: a new private temp dir)",
-    )  # fmt: skip
+    )
     parser.add_argument(
-        "--allow-non-loopback", action="store_true",
+        "--allow-non-loopback",
+        action="store_true",
         help="allow binding a non-loopback address (admin routes are open)",
-    )  # fmt: skip
+    )
     parser.set_defaults(handler=run)
 
 
@@ -106,10 +112,14 @@ class _Server(uvicorn.Server):
 def run(args: argparse.Namespace) -> int:
     """Serve until interrupted."""
     if not _is_loopback(args.host) and not args.allow_non_loopback:
-        raise UsageError(f"--host {args.host} is not a loopback address; "
-                         "pass --allow-non-loopback to expose the emulator")  # fmt: skip
-    configure_logging(os.environ.get("OPS_EVIDENCE_LOG_LEVEL", "info"),
-                      os.environ.get("OPS_EVIDENCE_LOG_FORMAT", "auto"))  # fmt: skip
+        raise UsageError(
+            f"--host {args.host} is not a loopback address; "
+            "pass --allow-non-loopback to expose the emulator"
+        )
+    configure_logging(
+        os.environ.get("OPS_EVIDENCE_LOG_LEVEL", "info"),
+        os.environ.get("OPS_EVIDENCE_LOG_FORMAT", "auto"),
+    )
     host = f"[{args.host}]" if ":" in args.host else args.host
     sock = bind(f"{host}:{args.port}", what="--host/--port")  # a port in use: one line, 69
     config = build_config(args)
@@ -119,10 +129,14 @@ def run(args: argparse.Namespace) -> int:
     key_filter = "on" if lists.key_filter else "off"
     summary = f"lists: profile {config.profile}, {lists.style}, pages of {lists.default_size}"
     key_files = [f"{summary}, {order} first, key filter {key_filter}"]
-    key_files += [f"consumer {c.name}: key in {c.key_file}"
-                  for c in config.consumers if c.key_file is not None]  # fmt: skip
-    server_config = uvicorn.Config(app, host=args.host, port=args.port, lifespan="off",
-                                   access_log=False, log_config=None)  # fmt: skip
+    key_files += [
+        f"consumer {c.name}: key in {c.key_file}"
+        for c in config.consumers
+        if c.key_file is not None
+    ]
+    server_config = uvicorn.Config(
+        app, host=args.host, port=args.port, lifespan="off", access_log=False, log_config=None
+    )
     try:
         _Server(server_config, key_files).run(sockets=[sock])
     finally:

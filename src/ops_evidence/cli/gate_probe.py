@@ -51,10 +51,14 @@ def print_report(report: GateReport) -> None:
     """The gate table and the verdict."""
     print(f"Inter-Hub {report.inter_hub_url}")
     rows = [
-        (c.check, "ok" if c.ok else "FAIL" if c.blocking else "absent",
-         "yes" if c.blocking else "no", c.detail)
+        (
+            c.check,
+            "ok" if c.ok else "FAIL" if c.blocking else "absent",
+            "yes" if c.blocking else "no",
+            c.detail,
+        )
         for c in report.checks
-    ]  # fmt: skip
+    ]
     print_table(["gate", "result", "blocks go-live", "detail"], rows)
     print()
     if report.live:

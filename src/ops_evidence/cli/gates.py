@@ -65,15 +65,33 @@ def print_report(gates: list[GateResult], waves: list[WaveResult]) -> None:
     """The gate table (first reason of each), then one row per wave."""
     print_table(
         ["gate", "status", "seed", "decided by", "name", "reason"],
-        [(g.gate.id, g.status, g.gate.seed_status, g.decided_by, g.gate.name,
-          g.reasons[0] if g.reasons else "") for g in gates],
-    )  # fmt: skip
+        [
+            (
+                g.gate.id,
+                g.status,
+                g.gate.seed_status,
+                g.decided_by,
+                g.gate.name,
+                g.reasons[0] if g.reasons else "",
+            )
+            for g in gates
+        ],
+    )
     print()
     print_table(
         ["wave", "ready", "status", "gates"],
-        [(w.wave.id, "yes" if w.ready else "no", w.status,
-          ", ".join(f"{gate} {status}" for gate, status in w.gates.items())) for w in waves],
-    )  # fmt: skip
+        [
+            (
+                w.wave.id,
+                "yes" if w.ready else "no",
+                w.status,
+                ", ".join(f"{gate} {status}" for gate, status in w.gates.items()),
+            )
+            for w in waves
+        ],
+    )
     ready = sum(g.status == "ready" for g in gates)
-    print(f"\n{ready} of {len(gates)} gates ready; {sum(w.ready for w in waves)} of "
-          f"{len(waves)} waves ready")  # fmt: skip
+    print(
+        f"\n{ready} of {len(gates)} gates ready; {sum(w.ready for w in waves)} of "
+        f"{len(waves)} waves ready"
+    )

@@ -77,12 +77,18 @@ async def _stats(outbox: Outbox, args: argparse.Namespace, _: Settings) -> int:
     oldest = None if stats.oldest_pending_at is None else time.time() - stats.oldest_pending_at
     backlog = stats.backlog()
     if args.json:
-        print_json({
-            "events": stats.events, "refused_full": stats.refused_full,
-            "oldest_pending_age_seconds": oldest, "backlog": backlog,
-            "deliveries": [{"sink": k[0], "status": k[1], "count": v}
-                           for k, v in sorted(stats.by_sink_status.items())],
-        })  # fmt: skip
+        print_json(
+            {
+                "events": stats.events,
+                "refused_full": stats.refused_full,
+                "oldest_pending_age_seconds": oldest,
+                "backlog": backlog,
+                "deliveries": [
+                    {"sink": k[0], "status": k[1], "count": v}
+                    for k, v in sorted(stats.by_sink_status.items())
+                ],
+            }
+        )
         return 0
     print(f"events: {stats.events}   refused (outbox full): {stats.refused_full}")
     print(
@@ -90,8 +96,10 @@ async def _stats(outbox: Outbox, args: argparse.Namespace, _: Settings) -> int:
     )
     for sink, counts in backlog.items():
         print(f"backlog {sink}: " + ", ".join(f"{s} {n}" for s, n in counts.items()))
-    print_table(["sink", "status", "count"],
-                [(s, st, n) for (s, st), n in sorted(stats.by_sink_status.items())])  # fmt: skip
+    print_table(
+        ["sink", "status", "count"],
+        [(s, st, n) for (s, st), n in sorted(stats.by_sink_status.items())],
+    )
     return 0
 
 
@@ -101,8 +109,9 @@ async def _iter(
     rows: list[Delivery] = []
     after = None
     while limit is None or len(rows) < limit:
-        page = await outbox.deliveries(status=args.status, sink=args.sink, key=args.key,
-                                       limit=PAGE, after=after)  # fmt: skip
+        page = await outbox.deliveries(
+            status=args.status, sink=args.sink, key=args.key, limit=PAGE, after=after
+        )
         rows.extend(page)
         if len(page) < PAGE:
             break
@@ -111,11 +120,21 @@ async def _iter(
 
 
 def _row(d: Delivery) -> dict[str, Any]:
-    return {"key": d.key, "sink": d.sink, "status": d.status, "attempts": d.attempts,
-            "event_type": d.event_type, "context_key": d.context_key, "widget_id": d.widget_id,
-            "next_attempt_at": d.next_attempt_at, "created_at": d.created_at,
-            "updated_at": d.updated_at, "last_http_status": d.last_http_status,
-            "last_error": d.last_error, "ambiguous": d.ambiguous}  # fmt: skip
+    return {
+        "key": d.key,
+        "sink": d.sink,
+        "status": d.status,
+        "attempts": d.attempts,
+        "event_type": d.event_type,
+        "context_key": d.context_key,
+        "widget_id": d.widget_id,
+        "next_attempt_at": d.next_attempt_at,
+        "created_at": d.created_at,
+        "updated_at": d.updated_at,
+        "last_http_status": d.last_http_status,
+        "last_error": d.last_error,
+        "ambiguous": d.ambiguous,
+    }
 
 
 async def _list(outbox: Outbox, args: argparse.Namespace, _: Settings) -> int:
@@ -123,9 +142,20 @@ async def _list(outbox: Outbox, args: argparse.Namespace, _: Settings) -> int:
     if args.json:
         print_json([_row(d) for d in rows])
         return 0
-    print_table(["key", "sink", "status", "attempts", "http", "last error"],
-                [(d.key, d.sink, d.status, d.attempts, d.last_http_status or "",
-                  (d.last_error or "")[:60]) for d in rows])  # fmt: skip
+    print_table(
+        ["key", "sink", "status", "attempts", "http", "last error"],
+        [
+            (
+                d.key,
+                d.sink,
+                d.status,
+                d.attempts,
+                d.last_http_status or "",
+                (d.last_error or "")[:60],
+            )
+            for d in rows
+        ],
+    )
     return 0
 
 

@@ -60,7 +60,10 @@ def run(args: argparse.Namespace) -> int:
     else:
         attributes = data.pop("attributes")
         rows = [(k, v) for k, v in data.items()]
-        rows += [(k, json.dumps(v) if isinstance(v, list | dict) else v)
-                 for k, v in attributes.items() if v not in (None, [], {})]  # fmt: skip
+        rows += [
+            (k, json.dumps(v) if isinstance(v, list | dict) else v)
+            for k, v in attributes.items()
+            if v not in (None, [], {})
+        ]
         print_table(["field", "value"], rows)
     return 0 if event.attributes.verified else EX_NOT_VERIFIED

@@ -32,8 +32,9 @@ def register(sub: Any) -> None:
     parser.add_argument(
         "--dry-run", action="store_true", help="print events as JSON lines instead of delivering"
     )
-    parser.add_argument("--grace", type=float, default=10.0,
-                        help="seconds allowed for in-flight work at shutdown")  # fmt: skip
+    parser.add_argument(
+        "--grace", type=float, default=10.0, help="seconds allowed for in-flight work at shutdown"
+    )
     parser.set_defaults(handler=run)
 
 
@@ -61,6 +62,5 @@ def _summary(records: list[RunRecord], outcomes: dict[str, list[Delivery]]) -> N
             continue
         attrs = event.attributes
         sinks = ", ".join(f"{d.sink}:{d.status}" for d in outcomes.get(event.idempotency_key, []))
-        rows.append((record.job.key, attrs.verdict,
-                     attrs.reason or "", sinks or "not emitted"))  # fmt: skip
+        rows.append((record.job.key, attrs.verdict, attrs.reason or "", sinks or "not emitted"))
     print_table(["probe", "verdict", "reason", "sink outcome"], rows)

@@ -69,14 +69,23 @@ def print_report(report: SeedReport) -> None:
     print(f"hub {report.hub_id} ({report.hub_id_source})")
     print_table(
         ["widget", "widget type", "mapping key", "action", "widget id"],
-        [(w.wanted.name, w.wanted.widget_type, w.wanted.key,
-          w.action + (f" ({w.note})" if w.note else ""), w.widget_id or "")
-         for w in report.widgets],
-    )  # fmt: skip
+        [
+            (
+                w.wanted.name,
+                w.wanted.widget_type,
+                w.wanted.key,
+                w.action + (f" ({w.note})" if w.note else ""),
+                w.widget_id or "",
+            )
+            for w in report.widgets
+        ],
+    )
     actions = [w.action for w in report.widgets]
     verb = "would create" if report.dry_run else "created"
-    print(f"\n{actions.count('would create' if report.dry_run else 'created')} {verb}, "
-          f"{actions.count('exists')} existing, {actions.count('conflict')} conflicts")  # fmt: skip
+    print(
+        f"\n{actions.count('would create' if report.dry_run else 'created')} {verb}, "
+        f"{actions.count('exists')} existing, {actions.count('conflict')} conflicts"
+    )
     mapping = report.mapping().model_dump(mode="json")
     label = "dry run: existing widgets only" if report.dry_run else "paste into the runtime config"
     print(f"\nOPS_HUB_WIDGET_MAPPING ({label}):")

@@ -66,9 +66,18 @@ def print_report(report: SmokeReport) -> None:
     print(f"smoke run {report.run_id} (viewContext {report.view_context})")
     print_table(
         ["event type", "expect", "widget", "http", "result", "detail"],
-        [(c.event_type, c.expect, c.widget_id or "", c.http_status or "",
-          "ok" if c.ok else "FAIL", c.detail) for c in report.checks],
-    )  # fmt: skip
+        [
+            (
+                c.event_type,
+                c.expect,
+                c.widget_id or "",
+                c.http_status or "",
+                "ok" if c.ok else "FAIL",
+                c.detail,
+            )
+            for c in report.checks
+        ],
+    )
     for check in report.checks:
         if check.sent is not None:
             print(f"\n{check.event_type}:")

@@ -12,9 +12,11 @@ from ops_evidence.cli.common import (
     print_table,
     settings_and_inventory,
 )
+from ops_evidence.config.settings import Settings
 from ops_evidence.delivery.first_sink import route_for
 from ops_evidence.delivery.sinks.http import check_key_transport
 from ops_evidence.events.vocabulary import context_key
+from ops_evidence.inventory import Inventory
 
 
 def register(sub: Any) -> None:
@@ -33,20 +35,7 @@ def run(args: argparse.Namespace) -> int:
         check_key_transport(
             str(settings.inter_hub_url), allow_insecure=settings.allow_insecure_http
         )
-    entities = []
-    for event_type, ids in inventory.probe_targets().items():
-        for entity_id in ids:
-            key = context_key(event_type, entity_id)
-            route = route_for(settings, event_type, key)
-            entities.append(
-                {
-                    "event_type": event_type,
-                    "context_key": key,
-                    "sink": route.sink,
-                    "widget_id": route.widget_id,
-                    "fallback_status": route.status,
-                }
-            )
+    entities = _routed_entities(settings, inventory)
     counts = Counter(e["event_type"] for e in entities)
     summary = {
         "inventory": str(args.inventory or settings.inventory),
@@ -63,6 +52,30 @@ def run(args: argparse.Namespace) -> int:
     print(f"inventory {summary['inventory']} ({inventory.name}): valid")
     print_table(["event type", "probes"], sorted(counts.items()))
     print()
+    _print_routes(settings, entities)
+    return 0
+
+
+def _routed_entities(settings: Settings, inventory: Inventory) -> list[dict[str, str | None]]:
+    """Every probed entity with the first sink its events would take."""
+    entities = []
+    for event_type, ids in inventory.probe_targets().items():
+        for entity_id in ids:
+            key = context_key(event_type, entity_id)
+            route = route_for(settings, event_type, key)
+            entities.append(
+                {
+                    "event_type": event_type,
+                    "context_key": key,
+                    "sink": route.sink,
+                    "widget_id": route.widget_id,
+                    "fallback_status": route.status,
+                }
+            )
+    return entities
+
+
+def _print_routes(settings: Settings, entities: list[dict[str, str | None]]) -> None:
     missing = ", ".join(settings.inter_hub_missing()) or "nothing"
     print(f"sink setting: {settings.sink}; Inter-Hub missing: {missing}")
     print_table(
@@ -72,4 +85,3 @@ def run(args: argparse.Namespace) -> int:
             for e in entities
         ],
     )
-    return 0

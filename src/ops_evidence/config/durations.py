@@ -60,6 +60,7 @@ Duration = Annotated[
 """A timedelta field that accepts human durations and serialises back to them."""
 
 _SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)?$")
+# A table, kept by hand: one row of decimal units, one of binary.
 _SIZE_UNITS = {
     None: 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
     "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40,

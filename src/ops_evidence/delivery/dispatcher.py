@@ -299,14 +299,19 @@ class Dispatcher:
         self.outcomes[(delivery.sink, result.status)] += 1
         if result.fallback is not None:
             self.notify(result.fallback.sink)
-        event = "event_delivered" if result.status in ("delivered", "duplicate") else (
-            f"delivery_{result.status}"
-        )  # fmt: skip
+        event = (
+            "event_delivered"
+            if result.status in ("delivered", "duplicate")
+            else (f"delivery_{result.status}")
+        )
         level = "info" if result.status in ("delivered", "duplicate") else "warning"
         fields: dict[str, object] = {
-            "sink": delivery.sink, "key": delivery.key, "event_type": delivery.event_type,
-            "status": result.status, "attempts": delivery.attempts + int(result.count_attempt),
-        }  # fmt: skip
+            "sink": delivery.sink,
+            "key": delivery.key,
+            "event_type": delivery.event_type,
+            "status": result.status,
+            "attempts": delivery.attempts + int(result.count_attempt),
+        }
         # Fields without a value are left out (fewer to redact and render per delivery).
         if result.http_status is not None:
             fields["http_status"] = result.http_status
@@ -342,7 +347,8 @@ async def _send(sink: Sink, delivery: Delivery) -> Attempt:
     try:
         return await sink.send(delivery)
     except Exception as exc:  # a sink bug must not stop the dispatcher (cf. probe_crashed)
-        log.exception("sink_crashed", sink=delivery.sink, key=delivery.key,
-                      event_type=delivery.event_type)  # fmt: skip
+        log.exception(
+            "sink_crashed", sink=delivery.sink, key=delivery.key, event_type=delivery.event_type
+        )
         # A request may have left before the bug struck: read back before posting again.
         return Attempt("transient", error=f"sink error: {type(exc).__name__}", ambiguous=True)

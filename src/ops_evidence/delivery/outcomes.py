@@ -47,8 +47,15 @@ class OutcomePolicy:
             reason = f"event type {delivery.event_type} deferred (undeclared) until re-check"
         if reason is None:
             return None
-        held = Result(delivery.key, delivery.sink, "inter_hub_sink_deferred", until, reason,
-                      count_attempt=False, ambiguous=delivery.ambiguous)  # fmt: skip
+        held = Result(
+            delivery.key,
+            delivery.sink,
+            "inter_hub_sink_deferred",
+            until,
+            reason,
+            count_attempt=False,
+            ambiguous=delivery.ambiguous,
+        )
         return _with_fallback(held, delivery)
 
     def decide(self, delivery: Delivery, attempt: Attempt, now: float) -> Result:
@@ -63,35 +70,76 @@ class OutcomePolicy:
             )
             return _with_fallback(result, delivery) if needs_fallback else result
         if kind == "auth":
-            log.error(
-                "inter_hub_auth_failed", status=attempt.http_status, sink=sink,
-                hint="OPS_HUB_KEY is wrong or revoked; events go to State Hub meanwhile",
-            )  # fmt: skip
-            until = now + self.policy.slow(self.rng)
-            # A 401/403 during a read-back leaves the earlier attempt's fate open.
-            result = Result(key, sink, "retrying", until, attempt.error, attempt.http_status,
-                            ambiguous=attempt.ambiguous)  # fmt: skip
+            result = self._auth(delivery, attempt, now)
         elif kind == "undeclared":
-            until = now + self.policy.defer_recheck
-            self.deferred[delivery.event_type] = until
-            log.warning("event_type_deferred", event_type=delivery.event_type, sink=sink,
-                        error=attempt.error)  # fmt: skip
-            result = Result(key, sink, "inter_hub_sink_deferred", until, attempt.error,
-                            attempt.http_status)  # fmt: skip
+            result = self._undeclared(delivery, attempt, now)
         else:
             status: Status = "missing_widget_mapping" if kind == "unroutable" else "rejected"
             result = Result(key, sink, status, 0.0, attempt.error, attempt.http_status)
         return _with_fallback(result, delivery)
 
+    def _auth(self, delivery: Delivery, attempt: Attempt, now: float) -> Result:
+        """A refused key: retry slowly (State Hub takes the event meanwhile)."""
+        log.error(
+            "inter_hub_auth_failed",
+            status=attempt.http_status,
+            sink=delivery.sink,
+            hint="OPS_HUB_KEY is wrong or revoked; events go to State Hub meanwhile",
+        )
+        until = now + self.policy.slow(self.rng)
+        # A 401/403 during a read-back leaves the earlier attempt's fate open.
+        return Result(
+            delivery.key,
+            delivery.sink,
+            "retrying",
+            until,
+            attempt.error,
+            attempt.http_status,
+            ambiguous=attempt.ambiguous,
+        )
+
+    def _undeclared(self, delivery: Delivery, attempt: Attempt, now: float) -> Result:
+        """An event type the hub does not declare: defer the type until its re-check."""
+        until = now + self.policy.defer_recheck
+        self.deferred[delivery.event_type] = until
+        log.warning(
+            "event_type_deferred",
+            event_type=delivery.event_type,
+            sink=delivery.sink,
+            error=attempt.error,
+        )
+        return Result(
+            delivery.key,
+            delivery.sink,
+            "inter_hub_sink_deferred",
+            until,
+            attempt.error,
+            attempt.http_status,
+        )
+
     def _transient(self, delivery: Delivery, attempt: Attempt, now: float) -> Result:
         """Retry with backoff, or `dead` once past the give-up horizon."""
         if now - delivery.created_at > self.policy.horizon:
             # Still ambiguous if it was: a replay of the dead row reads back first.
-            return Result(delivery.key, delivery.sink, "dead", 0.0, attempt.error,
-                          attempt.http_status, ambiguous=attempt.ambiguous)  # fmt: skip
+            return Result(
+                delivery.key,
+                delivery.sink,
+                "dead",
+                0.0,
+                attempt.error,
+                attempt.http_status,
+                ambiguous=attempt.ambiguous,
+            )
         delay = self.policy.delay(delivery.attempts, self.rng, attempt.retry_after)
-        return Result(delivery.key, delivery.sink, "retrying", now + delay, attempt.error,
-                      attempt.http_status, ambiguous=attempt.ambiguous)  # fmt: skip
+        return Result(
+            delivery.key,
+            delivery.sink,
+            "retrying",
+            now + delay,
+            attempt.error,
+            attempt.http_status,
+            ambiguous=attempt.ambiguous,
+        )
 
 
 def _with_fallback(result: Result, delivery: Delivery) -> Result:

@@ -68,16 +68,23 @@ async def run_demo(
     """Run everything until Ctrl-C (or `duration`); returns the emulator's counts."""
     key = secrets.token_urlsafe(24)
     manifest = ManifestConfig(event_types=tuple(t for t in EVENT_TYPES if t != UNDECLARED))
-    hub = create_app(EmulatorConfig(
-        consumers=(ConsumerConfig(name="ops-evidence", key=SecretStr(key)),), manifest=manifest,
-    ))  # fmt: skip
+    hub = create_app(
+        EmulatorConfig(
+            consumers=(ConsumerConfig(name="ops-evidence", key=SecretStr(key)),),
+            manifest=manifest,
+        )
+    )
     hub_sock, targets_sock = _socket(), _socket()
     backups = workdir / "backups"
     backups.mkdir(parents=True, exist_ok=True)
     (backups / "demo-db.sql.gz").write_bytes(b"\x1f\x8b" + b"demo dump " * 10)
-    (workdir / "inventory.yaml").write_text(INVENTORY.format(
-        targets=_url(targets_sock), targets_port=targets_sock.getsockname()[1], backups=backups,
-    ))  # fmt: skip
+    (workdir / "inventory.yaml").write_text(
+        INVENTORY.format(
+            targets=_url(targets_sock),
+            targets_port=targets_sock.getsockname()[1],
+            backups=backups,
+        )
+    )
     settings = demo_settings(workdir, _url(hub_sock), key, listen)
     jobs = build_jobs(load_inventory(settings.inventory), state_dir=settings.state_dir)
     service = Service(settings, jobs, grace=5, initial_spread=2.0)

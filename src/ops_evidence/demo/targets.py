@@ -53,9 +53,11 @@ def targets_app() -> Starlette:
         return JSONResponse(
             {"errors": [{"code": "UNAUTHORIZED"}]},
             status_code=401,
-            headers={"Docker-Distribution-Api-Version": "registry/2.0",
-                     "WWW-Authenticate": 'Bearer realm="demo"'},
-        )  # fmt: skip
+            headers={
+                "Docker-Distribution-Api-Version": "registry/2.0",
+                "WWW-Authenticate": 'Bearer realm="demo"',
+            },
+        )
 
     async def health(_: Request) -> Response:
         # Deliberately newer than the inventory declares, so drift has something to show.

@@ -51,16 +51,24 @@ class Authenticator:
         """The consumer whose key was presented; ApiError 401/403 otherwise."""
         presented = self._presented(headers)
         if presented is None:
-            raise ApiError(401, "unauthorized", "missing API key",
-                           {"WWW-Authenticate": self._scheme or "ApiKey"})  # fmt: skip
+            raise ApiError(
+                401,
+                "unauthorized",
+                "missing API key",
+                {"WWW-Authenticate": self._scheme or "ApiKey"},
+            )
         match = None
         # Compare against every key so timing does not reveal which one matched.
         for key, name, allowed, bound in self._keys:
             if hmac.compare_digest(key, presented):
                 match = (name, allowed, bound)
         if match is None:
-            raise ApiError(401, "unauthorized", "unknown API key",
-                           {"WWW-Authenticate": self._scheme or "ApiKey"})  # fmt: skip
+            raise ApiError(
+                401,
+                "unauthorized",
+                "unknown API key",
+                {"WWW-Authenticate": self._scheme or "ApiKey"},
+            )
         name, allowed, bound = match
         if not allowed:
             raise ApiError(403, "forbidden", f"API consumer {name} is not allowed")
@@ -88,10 +96,14 @@ class ReadLimiter:
         if used >= self._config.requests:
             wait = max(1, math.ceil(start + self._config.window_seconds - now))
             raise ApiError(
-                429, "rate_limited",
+                429,
+                "rate_limited",
                 f"read rate limit of {self._config.requests} per "
                 f"{self._config.window_seconds:g}s exceeded",
-                {"Retry-After": str(wait), "X-RateLimit-Limit": str(self._config.requests),
-                 "X-RateLimit-Remaining": "0"},
-            )  # fmt: skip
+                {
+                    "Retry-After": str(wait),
+                    "X-RateLimit-Limit": str(self._config.requests),
+                    "X-RateLimit-Remaining": "0",
+                },
+            )
         self._windows[consumer] = (start, used + 1)

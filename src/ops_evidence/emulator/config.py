@@ -36,8 +36,9 @@ from ops_evidence.events.vocabulary import (
 )
 
 WidgetStatus = Literal["active", "deprecated", "draft"]
-ListStyle = Literal["page-pagesize", "page-limit", "offset-limit", "cursor", "next-link",
-                    "bare-list"]  # fmt: skip
+ListStyle = Literal[
+    "page-pagesize", "page-limit", "offset-limit", "cursor", "next-link", "bare-list"
+]
 FaultStatus = Literal[500, 502, 503]
 
 # Event types the seeds name for later slices: registered in Inter-Hub's event-type
@@ -123,8 +124,9 @@ class FaultConfig(_Strict):
     def _int_keys(cls, value: Any) -> Any:
         # JSON object keys are strings; "503" means the status 503.
         if isinstance(value, dict):
-            return {int(k) if isinstance(k, str) and k.isdigit() else k: v
-                    for k, v in value.items()}  # fmt: skip
+            return {
+                int(k) if isinstance(k, str) and k.isdigit() else k: v for k, v in value.items()
+            }
         return value
 
     def total_rate(self) -> float:
@@ -167,20 +169,24 @@ class ListingConfig(_Strict):
 # default, for the demo) keeps the key filter and oldest-first order.
 PROFILES: dict[str, ListingConfig] = {
     "friendly": ListingConfig(),
-    "minimal": ListingConfig(style="page-limit", newest_first=True, key_filter=False,
-                             default_size=20),
-    "page-size": ListingConfig(newest_first=True, key_filter=False, totals=False,
-                               default_size=20),
-    "offset": ListingConfig(style="offset-limit", newest_first=True, key_filter=False,
-                            default_size=20),
-    "cursor": ListingConfig(style="cursor", newest_first=True, key_filter=False, totals=False,
-                            default_size=20),
-    "next-link": ListingConfig(style="next-link", newest_first=True, key_filter=False,
-                               totals=False, default_size=20),
-    "bare-list": ListingConfig(style="bare-list", newest_first=True, key_filter=False,
-                               totals=False, default_size=20),
+    "minimal": ListingConfig(
+        style="page-limit", newest_first=True, key_filter=False, default_size=20
+    ),
+    "page-size": ListingConfig(newest_first=True, key_filter=False, totals=False, default_size=20),
+    "offset": ListingConfig(
+        style="offset-limit", newest_first=True, key_filter=False, default_size=20
+    ),
+    "cursor": ListingConfig(
+        style="cursor", newest_first=True, key_filter=False, totals=False, default_size=20
+    ),
+    "next-link": ListingConfig(
+        style="next-link", newest_first=True, key_filter=False, totals=False, default_size=20
+    ),
+    "bare-list": ListingConfig(
+        style="bare-list", newest_first=True, key_filter=False, totals=False, default_size=20
+    ),
     "oldest-first": ListingConfig(style="page-limit", key_filter=False, default_size=20),
-}  # fmt: skip
+}
 STRICT_PROFILES = tuple(name for name in PROFILES if name != "friendly")
 
 

@@ -31,8 +31,7 @@ def widget_record(fields: dict[str, Any]) -> tuple[Record, Record]:
     """A widget document (version 1) and its initial version snapshot."""
     now = utc_now()
     widget: Record = {**fields, "version": 1, "createdAt": now, "updatedAt": now}
-    version: Record = {"widgetId": widget["id"], "version": 1, "snapshot": widget,
-                       "createdAt": now}  # fmt: skip
+    version: Record = {"widgetId": widget["id"], "version": 1, "snapshot": widget, "createdAt": now}
     return widget, version
 
 
@@ -72,10 +71,16 @@ class Emulator:
 
 def _seed_fields(hub_id: str, seed: SeedWidget) -> dict[str, Any]:
     return {
-        "id": seed.id, "hubId": hub_id, "name": seed.name, "widgetType": seed.widget_type,
-        "policyScope": seed.policy_scope, "status": seed.status, "capabilityRef": None,
-        "viewContext": seed.view_context, "adapterSpecId": None,
-    }  # fmt: skip
+        "id": seed.id,
+        "hubId": hub_id,
+        "name": seed.name,
+        "widgetType": seed.widget_type,
+        "policyScope": seed.policy_scope,
+        "status": seed.status,
+        "capabilityRef": None,
+        "viewContext": seed.view_context,
+        "adapterSpecId": None,
+    }
 
 
 def emulator_of(request: Request) -> Emulator:

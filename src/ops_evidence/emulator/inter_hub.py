@@ -71,8 +71,9 @@ def _widget_fields(emulator: Emulator, body: dict[str, Any]) -> dict[str, Any]:
     hub_id = required_string(body, "hubId")
     name = required_string(body, "name")
     widget_type = required_string(body, "widgetType")
-    optional = {f: optional_string(body, f)
-                for f in ("capabilityRef", "viewContext", "adapterSpecId")}  # fmt: skip
+    optional = {
+        f: optional_string(body, f) for f in ("capabilityRef", "viewContext", "adapterSpecId")
+    }
     policy_scope = optional_string(body, "policyScope") or DEFAULT_POLICY_SCOPE
     status = optional_string(body, "status") or "active"
     if hub_id != emulator.config.hub_id:
@@ -82,8 +83,15 @@ def _widget_fields(emulator: Emulator, body: dict[str, Any]) -> dict[str, Any]:
     _choice(policy_scope, registry.policy_scopes, "unknown_policy_scope", "policy scope")
     if status not in STATUSES:
         raise ApiError(422, "invalid_status", f"status must be one of {', '.join(STATUSES)}")
-    return {"id": new_id(), "hubId": hub_id, "name": name, "widgetType": widget_type,
-            "policyScope": policy_scope, "status": status, **optional}  # fmt: skip
+    return {
+        "id": new_id(),
+        "hubId": hub_id,
+        "name": name,
+        "widgetType": widget_type,
+        "policyScope": policy_scope,
+        "status": status,
+        **optional,
+    }
 
 
 async def list_events(request: Request) -> Response:
@@ -106,8 +114,11 @@ def event_filters(request: Request, *, key_filter: bool = True) -> dict[str, str
     names = {"widgetId": "widget_id", "eventType": "event_type"}
     if key_filter:
         names["idempotencyKey"] = "idempotency_key"
-    return {column: request.query_params[param] for param, column in names.items()
-            if request.query_params.get(param)}  # fmt: skip
+    return {
+        column: request.query_params[param]
+        for param, column in names.items()
+        if request.query_params.get(param)
+    }
 
 
 async def create_event(request: Request) -> Response:
@@ -137,10 +148,15 @@ def _event_record(emulator: Emulator, consumer: Consumer, body: dict[str, Any]) 
         raise ApiError(422, "unknown_widget", f"widget {widget_id!r} does not exist")
     _check_event_type(emulator, consumer, event_type)
     return {
-        "id": new_id(), "widgetId": widget_id, "eventType": event_type, "actorType": "api",
-        "actorRef": consumer.name, "occurredAt": utc_now(), "viewContextRef": view_context,
+        "id": new_id(),
+        "widgetId": widget_id,
+        "eventType": event_type,
+        "actorType": "api",
+        "actorRef": consumer.name,
+        "occurredAt": utc_now(),
+        "viewContextRef": view_context,
         "metadata": metadata,
-    }  # fmt: skip
+    }
 
 
 def _check_event_type(emulator: Emulator, consumer: Consumer, event_type: str) -> None:
@@ -153,9 +169,11 @@ def _check_event_type(emulator: Emulator, consumer: Consumer, event_type: str) -
         )
     manifest = config.manifest
     if consumer.bound_to_manifest and manifest.active and event_type not in manifest.event_types:
-        raise ApiError(422, "event_type_not_declared",
-                       f"event type {event_type!r} is not declared by the active manifest "
-                       f"{manifest.name!r}")  # fmt: skip
+        raise ApiError(
+            422,
+            "event_type_not_declared",
+            f"event type {event_type!r} is not declared by the active manifest {manifest.name!r}",
+        )
 
 
 async def openapi(request: Request) -> Response:

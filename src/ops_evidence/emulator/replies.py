@@ -87,6 +87,5 @@ def page_body(items: list[Any], page: int, size: int, total: int) -> dict[str, A
     """The list envelope: `{"data": [...], "meta": {page, pageSize, total, hasMore}}`."""
     return {
         "data": items,
-        "meta": {"page": page, "pageSize": size, "total": total,
-                 "hasMore": page * size < total},
-    }  # fmt: skip
+        "meta": {"page": page, "pageSize": size, "total": total, "hasMore": page * size < total},
+    }

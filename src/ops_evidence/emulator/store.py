@@ -132,9 +132,16 @@ class Store:
             self._db.execute(
                 "INSERT INTO events (id, widget_id, event_type, idempotency_key, header_key,"
                 " consumer, doc) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (event["id"], event["widgetId"], event["eventType"],
-                 key if isinstance(key, str) else None, header_key, consumer, _dump(event)),
-            )  # fmt: skip
+                (
+                    event["id"],
+                    event["widgetId"],
+                    event["eventType"],
+                    key if isinstance(key, str) else None,
+                    header_key,
+                    consumer,
+                    _dump(event),
+                ),
+            )
 
     def event_by_header_key(self, consumer: str, header_key: str) -> Record | None:
         """The first event a consumer posted with this Idempotency-Key header, or None."""
@@ -234,8 +241,11 @@ class Store:
             )
 
 
-_FILTER_COLUMNS = {"widget_id": "widget_id", "event_type": "event_type",
-                   "idempotency_key": "idempotency_key"}  # fmt: skip
+_FILTER_COLUMNS = {
+    "widget_id": "widget_id",
+    "event_type": "event_type",
+    "idempotency_key": "idempotency_key",
+}
 
 
 def _where(filters: dict[str, str]) -> tuple[str, tuple[str, ...]]:

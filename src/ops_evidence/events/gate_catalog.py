@@ -26,8 +26,14 @@ class _Frozen(BaseModel):
 class Rule(_Frozen):
     """Which evidence rule decides a gate, and its parameters."""
 
-    kind: Literal["environments", "service-catalog", "registry-endpoint", "backups",
-                  "health-checks", "inter-hub-bootstrap"]  # fmt: skip
+    kind: Literal[
+        "environments",
+        "service-catalog",
+        "registry-endpoint",
+        "backups",
+        "health-checks",
+        "inter-hub-bootstrap",
+    ]
     environments: tuple[str, ...] = Field(
         default=(), description="`environments`: the environment ids that must be declared."
     )

@@ -45,9 +45,10 @@ def stale_schemas(directory: Path) -> list[str]:
             problems.append(f"{path}: differs from the model")
     if directory.exists():
         problems.extend(
-            f"{extra}: no such event type" for extra in sorted(directory.glob("*.schema.json"))
+            f"{extra}: no such event type"
+            for extra in sorted(directory.glob("*.schema.json"))
             if extra.name not in expected
-        )  # fmt: skip
+        )
     return problems
 
 

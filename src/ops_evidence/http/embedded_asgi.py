@@ -25,7 +25,12 @@ def embedded_server(app: ASGIApp, listen: str) -> EmbeddedServer:
     """A quiet uvicorn server for `app` on HOST:PORT (logging is ours, not uvicorn's)."""
     host, port = split_listen(listen)
     config = uvicorn.Config(
-        app, host=host, port=port, log_config=None, access_log=False, lifespan="off",
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        lifespan="off",
         log_level="warning",
-    )  # fmt: skip
+    )
     return EmbeddedServer(config)

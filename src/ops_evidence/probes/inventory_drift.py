@@ -109,9 +109,8 @@ def compare(event: EvidenceEvent) -> list[DriftRecord]:
 def drift_records(ctx: ProbeContext, environment: str) -> list[DriftRecord]:
     """Every drift record for one environment, from the observations only."""
     declared = [
-        t for t in plan(ctx.inventory)
-        if t.environment == environment and not derived(t.event_type)
-    ]  # fmt: skip
+        t for t in plan(ctx.inventory) if t.environment == environment and not derived(t.event_type)
+    ]
     keys = {t.context_key for t in declared}
     records: list[DriftRecord] = []
     for target in declared:

@@ -74,10 +74,16 @@ class SeedReport:
 
     def mapping(self) -> WidgetMapping:
         """`OPS_HUB_WIDGET_MAPPING` from every widget that exists now."""
-        entities = {w.wanted.key: w.widget_id for w in self.widgets
-                    if w.widget_id and w.wanted.kind == "entity"}  # fmt: skip
-        types = {w.wanted.key: w.widget_id for w in self.widgets
-                 if w.widget_id and w.wanted.kind == "aggregate"}  # fmt: skip
+        entities = {
+            w.wanted.key: w.widget_id
+            for w in self.widgets
+            if w.widget_id and w.wanted.kind == "entity"
+        }
+        types = {
+            w.wanted.key: w.widget_id
+            for w in self.widgets
+            if w.widget_id and w.wanted.kind == "aggregate"
+        }
         return WidgetMapping.model_validate({"entities": entities, "event_types": types})
 
     def as_json(self) -> dict[str, Any]:
@@ -112,11 +118,15 @@ def wanted_widgets(
             raise UsageError("--per-entity needs an inventory (--inventory FILE)")
         for event_type, ids in inventory.probe_targets().items():
             wanted.extend(
-                WantedWidget("entity", context_key(event_type, entity_id), event_type,
-                             entity_widget_name(event_type, entity_id),
-                             widget_type_for(event_type))
+                WantedWidget(
+                    "entity",
+                    context_key(event_type, entity_id),
+                    event_type,
+                    entity_widget_name(event_type, entity_id),
+                    widget_type_for(event_type),
+                )
                 for entity_id in ids
-            )  # fmt: skip
+            )
     if aggregate:
         wanted.extend(
             WantedWidget("aggregate", t, t, aggregate_widget_name(t), widget_type_for(t))
@@ -130,8 +140,9 @@ def choose_hub_id(explicit: str | None, widgets: list[dict[str, Any]]) -> tuple[
     `ops-evidence` widgets, else the manifest's hub name. Two such hubs need `--hub-id`."""
     if explicit:
         return explicit, "--hub-id"
-    hubs = {str(w["hubId"]) for w in widgets
-            if w.get("policyScope") == POLICY_SCOPE and w.get("hubId")}  # fmt: skip
+    hubs = {
+        str(w["hubId"]) for w in widgets if w.get("policyScope") == POLICY_SCOPE and w.get("hubId")
+    }
     if len(hubs) > 1:
         raise UsageError(
             f"{POLICY_SCOPE} widgets exist in {len(hubs)} hubs ({', '.join(sorted(hubs))}); "
@@ -182,8 +193,13 @@ async def _one(
 
 
 async def _create(hub: InterHubClient, want: WantedWidget, hub_id: str) -> str:
-    body = {"hubId": hub_id, "name": want.name, "widgetType": want.widget_type,
-            "policyScope": POLICY_SCOPE, "status": "active"}  # fmt: skip
+    body = {
+        "hubId": hub_id,
+        "name": want.name,
+        "widgetType": want.widget_type,
+        "policyScope": POLICY_SCOPE,
+        "status": "active",
+    }
     response = await hub.post("/widgets", body)
     data = response_data(response)
     if response.status_code not in (200, 201) or not isinstance(data, dict) or "id" not in data:

@@ -137,8 +137,9 @@ async def run_smoke(
 
 
 def _body(event_type: str, key: str, widget: str, report: SmokeReport) -> dict[str, Any]:
-    body = interaction_event_body(smoke_event(event_type, key, report.run_id), widget,
-                                  report.view_context)  # fmt: skip
+    body = interaction_event_body(
+        smoke_event(event_type, key, report.run_id), widget, report.view_context
+    )
     body["metadata"]["smoke"] = True
     return body
 
@@ -166,8 +167,9 @@ def _declared_check(event_type: str, body: dict[str, Any], response: httpx.Respo
         detail = f"key refused: {short_error(response)}"
     else:
         detail = f"not accepted: {short_error(response)}"
-    return SmokeCheck(event_type, "accepted", ok, detail, body["widgetId"], body, status,
-                      _answer(response))  # fmt: skip
+    return SmokeCheck(
+        event_type, "accepted", ok, detail, body["widgetId"], body, status, _answer(response)
+    )
 
 
 async def _undeclared_check(hub: InterHubClient, report: SmokeReport) -> SmokeCheck:
@@ -179,8 +181,16 @@ async def _undeclared_check(hub: InterHubClient, report: SmokeReport) -> SmokeCh
     body = _undeclared_body(sendable[0].sent)
     response = await _post(hub, body)
     ok, detail = _judge_rejection(response, widget_took_declared=bool(accepted))
-    return SmokeCheck(UNDECLARED_TYPE, "rejected", ok, detail, body["widgetId"], body,
-                      response.status_code, _answer(response))  # fmt: skip
+    return SmokeCheck(
+        UNDECLARED_TYPE,
+        "rejected",
+        ok,
+        detail,
+        body["widgetId"],
+        body,
+        response.status_code,
+        _answer(response),
+    )
 
 
 def _undeclared_body(template: dict[str, Any]) -> dict[str, Any]:

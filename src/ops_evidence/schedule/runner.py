@@ -138,8 +138,9 @@ class Scheduler:
             emitted = False
             if event is not None:
                 emitted = await self._maybe_emit(job, event, force_emit)
-            record = RunRecord(job, event, started, duration, max(0.0, started - scheduled),
-                               emitted, error)  # fmt: skip
+            record = RunRecord(
+                job, event, started, duration, max(0.0, started - scheduled), emitted, error
+            )
         self.results[job.key] = record
         for observer in self.observers:
             observer(record)

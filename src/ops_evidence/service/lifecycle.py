@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import signal
+import socket
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -68,9 +69,10 @@ class Service:
             self.settings = self.settings.model_copy(update={"sink": "stdout"})
         self.outbox: Outbox = MemoryOutbox() if self.dry_run else open_outbox(self.settings)
         self.state: ProbeStateStore = (
-            MemoryProbeState() if self.dry_run
+            MemoryProbeState()
+            if self.dry_run
             else SqliteProbeState(self.settings.state_dir / "probe-state.sqlite3")
-        )  # fmt: skip
+        )
         self.router = Router(self.settings, RetryPolicy.from_settings(self.settings))
 
     def _parts(self, client: httpx.AsyncClient) -> tuple[Dispatcher, Scheduler]:
@@ -81,12 +83,19 @@ class Service:
         for reason in self.settings.inter_hub_missing():
             self.view.sinks.setdefault("inter-hub", f"off: {reason} not set")
         dispatcher = Dispatcher(
-            self.outbox, self.router.outcomes, sinks, lease=self.router.policy.lease,
+            self.outbox,
+            self.router.outcomes,
+            sinks,
+            lease=self.router.policy.lease,
             observers=[self.metrics.observe_delivery],
-        )  # fmt: skip
-        scheduler = Scheduler(self.jobs, self._submit_to(dispatcher), self.state,
-                              observers=[self.metrics.observe_run],
-                              initial_spread=self.initial_spread)  # fmt: skip
+        )
+        scheduler = Scheduler(
+            self.jobs,
+            self._submit_to(dispatcher),
+            self.state,
+            observers=[self.metrics.observe_run],
+            initial_spread=self.initial_spread,
+        )
         self.view.results = scheduler.results
         return dispatcher, scheduler
 
@@ -131,39 +140,54 @@ class Service:
                 dispatcher, scheduler = self._parts(client)
                 await scheduler.load_state()
                 freeze_startup_objects()  # the per-minute collection then skips them
-                async with anyio.create_task_group() as tg:
-                    listener_stop = anyio.Event()
-                    server_done = None
-                    if sock is not None:
-                        serve = Listener(routes(self.view)).serve
-                        server_done = _start(tg, functools.partial(serve, sock, listener_stop))
-                    dispatcher_done = _start(tg, dispatcher.run)
-                    tg.start_soon(self._prune_forever)
-                    tg.start_soon(_trim_forever)
-                    scheduler_scope = anyio.CancelScope()
-                    scheduler_done = _start(tg, _scoped(scheduler_scope, scheduler.run))
-                    self.view.ready = True
-                    log.info("service_ready", probes=len(self.jobs), sinks=list(self.view.sinks),
-                             listen=self.settings.listen if listen else None)  # fmt: skip
-                    await _wait_for_signal(stop)
-                    self.view.ready = False
-                    scheduler.stop()
-                    await _within(self.grace, scheduler_done)
-                    scheduler_scope.cancel()  # probes still running past the bound are dropped
-                    dispatcher.stop()
-                    # Attempts still in flight past the bound keep their lease and are
-                    # read back and retried by the next process.
-                    await _within(self.grace, dispatcher_done)
-                    listener_stop.set()
-                    if server_done is not None:
-                        await _within(self.grace, server_done)
-                    tg.cancel_scope.cancel()
+                await self._serve(dispatcher, scheduler, sock, stop)
         finally:
             if sock is not None:
                 sock.close()  # the listener closed it already, unless start-up failed first
             await self.state.close()
             await self.outbox.close()
             log.info("service_stopped")
+
+    async def _serve(
+        self,
+        dispatcher: Dispatcher,
+        scheduler: Scheduler,
+        sock: socket.socket | None,
+        stop: anyio.Event | None,
+    ) -> None:
+        """Start the listener, dispatcher, housekeeping and scheduler; report ready; on the
+        signal, stop them in order, each within `grace`."""
+        async with anyio.create_task_group() as tg:
+            listener_stop = anyio.Event()
+            server_done = None
+            if sock is not None:
+                serve = Listener(routes(self.view)).serve
+                server_done = _start(tg, functools.partial(serve, sock, listener_stop))
+            dispatcher_done = _start(tg, dispatcher.run)
+            tg.start_soon(self._prune_forever)
+            tg.start_soon(_trim_forever)
+            scheduler_scope = anyio.CancelScope()
+            scheduler_done = _start(tg, _scoped(scheduler_scope, scheduler.run))
+            self.view.ready = True
+            log.info(
+                "service_ready",
+                probes=len(self.jobs),
+                sinks=list(self.view.sinks),
+                listen=self.settings.listen if sock is not None else None,
+            )
+            await _wait_for_signal(stop)
+            self.view.ready = False
+            scheduler.stop()
+            await _within(self.grace, scheduler_done)
+            scheduler_scope.cancel()  # probes still running past the bound are dropped
+            dispatcher.stop()
+            # Attempts still in flight past the bound keep their lease and are
+            # read back and retried by the next process.
+            await _within(self.grace, dispatcher_done)
+            listener_stop.set()
+            if server_done is not None:
+                await _within(self.grace, server_done)
+            tg.cancel_scope.cancel()
 
     async def prune(self) -> int:
         """Delete the finished events older than the retention (by `clock`); how many."""

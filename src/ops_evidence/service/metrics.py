@@ -19,44 +19,76 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
+        # Registered in this order, so /metrics lists them in it: probes, delivery, outbox.
+        self._probe_instruments()
+        self._delivery_instruments()
+        self._outbox_instruments()
+        self._outbox_sinks: set[str] = set()
+
+    def _probe_instruments(self) -> None:
         r = self.registry
         self.probe_runs = Counter(
-            f"{_PREFIX}_probe_runs", "Probe runs by event type and verdict.",
-            ["event_type", "verdict"], registry=r,
-        )  # fmt: skip
-        self.probe_duration = Histogram(
-            f"{_PREFIX}_probe_duration_seconds", "Probe run time.", ["event_type"], registry=r,
-            buckets=(0.005, 0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30),
-        )  # fmt: skip
-        self.probe_lateness = Histogram(
-            f"{_PREFIX}_probe_lateness_seconds", "Start delay behind schedule.", registry=r,
-            buckets=(0.001, 0.005, 0.01, 0.02, 0.03, 0.04, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 5),
-        )  # fmt: skip
-        self.events_enqueued = Counter(
-            f"{_PREFIX}_events_enqueued", "Events committed to the outbox.", ["event_type"],
+            f"{_PREFIX}_probe_runs",
+            "Probe runs by event type and verdict.",
+            ["event_type", "verdict"],
             registry=r,
-        )  # fmt: skip
-        self.events_refused = Counter(f"{_PREFIX}_events_refused", "Events refused by the outbox.",
-                                      ["reason"], registry=r)  # fmt: skip
-        self.deliveries = Counter(f"{_PREFIX}_deliveries", "Delivery attempts by sink and outcome.",
-                                  ["sink", "outcome"], registry=r)  # fmt: skip
-        self.retries = Counter(f"{_PREFIX}_delivery_retries", "Attempts that will be retried.",
-                               ["sink"], registry=r)  # fmt: skip
-        self.outbox_active = Gauge(f"{_PREFIX}_outbox_active_deliveries",
-                                   "Deliveries not yet final (pending, retrying, deferred).",
-                                   ["sink"], registry=r)  # fmt: skip
+        )
+        self.probe_duration = Histogram(
+            f"{_PREFIX}_probe_duration_seconds",
+            "Probe run time.",
+            ["event_type"],
+            registry=r,
+            buckets=(0.005, 0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30),
+        )
+        self.probe_lateness = Histogram(
+            f"{_PREFIX}_probe_lateness_seconds",
+            "Start delay behind schedule.",
+            registry=r,
+            buckets=(0.001, 0.005, 0.01, 0.02, 0.03, 0.04, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 5),
+        )
+
+    def _delivery_instruments(self) -> None:
+        r = self.registry
+        self.events_enqueued = Counter(
+            f"{_PREFIX}_events_enqueued",
+            "Events committed to the outbox.",
+            ["event_type"],
+            registry=r,
+        )
+        self.events_refused = Counter(
+            f"{_PREFIX}_events_refused", "Events refused by the outbox.", ["reason"], registry=r
+        )
+        self.deliveries = Counter(
+            f"{_PREFIX}_deliveries",
+            "Delivery attempts by sink and outcome.",
+            ["sink", "outcome"],
+            registry=r,
+        )
+        self.retries = Counter(
+            f"{_PREFIX}_delivery_retries", "Attempts that will be retried.", ["sink"], registry=r
+        )
+
+    def _outbox_instruments(self) -> None:
+        r = self.registry
+        self.outbox_active = Gauge(
+            f"{_PREFIX}_outbox_active_deliveries",
+            "Deliveries not yet final (pending, retrying, deferred).",
+            ["sink"],
+            registry=r,
+        )
         self.outbox_backlog = Gauge(
             f"{_PREFIX}_outbox_backlog_deliveries",
             "Deliveries not yet final by status: pending, retrying, inter_hub_sink_deferred.",
-            ["sink", "status"], registry=r,
-        )  # fmt: skip
+            ["sink", "status"],
+            registry=r,
+        )
         self.outbox_events = Gauge(f"{_PREFIX}_outbox_events", "Events in the outbox.", registry=r)
         self.outbox_oldest = Gauge(
             f"{_PREFIX}_outbox_oldest_pending_age_seconds",
             "Age of the oldest delivery due to be attempted (pending or retrying; deferred "
-            "rows are left out).", registry=r,
-        )  # fmt: skip
-        self._outbox_sinks: set[str] = set()
+            "rows are left out).",
+            registry=r,
+        )
 
     def observe_run(self, record: RunRecord) -> None:
         """Count a probe run."""

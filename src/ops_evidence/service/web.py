@@ -126,10 +126,14 @@ def _gates(view: ServiceView) -> list[str]:
             [html.escape(attrs.gate), html.escape(attrs.name), _status(attrs.status), reasons]
         )
     waves = [
-        [html.escape(w.wave.id), "yes" if w.ready else "no", _status(w.status),
-         html.escape(", ".join(f"{g} {s}" for g, s in w.gates.items()))]
+        [
+            html.escape(w.wave.id),
+            "yes" if w.ready else "no",
+            _status(w.status),
+            html.escape(", ".join(f"{g} {s}" for g, s in w.gates.items())),
+        ]
         for w in evaluate_waves(statuses)
-    ]  # fmt: skip
+    ]
     return [
         "<h2>Readiness gates</h2>",
         _table(["gate", "name", "status", "reasons"], rows),

@@ -36,8 +36,13 @@ async def outbox(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
 
 
 def _event(n: int, created: float = 0.0) -> StoredEvent:
-    return StoredEvent(f"run|endpoint:e{n}|ops-endpoint-verified", "ops-endpoint-verified",
-                       f"endpoint:e{n}", created, b'{"n": %d}' % n)  # fmt: skip
+    return StoredEvent(
+        f"run|endpoint:e{n}|ops-endpoint-verified",
+        "ops-endpoint-verified",
+        f"endpoint:e{n}",
+        created,
+        b'{"n": %d}' % n,
+    )
 
 
 async def test_enqueue_is_idempotent_by_key(outbox: Outbox) -> None:
@@ -96,10 +101,18 @@ async def test_record_retry_and_fallback_atomically(outbox: Outbox) -> None:
     await outbox.enqueue(_event(1), [NewDelivery("inter-hub", b"1")])
     [d] = await outbox.claim("inter-hub", now=1, limit=1, lease_seconds=30)
     await outbox.record(
-        [Result(d.key, "inter-hub", "rejected", error="400 bad", http_status=400,
-                fallback=NewDelivery("state-hub", b"fb", reason="rejected"))],
+        [
+            Result(
+                d.key,
+                "inter-hub",
+                "rejected",
+                error="400 bad",
+                http_status=400,
+                fallback=NewDelivery("state-hub", b"fb", reason="rejected"),
+            )
+        ],
         now=2,
-    )  # fmt: skip
+    )
     rows = {r.sink: r for r in await outbox.deliveries()}
     assert rows["inter-hub"].status == "rejected"
     assert rows["inter-hub"].last_http_status == 400
@@ -118,16 +131,25 @@ async def test_record_several_results_in_one_call(outbox: Outbox) -> None:
     assert len(claimed) == 3
     first, second, third = claimed
     await outbox.record(
-        [Result(first.key, "inter-hub", "delivered", http_status=201),
-         Result(second.key, "inter-hub", "retrying", next_attempt_at=50, error="503"),
-         Result(third.key, "inter-hub", "rejected", error="400",
-                fallback=NewDelivery("state-hub", b"fb", reason="rejected"))],
+        [
+            Result(first.key, "inter-hub", "delivered", http_status=201),
+            Result(second.key, "inter-hub", "retrying", next_attempt_at=50, error="503"),
+            Result(
+                third.key,
+                "inter-hub",
+                "rejected",
+                error="400",
+                fallback=NewDelivery("state-hub", b"fb", reason="rejected"),
+            ),
+        ],
         now=2,
-    )  # fmt: skip
+    )
     rows = {(r.key, r.sink): r for r in await outbox.deliveries()}
     assert [rows[(d.key, "inter-hub")].status for d in claimed] == [
-        "delivered", "retrying", "rejected"
-    ]  # fmt: skip
+        "delivered",
+        "retrying",
+        "rejected",
+    ]
     assert all(rows[(d.key, "inter-hub")].attempts == 1 for d in claimed)
     assert rows[(third.key, "state-hub")].status == "pending"
     assert (first.key, "state-hub") not in rows
@@ -225,9 +247,13 @@ async def test_sqlite_survives_reopen(tmp_path: Path) -> None:
 # --- lifecycle: what is finished, pruning after the retention, room at the cap --------------
 
 FINAL_INTER_HUB: list[Status] = [
-    "delivered", "duplicate", "rejected", "dead", "missing_inter_hub_config",
+    "delivered",
+    "duplicate",
+    "rejected",
+    "dead",
+    "missing_inter_hub_config",
     "missing_widget_mapping",
-]  # fmt: skip
+]
 
 
 # A State Hub row that landed: its event's evidence is held by a hub.
@@ -237,17 +263,23 @@ NOWHERE: list[list[NewDelivery]] = [
     [NewDelivery("inter-hub", None, inter), NewDelivery("state-hub", b"fb", state)]
     for inter in ("missing_inter_hub_config", "missing_widget_mapping", "dead", "rejected")
     for state in ("dead", "rejected")
-] + [[NewDelivery("inter-hub", b"d", "inter_hub_sink_deferred", next_attempt_at=50),
-      NewDelivery("state-hub", b"fb", "dead")]]  # fmt: skip
+] + [
+    [
+        NewDelivery("inter-hub", b"d", "inter_hub_sink_deferred", next_attempt_at=50),
+        NewDelivery("state-hub", b"fb", "dead"),
+    ]
+]
 
 
 async def _pre_go_live(outbox: Outbox, n: int, created: float) -> None:
     """An event as before go-live: Inter-Hub row `missing_inter_hub_config`, State Hub due."""
     await outbox.enqueue(
         _event(n, created),
-        [NewDelivery("inter-hub", None, "missing_inter_hub_config"),
-         NewDelivery("state-hub", b"fb")],
-    )  # fmt: skip
+        [
+            NewDelivery("inter-hub", None, "missing_inter_hub_config"),
+            NewDelivery("state-hub", b"fb"),
+        ],
+    )
 
 
 async def _deliver_state_hub(outbox: Outbox, now: float) -> None:
@@ -283,9 +315,11 @@ async def test_a_deferred_event_is_pruned_once_created_before_the_cut_off(outbox
     Hub copy delivered keeps its event for the retention from creation, not beyond."""
     await outbox.enqueue(
         _event(1, 10),
-        [NewDelivery("inter-hub", b"1", "inter_hub_sink_deferred", next_attempt_at=100),
-         NewDelivery("state-hub", b"fb")],
-    )  # fmt: skip
+        [
+            NewDelivery("inter-hub", b"1", "inter_hub_sink_deferred", next_attempt_at=100),
+            NewDelivery("state-hub", b"fb"),
+        ],
+    )
     await _deliver_state_hub(outbox, now=11)
     [d] = await outbox.claim("inter-hub", now=100, limit=1, lease_seconds=30)
     await outbox.record(

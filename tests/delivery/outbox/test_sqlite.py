@@ -15,8 +15,13 @@ pytestmark = pytest.mark.anyio
 
 
 def _event(n: int) -> StoredEvent:
-    return StoredEvent(f"run|endpoint:e{n}|ops-endpoint-verified", "ops-endpoint-verified",
-                       f"endpoint:e{n}", 0.0, b'{"n": %d}' % n)  # fmt: skip
+    return StoredEvent(
+        f"run|endpoint:e{n}|ops-endpoint-verified",
+        "ops-endpoint-verified",
+        f"endpoint:e{n}",
+        0.0,
+        b'{"n": %d}' % n,
+    )
 
 
 async def test_a_commit_by_another_connection_is_a_change_elsewhere(tmp_path: Path) -> None:

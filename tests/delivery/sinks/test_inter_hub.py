@@ -20,10 +20,27 @@ URL = "https://hub.example.test"
 
 
 def _delivery(ambiguous: bool = False) -> Delivery:
-    body = json.dumps({"widgetId": "w1", "eventType": "ops-endpoint-verified",
-                       "metadata": {"idempotencyKey": "k1"}}).encode()  # fmt: skip
-    return Delivery("k1", "inter-hub", "pending", 0, 0.0, body, "w1", "ops-endpoint-verified",
-                    "endpoint:e", 0.0, 0.0, ambiguous=ambiguous)  # fmt: skip
+    body = json.dumps(
+        {
+            "widgetId": "w1",
+            "eventType": "ops-endpoint-verified",
+            "metadata": {"idempotencyKey": "k1"},
+        }
+    ).encode()
+    return Delivery(
+        "k1",
+        "inter-hub",
+        "pending",
+        0,
+        0.0,
+        body,
+        "w1",
+        "ops-endpoint-verified",
+        "endpoint:e",
+        0.0,
+        0.0,
+        ambiguous=ambiguous,
+    )
 
 
 def _sink(handler: Callable[[httpx.Request], httpx.Response]) -> InterHubSink:
@@ -64,9 +81,18 @@ async def test_status_classification(
 
 @pytest.mark.parametrize(
     ("status", "ambiguous"),
-    [(500, True), (502, True), (504, True), (520, True), (501, False), (503, False),
-     (505, False), (429, False), (408, False)],
-)  # fmt: skip
+    [
+        (500, True),
+        (502, True),
+        (504, True),
+        (520, True),
+        (501, False),
+        (503, False),
+        (505, False),
+        (429, False),
+        (408, False),
+    ],
+)
 async def test_which_failures_may_have_landed(status: int, ambiguous: bool) -> None:
     """500, 502, 504 (and unknown 5xx) may follow a commit: ambiguous; 503/429/408 and 501/505
     say the request was not carried out."""
@@ -146,9 +172,10 @@ async def test_post_keeps_the_clients_headers_and_timeout() -> None:
         return httpx.Response(201, json={})
 
     client = httpx.AsyncClient(
-        transport=httpx.MockTransport(handler), headers={"User-Agent": "ops-evidence/test"},
+        transport=httpx.MockTransport(handler),
+        headers={"User-Agent": "ops-evidence/test"},
         timeout=httpx.Timeout(3.0, connect=1.0),
-    )  # fmt: skip
+    )
     await InterHubSink(InterHubClient(client, URL, SecretStr(KEY))).send(_delivery())
     [request] = seen
     assert request.headers["User-Agent"] == "ops-evidence/test"
@@ -159,10 +186,14 @@ async def test_post_keeps_the_clients_headers_and_timeout() -> None:
 
 @pytest.mark.parametrize(
     ("exc", "ambiguous"),
-    [(httpx.ConnectError("refused"), False), (httpx.ConnectTimeout("slow"), False),
-     (httpx.ReadTimeout("no answer"), True), (httpx.RemoteProtocolError("reset"), True),
-     (httpx.ReadError("reset"), True)],
-)  # fmt: skip
+    [
+        (httpx.ConnectError("refused"), False),
+        (httpx.ConnectTimeout("slow"), False),
+        (httpx.ReadTimeout("no answer"), True),
+        (httpx.RemoteProtocolError("reset"), True),
+        (httpx.ReadError("reset"), True),
+    ],
+)
 async def test_transport_errors_are_transient(exc: httpx.HTTPError, ambiguous: bool) -> None:
     """Transport errors retry; only those after the request may have left are ambiguous."""
 

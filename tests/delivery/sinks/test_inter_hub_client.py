@@ -26,8 +26,10 @@ pytestmark = pytest.mark.anyio
 
 def many_widgets(count: int) -> tuple[SeedWidget, ...]:
     """`count` seed widgets with predictable ids."""
-    return tuple(SeedWidget(id=f"w{n:04d}", name=f"filler-{n}", widget_type="ops-endpoint-card")
-                 for n in range(count))  # fmt: skip
+    return tuple(
+        SeedWidget(id=f"w{n:04d}", name=f"filler-{n}", widget_type="ops-endpoint-card")
+        for n in range(count)
+    )
 
 
 async def test_list_all_reads_every_page(hub_on: HubOn) -> None:
@@ -67,8 +69,9 @@ async def test_rate_limited_reads_are_waited_out() -> None:
         await anyio.sleep(0.06)
 
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app)) as client:
-        hub = InterHubClient(client, "http://127.0.0.1", SecretStr("emulator-test-key-bound"),
-                             sleep=sleep)  # fmt: skip
+        hub = InterHubClient(
+            client, "http://127.0.0.1", SecretStr("emulator-test-key-bound"), sleep=sleep
+        )
         first = await hub.get("/widgets")
         second = await hub.get("/widgets")
     assert (first.status_code, second.status_code) == (200, 200)
@@ -107,8 +110,19 @@ async def test_the_sink_and_the_rollout_tools_authenticate_through_one_client() 
     event = endpoint_event()
     widget = "widget-ops-endpoint-verified"
     body = canonical_json(interaction_event_body(event, widget))
-    delivery = Delivery(event.idempotency_key, "inter-hub", "pending", 0, 0.0, body, widget,
-                        event.event_type, event.context_key, 0.0, 0.0)  # fmt: skip
+    delivery = Delivery(
+        event.idempotency_key,
+        "inter-hub",
+        "pending",
+        0,
+        0.0,
+        body,
+        widget,
+        event.event_type,
+        event.context_key,
+        0.0,
+        0.0,
+    )
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app)) as client:
         sink = InterHubSink(
             InterHubClient(

@@ -59,8 +59,9 @@ async def hub(
     profile: str, faults: FaultConfig | None = None, max_page_size: int = 100
 ) -> AsyncIterator[Hub]:
     """An in-process emulator whose lists behave as `profile` says."""
-    config = hub_config(profile=profile, faults=faults or FaultConfig(),
-                        max_page_size=max_page_size)  # fmt: skip
+    config = hub_config(
+        profile=profile, faults=faults or FaultConfig(), max_page_size=max_page_size
+    )
     app = create_app(config)
     transport = Counting(httpx.ASGITransport(app=app))
     async with httpx.AsyncClient(transport=transport, base_url=ASGI_BASE) as client:
@@ -76,9 +77,21 @@ def _sink(transport: Hub) -> InterHubSink:
 def _delivery(first_attempt_at: float, *, ambiguous: bool = True) -> Delivery:
     event = endpoint_event()
     body = canonical_json(interaction_event_body(event, WIDGET))
-    return Delivery(event.idempotency_key, "inter-hub", "retrying", 1, 0.0, body, WIDGET,
-                    event.event_type, event.context_key, first_attempt_at, first_attempt_at,
-                    ambiguous=ambiguous, first_attempt_at=first_attempt_at)  # fmt: skip
+    return Delivery(
+        event.idempotency_key,
+        "inter-hub",
+        "retrying",
+        1,
+        0.0,
+        body,
+        WIDGET,
+        event.event_type,
+        event.context_key,
+        first_attempt_at,
+        first_attempt_at,
+        ambiguous=ambiguous,
+        first_attempt_at=first_attempt_at,
+    )
 
 
 async def _post_others(sink: InterHubSink, count: int) -> None:
@@ -170,8 +183,9 @@ async def test_unfinished_scan_resumes_where_it_stopped(profile: str) -> None:
 @pytest.mark.parametrize("profile", ["minimal", "cursor", "oldest-first"])
 async def test_failed_pages_leave_it_ambiguous_and_never_post_early(profile: str) -> None:
     """With reads failing too, no attempt posts before a scan has finished; one copy lands."""
-    faults = FaultConfig(seed=3, error_rates={503: 0.3},
-                         targets=("GET /api/v2/interaction-events",))  # fmt: skip
+    faults = FaultConfig(
+        seed=3, error_rates={503: 0.3}, targets=("GET /api/v2/interaction-events",)
+    )
     async with hub(profile, faults) as transport:
         sink = _sink(transport)
         await _post_others(sink, 60)

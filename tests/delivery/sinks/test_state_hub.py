@@ -18,14 +18,31 @@ pytestmark = pytest.mark.anyio
 
 
 def _delivery(sink: str) -> Delivery:
-    return Delivery("k1", sink, "pending", 0, 0.0, b'{"event_type":"ops_inventory_probe"}', None,
-                    "ops-endpoint-verified", "endpoint:e", 0.0, 0.0)  # fmt: skip
+    return Delivery(
+        "k1",
+        sink,
+        "pending",
+        0,
+        0.0,
+        b'{"event_type":"ops_inventory_probe"}',
+        None,
+        "ops-endpoint-verified",
+        "endpoint:e",
+        0.0,
+        0.0,
+    )
 
 
 @pytest.mark.parametrize(
-    ("status", "kind"), [(201, "delivered"), (200, "delivered"), (503, "transient"),
-                         (401, "rejected"), (422, "rejected")]
-)  # fmt: skip
+    ("status", "kind"),
+    [
+        (201, "delivered"),
+        (200, "delivered"),
+        (503, "transient"),
+        (401, "rejected"),
+        (422, "rejected"),
+    ],
+)
 async def test_state_hub_classification(status: int, kind: str) -> None:
     """2xx delivers; 5xx retries; any 4xx is a permanent rejection (no key, no manifest)."""
     seen: list[httpx.Request] = []

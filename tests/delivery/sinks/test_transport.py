@@ -39,8 +39,19 @@ def tls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, trustme
 
 def _delivery(n: int) -> Delivery:
     body = b'{"event_type":"ops_inventory_probe","idempotency_key":"k%d","summary":"s"}' % n
-    return Delivery(f"k{n}", "state-hub", "pending", 0, 0.0, body, None,
-                    "ops-endpoint-verified", "endpoint:e", 0.0, 0.0)  # fmt: skip
+    return Delivery(
+        f"k{n}",
+        "state-hub",
+        "pending",
+        0,
+        0.0,
+        body,
+        None,
+        "ops-endpoint-verified",
+        "endpoint:e",
+        0.0,
+        0.0,
+    )
 
 
 def _trusting(ca: trustme.CA) -> ssl.SSLContext:

@@ -55,8 +55,12 @@ def endpoint(endpoint_id: str, service: str, registry: bool = False) -> dict[str
 
 def backup(backup_id: str, store: str) -> dict[str, Any]:
     """A files backup of `store`."""
-    return {"id": backup_id, "environment": "local", "store": store,
-            "check": {"kind": "files", "path": "/srv/b", "pattern": "*"}}  # fmt: skip
+    return {
+        "id": backup_id,
+        "environment": "local",
+        "store": store,
+        "check": {"kind": "files", "path": "/srv/b", "pattern": "*"},
+    }
 
 
 def inventory(**sections: Any) -> Inventory:
@@ -69,9 +73,11 @@ def inventory(**sections: Any) -> Inventory:
 def endpoint_seen(endpoint_id: str, verified: bool, at: datetime = FRESH) -> EvidenceEvent:
     """An ops-endpoint-verified observation."""
     attributes = EndpointVerifiedAttributes(
-        verified=verified, reason=None if verified else "unexpected_status",
-        endpoint=endpoint_id, url="https://r.test/v2/",
-    )  # fmt: skip
+        verified=verified,
+        reason=None if verified else "unexpected_status",
+        endpoint=endpoint_id,
+        url="https://r.test/v2/",
+    )
     return EndpointVerified.build(
         context_key=f"endpoint:{endpoint_id}", attributes=attributes, observed_at=at
     )
@@ -80,9 +86,13 @@ def endpoint_seen(endpoint_id: str, verified: bool, at: datetime = FRESH) -> Evi
 def service_seen(service_id: str, verified: bool = True, at: datetime = FRESH) -> EvidenceEvent:
     """An ops-service-observed observation (up when verified)."""
     attributes = ServiceObservedAttributes(
-        verified=verified, reason=None if verified else "connection_refused",
-        service=service_id, status="up" if verified else "down", check="tcp", target="h:1",
-    )  # fmt: skip
+        verified=verified,
+        reason=None if verified else "connection_refused",
+        service=service_id,
+        status="up" if verified else "down",
+        check="tcp",
+        target="h:1",
+    )
     return ServiceObserved.build(
         context_key=f"service:{service_id}", attributes=attributes, observed_at=at
     )
@@ -91,9 +101,12 @@ def service_seen(service_id: str, verified: bool = True, at: datetime = FRESH) -
 def backup_seen(backup_id: str, verified: bool, at: datetime = FRESH) -> EvidenceEvent:
     """An ops-backup-verified observation (too old when not verified)."""
     attributes = BackupVerifiedAttributes(
-        verified=verified, reason=None if verified else "too_old",
-        backup=backup_id, tool="files", max_age_seconds=3600,
-    )  # fmt: skip
+        verified=verified,
+        reason=None if verified else "too_old",
+        backup=backup_id,
+        tool="files",
+        max_age_seconds=3600,
+    )
     return BackupVerified.build(
         context_key=f"backup:{backup_id}", attributes=attributes, observed_at=at
     )

@@ -27,8 +27,12 @@ from tests.probes.readiness.evidence import (
 
 def manual(status: str | None = None, **fields: Any) -> dict[str, Any]:
     """A manual evidence entry for the inventory's `gates:` section."""
-    entry: dict[str, Any] = {"link": "https://git.test/runbook.md", "date": "2026-06-20",
-                             "by": "operator", **fields}  # fmt: skip
+    entry: dict[str, Any] = {
+        "link": "https://git.test/runbook.md",
+        "date": "2026-06-20",
+        "by": "operator",
+        **fields,
+    }
     if status is not None:
         entry["status"] = status
     return entry
@@ -86,11 +90,14 @@ def test_a_rule_with_a_manual_part_is_partial_until_manual_evidence_claims_ready
 
 def test_a_manual_ready_claim_does_not_override_failing_evidence() -> None:
     """When the rule has evidence (a failing registry), a manual `ready` claim does not win."""
-    inv = inventory(services=[catalogued_service("gitea")],
-                    endpoints=[endpoint("registry", "gitea", registry=True)],
-                    gates={"OPS-G05": manual("ready")})  # fmt: skip
-    result = evaluate_gate(load_catalog().gate("OPS-G05"),
-                           evidence(inv, endpoint_seen("registry", verified=False)))  # fmt: skip
+    inv = inventory(
+        services=[catalogued_service("gitea")],
+        endpoints=[endpoint("registry", "gitea", registry=True)],
+        gates={"OPS-G05": manual("ready")},
+    )
+    result = evaluate_gate(
+        load_catalog().gate("OPS-G05"), evidence(inv, endpoint_seen("registry", verified=False))
+    )
     assert result.status == "blocked"
     assert result.decided_by == "evidence"
 

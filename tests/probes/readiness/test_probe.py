@@ -35,8 +35,9 @@ from tests.probes.readiness.evidence import (
 
 pytestmark = pytest.mark.anyio
 
-REGISTRY = inventory(services=[catalogued_service("gitea")],
-                     endpoints=[endpoint("registry", "gitea", registry=True)])  # fmt: skip
+REGISTRY = inventory(
+    services=[catalogued_service("gitea")], endpoints=[endpoint("registry", "gitea", registry=True)]
+)
 
 
 async def gate_event(ctx: ProbeContext, gate_id: str) -> ReadinessGateUpdated:
@@ -93,8 +94,9 @@ async def test_a_gate_whose_evaluation_failed_is_a_failure() -> None:
 async def test_g15_reads_recorded_rollout_outcomes_from_the_state_dir(tmp_path: Path) -> None:
     """Outcomes recorded by gate-probe/smoke --record in the state dir make G15 ready."""
     for command in ("gate-probe", "smoke"):
-        record_outcome(tmp_path, RolloutOutcome(command=command, ok=True,
-                                                at=datetime.now(UTC), detail="ok"))  # fmt: skip
+        record_outcome(
+            tmp_path, RolloutOutcome(command=command, ok=True, at=datetime.now(UTC), detail="ok")
+        )
     without = await gate_event(ProbeContext(inventory()), "OPS-G15")
     with_outcomes = await gate_event(ProbeContext(inventory(), state_dir=tmp_path), "OPS-G15")
     assert without.attributes.status == "unknown"
@@ -139,8 +141,17 @@ async def test_a_reason_at_the_limit_quoting_a_credential_still_makes_an_event()
     reason at the length limit still fits the event instead of failing the evaluation."""
     notes = "password=hunter2 " + "x" * (MAX_GATE_REASON_LENGTH - 17)
     assert len(notes) == MAX_GATE_REASON_LENGTH
-    inv = inventory(gates={"OPS-G07": {"link": "https://git.test/log", "date": "2026-06-20",
-                                       "by": "ops", "status": "partial", "notes": notes}})  # fmt: skip
+    inv = inventory(
+        gates={
+            "OPS-G07": {
+                "link": "https://git.test/log",
+                "date": "2026-06-20",
+                "by": "ops",
+                "status": "partial",
+                "notes": notes,
+            }
+        }
+    )
     event = await gate_event(ProbeContext(inv), "OPS-G07")
     assert event.attributes.status == "partial"
     assert len(event.attributes.reasons[-1]) == MAX_GATE_REASON_LENGTH
@@ -150,8 +161,16 @@ async def test_a_reason_at_the_limit_quoting_a_credential_still_makes_an_event()
 async def test_manual_evidence_link_is_redacted() -> None:
     """A token in a manual evidence link never reaches the event."""
     token = "ghp_" + "a1B2c3D4" * 5
-    inv = inventory(gates={"OPS-G07": {"link": f"https://git.test/log?access_token={token}",
-                                       "date": "2026-06-20", "by": "ops", "status": "ready"}})  # fmt: skip
+    inv = inventory(
+        gates={
+            "OPS-G07": {
+                "link": f"https://git.test/log?access_token={token}",
+                "date": "2026-06-20",
+                "by": "ops",
+                "status": "ready",
+            }
+        }
+    )
     event = await gate_event(ProbeContext(inv), "OPS-G07")
     assert event.attributes.status == "ready"
     assert token not in event.model_dump_json()
@@ -182,8 +201,10 @@ def test_gate_and_drift_jobs_run_after_the_observations() -> None:
 
 async def test_one_pass_evaluates_gates_from_that_pass_observations() -> None:
     """In run_once the gate jobs see the observations made earlier in the same pass."""
-    inv = inventory(services=[catalogued_service("web")],
-                    endpoints=[{**endpoint("root", "web"), "url": "http://127.0.0.1:1/"}])  # fmt: skip
+    inv = inventory(
+        services=[catalogued_service("web")],
+        endpoints=[{**endpoint("root", "web"), "url": "http://127.0.0.1:1/"}],
+    )
     emitted: list[str] = []
 
     async def submit(event: object, job: Job) -> bool:

@@ -43,6 +43,8 @@ def test_an_unreadable_outcome_is_ignored(tmp_path: Path) -> None:
 def test_a_secret_in_the_detail_is_not_recorded(tmp_path: Path) -> None:
     """The detail is redacted before it is written."""
     register_secret("canary-outcome-secret-77")
-    record_outcome(tmp_path, RolloutOutcome(command="smoke", ok=False, at=AT,
-                                            detail="refused canary-outcome-secret-77"))  # fmt: skip
+    record_outcome(
+        tmp_path,
+        RolloutOutcome(command="smoke", ok=False, at=AT, detail="refused canary-outcome-secret-77"),
+    )
     assert "canary-outcome-secret-77" not in outcome_path(tmp_path, "smoke").read_text("utf-8")

@@ -41,8 +41,11 @@ def test_g01_ready_when_every_seed_environment_is_fully_declared() -> None:
 
 def test_g01_partial_names_the_missing_environment_and_fields() -> None:
     """A missing seed environment and one without owner or lifecycle: partial, both named."""
-    envs = [environment("local"), environment("coulombcore", owner=None, lifecycle="unknown"),
-            environment("railiance01")]  # fmt: skip
+    envs = [
+        environment("local"),
+        environment("coulombcore", owner=None, lifecycle="unknown"),
+        environment("railiance01"),
+    ]
     status, reasons = rule("OPS-G01", evidence(inventory(environments=envs)))
     assert status == "partial"
     assert "2 of 4 required environments meet the requirement" in reasons
@@ -81,8 +84,9 @@ def test_g02_unknown_without_any_evidence_yet() -> None:
 def test_g02_partial_for_declaration_gaps_and_stale_evidence() -> None:
     """Missing owner repo, endpoint, backing stores or lifecycle, or stale evidence: partial."""
     bare = {"id": "db", "environment": "local"}
-    inv = inventory(services=[catalogued_service("web"), bare],
-                    endpoints=[endpoint("web-root", "web")])  # fmt: skip
+    inv = inventory(
+        services=[catalogued_service("web"), bare], endpoints=[endpoint("web-root", "web")]
+    )
     status, reasons = rule("OPS-G02", evidence(inv, service_seen("web", at=STALE)))
     assert status == "partial"
     assert (
@@ -97,8 +101,10 @@ def test_g02_partial_for_declaration_gaps_and_stale_evidence() -> None:
 
 def test_g05_ready_when_the_registry_endpoint_verified() -> None:
     """The endpoint expecting Docker-Distribution-Api-Version verified recently: rule ready."""
-    inv = inventory(services=[catalogued_service("gitea")],
-                    endpoints=[endpoint("registry", "gitea", registry=True), endpoint("ui", "gitea")])  # fmt: skip
+    inv = inventory(
+        services=[catalogued_service("gitea")],
+        endpoints=[endpoint("registry", "gitea", registry=True), endpoint("ui", "gitea")],
+    )
     status, reasons = rule("OPS-G05", evidence(inv, endpoint_seen("registry", verified=True)))
     assert status == "ready"
     assert reasons == ["all 1 registry endpoints meet the requirement"]
@@ -106,8 +112,10 @@ def test_g05_ready_when_the_registry_endpoint_verified() -> None:
 
 def test_g05_blocked_when_the_registry_endpoint_fails() -> None:
     """A failing registry endpoint is a missing precondition: blocked, with the probe's reason."""
-    inv = inventory(services=[catalogued_service("gitea")],
-                    endpoints=[endpoint("registry", "gitea", registry=True)])  # fmt: skip
+    inv = inventory(
+        services=[catalogued_service("gitea")],
+        endpoints=[endpoint("registry", "gitea", registry=True)],
+    )
     status, reasons = rule("OPS-G05", evidence(inv, endpoint_seen("registry", verified=False)))
     assert status == "blocked"
     assert "endpoint:registry: unexpected_status" in reasons
@@ -120,8 +128,10 @@ def test_g05_unknown_without_a_registry_endpoint_or_observation() -> None:
         "unknown",
         ["no registry endpoints in the inventory"],
     )
-    inv = inventory(services=[catalogued_service("gitea")],
-                    endpoints=[endpoint("registry", "gitea", registry=True)])  # fmt: skip
+    inv = inventory(
+        services=[catalogued_service("gitea")],
+        endpoints=[endpoint("registry", "gitea", registry=True)],
+    )
     assert rule("OPS-G05", evidence(inv))[0] == "unknown"
 
 
@@ -130,8 +140,10 @@ def test_g05_unknown_without_a_registry_endpoint_or_observation() -> None:
 
 def test_g06_ready_when_every_store_has_a_recent_verified_backup() -> None:
     """Every backing store and backed-up store verified recently: ready."""
-    inv = inventory(services=[catalogued_service("app", backing_stores=["db"])],
-                    backups=[backup("db-files", "db"), backup("media-files", "media")])  # fmt: skip
+    inv = inventory(
+        services=[catalogued_service("app", backing_stores=["db"])],
+        backups=[backup("db-files", "db"), backup("media-files", "media")],
+    )
     ev = evidence(inv, backup_seen("db-files", True), backup_seen("media-files", True))
     assert rule("OPS-G06", ev) == ("ready", ["all 2 persistent stores meet the requirement"])
 
@@ -146,8 +158,10 @@ def test_g06_blocked_when_a_backup_is_too_old() -> None:
 
 def test_g06_partial_when_a_backing_store_has_no_backup() -> None:
     """A service's backing store with no declared backup is a gap: partial."""
-    inv = inventory(services=[catalogued_service("app", backing_stores=["db", "cache"])],
-                    backups=[backup("db-files", "db")])  # fmt: skip
+    inv = inventory(
+        services=[catalogued_service("app", backing_stores=["db", "cache"])],
+        backups=[backup("db-files", "db")],
+    )
     status, reasons = rule("OPS-G06", evidence(inv, backup_seen("db-files", True)))
     assert status == "partial"
     assert "store cache: no backup declared" in reasons
@@ -170,8 +184,10 @@ def test_g14_ready_when_every_service_has_a_check_and_an_endpoint() -> None:
 
 def test_g14_partial_names_services_without_check_or_endpoint() -> None:
     """A service with neither: partial, naming what it lacks."""
-    inv = inventory(services=[catalogued_service("web"), {"id": "db", "environment": "local"}],
-                    endpoints=[endpoint("root", "web")])  # fmt: skip
+    inv = inventory(
+        services=[catalogued_service("web"), {"id": "db", "environment": "local"}],
+        endpoints=[endpoint("root", "web")],
+    )
     status, reasons = rule("OPS-G14", evidence(inv))
     assert status == "partial"
     assert "service db: no health check and endpoint probe" in reasons

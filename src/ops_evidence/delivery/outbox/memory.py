@@ -57,12 +57,20 @@ class MemoryOutbox(Outbox):
         if (event.key, new.sink) in self._deliveries:
             return
         self._deliveries[(event.key, new.sink)] = Delivery(
-            key=event.key, sink=new.sink, status=new.status, attempts=0,
-            next_attempt_at=new.next_attempt_at, body=new.body, widget_id=new.widget_id,
-            event_type=event.event_type, context_key=event.context_key,
-            created_at=event.created_at, updated_at=now, last_error=new.reason,
+            key=event.key,
+            sink=new.sink,
+            status=new.status,
+            attempts=0,
+            next_attempt_at=new.next_attempt_at,
+            body=new.body,
+            widget_id=new.widget_id,
+            event_type=event.event_type,
+            context_key=event.context_key,
+            created_at=event.created_at,
+            updated_at=now,
+            last_error=new.reason,
             fallback_seed=new.fallback_seed,
-        )  # fmt: skip
+        )
 
     async def claim(
         self, sink: str, now: float, limit: int, lease_seconds: float
@@ -70,12 +78,15 @@ class MemoryOutbox(Outbox):
         """Due, unleased, active deliveries of `sink`, oldest due first; leased."""
         due = sorted(
             (
-                d for d in self._deliveries.values()
-                if d.sink == sink and d.status in ACTIVE and d.next_attempt_at <= now
+                d
+                for d in self._deliveries.values()
+                if d.sink == sink
+                and d.status in ACTIVE
+                and d.next_attempt_at <= now
                 and self._leases.get((d.key, d.sink), 0.0) <= now
             ),
             key=lambda d: (d.next_attempt_at, d.key),
-        )[:limit]  # fmt: skip
+        )[:limit]
         claimed = []
         for delivery in due:
             ident = (delivery.key, delivery.sink)
@@ -134,9 +145,10 @@ class MemoryOutbox(Outbox):
 
         rows = self._rows_by_key()
         doomed = [
-            e.key for e in self._oldest_first()
+            e.key
+            for e in self._oldest_first()
             if e.created_at < cutoff and not any(keeps(d) for d in rows.get(e.key, []))
-        ]  # fmt: skip
+        ]
         self._delete(doomed)
         return len(doomed)
 
@@ -147,10 +159,11 @@ class MemoryOutbox(Outbox):
         rows = self._rows_by_key()
         for unfinished in (ACTIVE, DUE):
             doomed = [
-                e.key for e in self._oldest_first()
+                e.key
+                for e in self._oldest_first()
                 if not any(d.status in unfinished for d in rows.get(e.key, []))
                 and any(d.status in DONE for d in rows.get(e.key, []))
-            ][:want]  # fmt: skip
+            ][:want]
             if doomed:
                 self._delete(doomed)
                 return True
@@ -196,10 +209,13 @@ class MemoryOutbox(Outbox):
         """Filtered deliveries in (key, sink) order."""
         rows = sorted(self._deliveries.values(), key=lambda d: (d.key, d.sink))
         return [
-            d for d in rows
-            if (status is None or d.status == status) and (sink is None or d.sink == sink)
-            and (key is None or d.key == key) and (after is None or (d.key, d.sink) > after)
-        ][:limit]  # fmt: skip
+            d
+            for d in rows
+            if (status is None or d.status == status)
+            and (sink is None or d.sink == sink)
+            and (key is None or d.key == key)
+            and (after is None or (d.key, d.sink) > after)
+        ][:limit]
 
     async def event(self, key: str) -> StoredEvent | None:
         """The stored event."""
@@ -219,9 +235,13 @@ class MemoryOutbox(Outbox):
                 continue
             body, widget = bodies.get(ident, (current.body or b"", current.widget_id or ""))
             self._deliveries[ident] = dataclasses.replace(
-                current, status="pending", next_attempt_at=now, updated_at=now,
-                body=body or None, widget_id=widget or None,
-            )  # fmt: skip
+                current,
+                status="pending",
+                next_attempt_at=now,
+                updated_at=now,
+                body=body or None,
+                widget_id=widget or None,
+            )
             count += 1
         return count
 

@@ -32,9 +32,15 @@ Status = Literal[
 DUE: Final[frozenset[str]] = frozenset({"pending", "retrying"})
 DEFERRED: Final = "inter_hub_sink_deferred"
 FINAL: Final[frozenset[str]] = frozenset(
-    {"delivered", "duplicate", "rejected", "dead", "missing_inter_hub_config",
-     "missing_widget_mapping"}
-)  # fmt: skip
+    {
+        "delivered",
+        "duplicate",
+        "rejected",
+        "dead",
+        "missing_inter_hub_config",
+        "missing_widget_mapping",
+    }
+)
 # Statuses the dispatcher still works on; everything else is final until replayed.
 ACTIVE: Final[frozenset[str]] = DUE | {DEFERRED}
 # The statuses that mean the sink holds the evidence (the event has landed).
@@ -42,9 +48,15 @@ DONE: Final[frozenset[str]] = frozenset({"delivered", "duplicate"})
 # The backlog statuses in the order `outbox stats`, metrics and the status page show them.
 BACKLOG_STATUSES: Final[tuple[str, ...]] = ("pending", "retrying", DEFERRED)
 REPLAYABLE: Final[frozenset[str]] = frozenset(
-    {"dead", "rejected", "missing_inter_hub_config", "missing_widget_mapping",
-     "inter_hub_sink_deferred", "retrying"}
-)  # fmt: skip
+    {
+        "dead",
+        "rejected",
+        "missing_inter_hub_config",
+        "missing_widget_mapping",
+        "inter_hub_sink_deferred",
+        "retrying",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -104,9 +104,14 @@ class SqliteOutbox(Outbox):
                 self._room_at_cap(conn, count)
             conn.execute(
                 "INSERT INTO events VALUES (?, ?, ?, ?, ?)",
-                (event.key, event.event_type, event.context_key, event.created_at,
-                 event.event_json),
-            )  # fmt: skip
+                (
+                    event.key,
+                    event.event_type,
+                    event.context_key,
+                    event.created_at,
+                    event.event_json,
+                ),
+            )
             conn.execute("UPDATE counters SET value = value + 1 WHERE name = 'events'")
             for new in deliveries:
                 insert_delivery(conn, event, new, event.created_at)
@@ -164,9 +169,21 @@ class SqliteOutbox(Outbox):
                 "UPDATE deliveries SET status = ?, attempts = attempts + ?, "
                 "next_attempt_at = ?, last_error = ?, last_http_status = ?, ambiguous = ?, "
                 "lease_until = 0, updated_at = ? WHERE key = ? AND sink = ?",
-                [(r.status, int(r.count_attempt), r.next_attempt_at, r.error, r.http_status,
-                  int(r.ambiguous), now, r.key, r.sink) for r in results],
-            )  # fmt: skip
+                [
+                    (
+                        r.status,
+                        int(r.count_attempt),
+                        r.next_attempt_at,
+                        r.error,
+                        r.http_status,
+                        int(r.ambiguous),
+                        now,
+                        r.key,
+                        r.sink,
+                    )
+                    for r in results
+                ],
+            )
             for r in results:
                 if r.fallback is not None:
                     event = _event_row(conn, r.key)

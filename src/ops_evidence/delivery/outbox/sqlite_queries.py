@@ -18,12 +18,23 @@ DELIVERY_COLUMNS = (
 def row_to_delivery(row: Sequence[Any]) -> Delivery:
     """A `SELECT {DELIVERY_COLUMNS}` row as a Delivery."""
     return Delivery(
-        key=row[0], sink=row[1], status=row[2], attempts=row[3], next_attempt_at=row[4],
-        body=None if row[5] is None else bytes(row[5]), widget_id=row[6], event_type=row[7],
-        context_key=row[8], created_at=row[9], updated_at=row[10], last_error=row[11],
-        last_http_status=row[12], ambiguous=bool(row[13]), first_attempt_at=row[14],
+        key=row[0],
+        sink=row[1],
+        status=row[2],
+        attempts=row[3],
+        next_attempt_at=row[4],
+        body=None if row[5] is None else bytes(row[5]),
+        widget_id=row[6],
+        event_type=row[7],
+        context_key=row[8],
+        created_at=row[9],
+        updated_at=row[10],
+        last_error=row[11],
+        last_http_status=row[12],
+        ambiguous=bool(row[13]),
+        first_attempt_at=row[14],
         fallback_seed=None if row[15] is None else bytes(row[15]),
-    )  # fmt: skip
+    )
 
 
 def insert_delivery(
@@ -34,10 +45,21 @@ def insert_delivery(
         "INSERT OR IGNORE INTO deliveries (key, sink, status, next_attempt_at, body, widget_id, "
         "last_error, event_type, context_key, created_at, updated_at, fallback_seed) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (event.key, new.sink, new.status, new.next_attempt_at, new.body, new.widget_id,
-         new.reason, event.event_type, event.context_key, event.created_at, now,
-         new.fallback_seed),
-    )  # fmt: skip
+        (
+            event.key,
+            new.sink,
+            new.status,
+            new.next_attempt_at,
+            new.body,
+            new.widget_id,
+            new.reason,
+            event.event_type,
+            event.context_key,
+            event.created_at,
+            now,
+            new.fallback_seed,
+        ),
+    )
 
 
 def select_deliveries(

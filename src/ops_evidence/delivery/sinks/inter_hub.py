@@ -55,9 +55,12 @@ class InterHubSink:
             if found is not None:
                 return found
         request = httpx.Request(
-            "POST", self._url, headers=self._headers(delivery.key), content=delivery.body,
+            "POST",
+            self._url,
+            headers=self._headers(delivery.key),
+            content=delivery.body,
             extensions={"timeout": self._timeout},
-        )  # fmt: skip
+        )
         try:
             response = await self._client.send(request)
         except httpx.HTTPError as exc:

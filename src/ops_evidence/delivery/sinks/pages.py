@@ -35,8 +35,13 @@ _LIST_KEYS = ("data", "items", "results", "events", "records")
 _META_KEYS = ("pagination", "meta", "page_info", "pageInfo", "paging")
 _MORE = ("hasMore", "has_more", "hasNext", "has_next", "hasNextPage", "has_next_page")
 _NEXT = ("next", "nextUrl", "next_url", "nextLink", "next_link", "nextHref", "next_page_url")
-_CURSORS = {"nextCursor": "cursor", "next_cursor": "cursor", "nextPageToken": "pageToken",
-            "next_page_token": "page_token", "nextToken": "token"}  # fmt: skip
+_CURSORS = {
+    "nextCursor": "cursor",
+    "next_cursor": "cursor",
+    "nextPageToken": "pageToken",
+    "next_page_token": "page_token",
+    "nextToken": "token",
+}
 _OFFSETS = ("offset", "skip", "start")
 _PAGES = ("page", "currentPage", "current_page", "pageNumber", "page_number")
 _SIZES = ("limit", "pageSize", "page_size", "perPage", "per_page", "size")

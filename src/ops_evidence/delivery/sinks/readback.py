@@ -200,8 +200,12 @@ class ReadBack:
         with anyio.move_on_after(self.time_budget):
             async with lock:
                 return await self._walk(delivery, ident, ended_by)
-        return Attempt("transient", error="read-back: waited for another read-back's scan "
-                       "of the same list; resumes at the next attempt", ambiguous=True)  # fmt: skip
+        return Attempt(
+            "transient",
+            error="read-back: waited for another read-back's scan "
+            "of the same list; resumes at the next attempt",
+            ambiguous=True,
+        )
 
     async def _walk(
         self, delivery: Delivery, ident: tuple[str | None, str], ended_by: float
@@ -225,8 +229,11 @@ class ReadBack:
         verdict = self._verdict(delivery, scan)  # what the last page read showed
         if verdict is not False:
             return verdict
-        return Attempt("transient", error=f"read-back unfinished after {scan.pages} pages; "
-                       "resumes at the next attempt", ambiguous=True)  # fmt: skip
+        return Attempt(
+            "transient",
+            error=f"read-back unfinished after {scan.pages} pages; resumes at the next attempt",
+            ambiguous=True,
+        )
 
     def _verdict(self, delivery: Delivery, scan: Scan) -> Attempt | Literal[False] | None:
         """What the scan has shown so far: `duplicate`, None for absent, False: read on."""

@@ -185,9 +185,13 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
         try:
             with anyio.fail_after(wait_s):
                 _, conn = await loop.create_connection(
-                    _Connection, host, port, ssl=self._ssl if tls else None,
-                    server_hostname=host if tls else None, happy_eyeballs_delay=0.25,
-                )  # fmt: skip
+                    _Connection,
+                    host,
+                    port,
+                    ssl=self._ssl if tls else None,
+                    server_hostname=host if tls else None,
+                    happy_eyeballs_delay=0.25,
+                )
         except TimeoutError as exc:
             raise httpx.ConnectTimeout("no connection in time") from exc
         except (OSError, ssl.SSLError) as exc:

@@ -122,9 +122,15 @@ def environments(evidence: GateEvidence, rule: Rule) -> RuleResult:
         if env is None:
             findings.append(Finding("gap", f"environment {env_id}: not in the inventory"))
             continue
-        missing = [name for name, absent in (("role", not env.role.strip()),
-                                             ("lifecycle", env.lifecycle == "unknown"),
-                                             ("owner", env.owner is None)) if absent]  # fmt: skip
+        missing = [
+            name
+            for name, absent in (
+                ("role", not env.role.strip()),
+                ("lifecycle", env.lifecycle == "unknown"),
+                ("owner", env.owner is None),
+            )
+            if absent
+        ]
         findings.append(_gap_or_ok(f"environment {env_id}", missing))
     return RuleResult("required environments", findings)
 
@@ -135,13 +141,18 @@ def service_catalog(evidence: GateEvidence, _rule: Rule) -> RuleResult:
     findings = []
     for service in evidence.inventory.services:
         endpoints = evidence.endpoints_of(service.id)
-        missing = [name for name, absent in (
-            ("owner repo", service.owner_repo is None),
-            ("endpoint", not endpoints),
-            # An explicit `backing_stores: []` declares a stateless service; omitting it is a gap.
-            ("backing stores", "backing_stores" not in service.model_fields_set),
-            ("lifecycle", service.lifecycle == "unknown"),
-        ) if absent]  # fmt: skip
+        missing = [
+            name
+            for name, absent in (
+                ("owner repo", service.owner_repo is None),
+                ("endpoint", not endpoints),
+                # An explicit `backing_stores: []` declares a stateless service; omitting it
+                # is a gap.
+                ("backing stores", "backing_stores" not in service.model_fields_set),
+                ("lifecycle", service.lifecycle == "unknown"),
+            )
+            if absent
+        ]
         keys = [context_key("ops-service-observed", service.id)]
         keys += [context_key("ops-endpoint-verified", e.id) for e in endpoints]
         seen = any(evidence.recent(k) is not None for k in keys)
@@ -158,8 +169,11 @@ def service_catalog(evidence: GateEvidence, _rule: Rule) -> RuleResult:
 
 def registry_endpoint(evidence: GateEvidence, _rule: Rule) -> RuleResult:
     """OPS-G05: every registry endpoint (expects `Docker-Distribution-Api-Version`) verified."""
-    registries = [e for e in evidence.inventory.endpoints
-                  if any(h.lower() == REGISTRY_HEADER for h in e.expect.headers)]  # fmt: skip
+    registries = [
+        e
+        for e in evidence.inventory.endpoints
+        if any(h.lower() == REGISTRY_HEADER for h in e.expect.headers)
+    ]
     findings = [judge(evidence, context_key("ops-endpoint-verified", e.id)) for e in registries]
     return RuleResult("registry endpoints", findings)
 
