@@ -119,7 +119,6 @@ def one_run(
                 (b[0] - a[0], b[1] - a[1])
                 for a, b in ((ours0, cpu_split(proc.pid)), (theirs0, cpu_split(bb_pid)))
             )
-            ours, theirs = user + system, bb_user + bb_system
             runs, bb_done = runs_by_kind(listen) - runs0, driver.done - bb0
             elapsed = time.monotonic() - t0
             driver.stopping.set()
@@ -129,18 +128,40 @@ def one_run(
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=60)
+    if driver.failed:
+        raise SystemExit(f"failed probes: blackbox {driver.failed}")
+    return figures(runs, bb_done, (user, system), (bb_user, bb_system), elapsed)
+
+
+def figures(
+    runs: Counter[tuple[str, str]],
+    bb_done: int,
+    ours_cpu: tuple[float, float],
+    theirs_cpu: tuple[float, float],
+    elapsed: float,
+) -> dict[str, Any]:
+    """One run's row: CPU per probe of each side from their (user, system) CPU seconds."""
+    (user, system), (bb_user, bb_system) = ours_cpu, theirs_cpu
+    ours, theirs = user + system, bb_user + bb_system
     endpoint = {k: n for k, n in runs.items() if k[0] == ENDPOINT}
-    if driver.failed or set(endpoint) - {(ENDPOINT, "verified")}:
-        raise SystemExit(f"failed probes: blackbox {driver.failed}, ops-evidence {endpoint}")
+    if set(endpoint) - {(ENDPOINT, "verified")}:
+        raise SystemExit(f"failed probes: ops-evidence {endpoint}")
     ours_n = sum(endpoint.values())  # the service's other jobs' CPU is counted, not their runs
     ours_ms, theirs_ms = ours / ours_n * 1000, theirs / bb_done * 1000
     rest = sorted((runs - Counter(endpoint)).items())
     others = ", ".join(f"{kind} {verdict}: {n}" for (kind, verdict), n in rest)
-    return {"others": others, "ours_ms": ours_ms, "theirs_ms": theirs_ms,
-            "ratio": ours_ms / theirs_ms,
-            "ours_n": ours_n, "theirs_n": bb_done, "ours_pct": ours / elapsed * 100,
-            "theirs_pct": theirs / elapsed * 100, "ours_sys": system / ours,
-            "theirs_sys": bb_system / theirs}  # fmt: skip
+    return {
+        "others": others,
+        "ours_ms": ours_ms,
+        "theirs_ms": theirs_ms,
+        "ratio": ours_ms / theirs_ms,
+        "ours_n": ours_n,
+        "theirs_n": bb_done,
+        "ours_pct": ours / elapsed * 100,
+        "theirs_pct": theirs / elapsed * 100,
+        "ours_sys": system / ours,
+        "theirs_sys": bb_system / theirs,
+    }
 
 
 def profiler(pid: int, args: argparse.Namespace) -> subprocess.Popen[bytes]:
@@ -149,9 +170,22 @@ def profiler(pid: int, args: argparse.Namespace) -> subprocess.Popen[bytes]:
     if spy is None:
         raise SystemExit("py-spy not found: uv sync (it is a dev dependency)")
     mode = [] if args.blocking else ["--nonblocking"]
-    argv = [spy, "record", "--pid", str(pid), *mode, "--format", "raw", "--function",
-            "--rate", str(args.rate), "--duration", str(int(args.window)), "--output",
-            str(args.profile)]  # fmt: skip
+    argv = [
+        spy,
+        "record",
+        "--pid",
+        str(pid),
+        *mode,
+        "--format",
+        "raw",
+        "--function",
+        "--rate",
+        str(args.rate),
+        "--duration",
+        str(int(args.window)),
+        "--output",
+        str(args.profile),
+    ]
     return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -232,8 +266,8 @@ def summarise(path: Path, top: int) -> None:
         print(f"  {name:<40} {n / total * 100:5.1f}% {sub_incl[name] / total * 100:9.1f}%")
 
 
-def main() -> None:
-    """Start nginx and blackbox_exporter, measure `--runs` fresh services, print the table."""
+def arguments() -> argparse.Namespace:
+    """The command line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--probes", type=int, default=1000, help="endpoints, 10 s interval")
@@ -249,21 +283,42 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=200, help="py-spy samples per second")
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--summarise", type=Path, help="only summarise this saved raw profile")
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    """Start nginx and blackbox_exporter, measure `--runs` fresh services, print the table."""
+    args = arguments()
     if args.summarise:
         summarise(args.summarise, args.top)
         return
     blackbox = shutil.which("prometheus-blackbox-exporter")
     if blackbox is None:
         raise SystemExit("apt-get install prometheus-blackbox-exporter")
+    rows, others = measure(blackbox, args)
+    if len(rows) > 1:
+        median = {k: statistics.median(r[k] for r in rows) for k in rows[0]}
+        print_row("median", median)
+    print("the service's other runs in the window (their CPU is in its figure):")
+    print(*others, sep="\n")
+    if args.profile:
+        summarise(args.profile, args.top)
+
+
+def measure(blackbox: str, args: argparse.Namespace) -> tuple[list[dict[str, Any]], list[str]]:
+    """nginx, blackbox_exporter and the emulator up; `--runs` rows printed as they come."""
     rows, others = [], []
     with tempfile.TemporaryDirectory() as tmp, serve_asgi(create_app()) as hub:
         folder = Path(tmp)
         python = image_python(folder / "venv") if args.venv == "image" else sys.executable
         (folder / "blackbox.yml").write_text(BLACKBOX_CONFIG)
         port = servers.free_port()
-        argv = [blackbox, f"--config.file={folder / 'blackbox.yml'}",
-                f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"]  # fmt: skip
+        argv = [
+            blackbox,
+            f"--config.file={folder / 'blackbox.yml'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--log.level=warn",
+        ]
         with (
             servers.nginx(folder, None) as ports,
             servers.running(
@@ -275,18 +330,12 @@ def main() -> None:
             print_header()
             for n in range(args.runs):
                 profile = args.profile if n == args.runs - 1 else None
-                row = one_run(python, hub, url, (port, bb_pid),
-                              argparse.Namespace(**vars(args) | {"profile": profile}))  # fmt: skip
+                run_args = argparse.Namespace(**vars(args) | {"profile": profile})
+                row = one_run(python, hub, url, (port, bb_pid), run_args)
                 others.append(f"run {n + 1}: {row.pop('others')}")
                 rows.append(row)
                 print_row(n + 1, row)
-    if len(rows) > 1:
-        median = {k: statistics.median(r[k] for r in rows) for k in rows[0]}
-        print_row("median", median)
-    print("the service's other runs in the window (their CPU is in its figure):")
-    print(*others, sep="\n")
-    if args.profile:
-        summarise(args.profile, args.top)
+    return rows, others
 
 
 def children() -> list[int]:
@@ -300,8 +349,18 @@ def cmdline(pid: int) -> str:
     return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
 
 
-COLUMNS = ("run", "ours ms/probe", "bb ms/probe", "ratio", "ours probes", "bb probes",
-           "ours CPU %", "bb CPU %", "ours sys %", "bb sys %")  # fmt: skip
+COLUMNS = (
+    "run",
+    "ours ms/probe",
+    "bb ms/probe",
+    "ratio",
+    "ours probes",
+    "bb probes",
+    "ours CPU %",
+    "bb CPU %",
+    "ours sys %",
+    "bb sys %",
+)
 
 
 def print_header() -> None:
@@ -311,10 +370,17 @@ def print_header() -> None:
 
 def print_row(run: int | str, r: dict[str, Any]) -> None:
     """One line: CPU ms per probe, ratio, probes in the window, % of a core, system share."""
-    cells = (f"{r['ours_ms']:.3f}", f"{r['theirs_ms']:.3f}", f"{r['ratio']:.2f}",
-             f"{r['ours_n']:.0f}", f"{r['theirs_n']:.0f}", f"{r['ours_pct']:.1f}",
-             f"{r['theirs_pct']:.1f}", f"{r['ours_sys'] * 100:.0f}",
-             f"{r['theirs_sys'] * 100:.0f}")  # fmt: skip
+    cells = (
+        f"{r['ours_ms']:.3f}",
+        f"{r['theirs_ms']:.3f}",
+        f"{r['ratio']:.2f}",
+        f"{r['ours_n']:.0f}",
+        f"{r['theirs_n']:.0f}",
+        f"{r['ours_pct']:.1f}",
+        f"{r['theirs_pct']:.1f}",
+        f"{r['ours_sys'] * 100:.0f}",
+        f"{r['theirs_sys'] * 100:.0f}",
+    )
     print(" ".join(f"{c:>13}" for c in (str(run), *cells)), flush=True)
 
 
