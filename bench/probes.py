@@ -14,11 +14,13 @@ driver's own CPU is not counted against it. nginx's CPU is counted for neither.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import anyio
@@ -117,41 +119,45 @@ def main() -> None:
     blackbox = shutil.which("prometheus-blackbox-exporter")
     if blackbox is None:
         raise SystemExit("apt-get install prometheus-blackbox-exporter")
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        (folder / "blackbox.yml").write_text(BLACKBOX_CONFIG)
-        port = servers.free_port()
-        argv = [
-            blackbox,
-            f"--config.file={folder / 'blackbox.yml'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-            "--log.level=warn",
+    with tempfile.TemporaryDirectory() as tmp, nginx_and_blackbox(Path(tmp), blackbox) as targets:
+        url, port, pid = targets
+        # Rounds alternate between the two so both see the same background load.
+        rounds = [
+            (measure_ops_evidence(url, args.probes), measure_blackbox(port, pid, url, args.probes))
+            for _ in range(args.rounds)
         ]
-        with (
-            servers.nginx(folder, None) as ports,
-            servers.running(
-                argv, lambda: servers.port_open(port), "blackbox_exporter", folder / "blackbox.log"
-            ),
-        ):
-            url = f"http://127.0.0.1:{ports.http}/v2/"
-            pid = int(next(p for p in _children() if "blackbox" in _cmdline(p)))
-            # Rounds alternate between the two so both see the same background load.
-            rounds = [
-                (
-                    measure_ops_evidence(url, args.probes),
-                    measure_blackbox(port, pid, url, args.probes),
-                )
-                for _ in range(args.rounds)
-            ]
-            ours, theirs = min(r[0] for r in rounds), min(r[1] for r in rounds)
+        ours, theirs = min(r[0] for r in rounds), min(r[1] for r in rounds)
     print_table(args.probes, ours, theirs)
 
 
-def _children() -> list[str]:
-    return Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").read_text().split()
+@contextlib.contextmanager
+def nginx_and_blackbox(folder: Path, blackbox: str) -> Iterator[tuple[str, int, int]]:
+    """nginx (the target) and blackbox_exporter on loopback, in `folder`: the target's URL,
+    the exporter's port and its pid (for its CPU)."""
+    (folder / "blackbox.yml").write_text(BLACKBOX_CONFIG)
+    port = servers.free_port()
+    argv = [
+        blackbox,
+        f"--config.file={folder / 'blackbox.yml'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+        "--log.level=warn",
+    ]
+    with (
+        servers.nginx(folder, None) as ports,
+        servers.running(
+            argv, lambda: servers.port_open(port), "blackbox_exporter", folder / "blackbox.log"
+        ),
+    ):
+        pid = next(p for p in _children() if "blackbox" in _cmdline(p))
+        yield f"http://127.0.0.1:{ports.http}/v2/", port, pid
 
 
-def _cmdline(pid: str) -> str:
+def _children() -> list[int]:
+    me = os.getpid()
+    return [int(p) for p in Path(f"/proc/{me}/task/{me}/children").read_text().split()]
+
+
+def _cmdline(pid: int) -> str:
     return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
 
 

@@ -41,12 +41,11 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests' server launchers
 
-from tests import real_servers as servers
 from tests.servers import serve_asgi
 
 from footprint import TICKS, image_python, metric, start, synthetic, wait_runs
 from ops_evidence.emulator import create_app
-from probes import BLACKBOX_CONFIG
+from probes import nginx_and_blackbox
 
 INTERVAL = 10.0
 ENDPOINT = "ops-endpoint-verified"
@@ -311,22 +310,7 @@ def measure(blackbox: str, args: argparse.Namespace) -> tuple[list[dict[str, Any
     with tempfile.TemporaryDirectory() as tmp, serve_asgi(create_app()) as hub:
         folder = Path(tmp)
         python = image_python(folder / "venv") if args.venv == "image" else sys.executable
-        (folder / "blackbox.yml").write_text(BLACKBOX_CONFIG)
-        port = servers.free_port()
-        argv = [
-            blackbox,
-            f"--config.file={folder / 'blackbox.yml'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-            "--log.level=warn",
-        ]
-        with (
-            servers.nginx(folder, None) as ports,
-            servers.running(
-                argv, lambda: servers.port_open(port), "blackbox_exporter", folder / "bb.log"
-            ),
-        ):
-            url = f"http://127.0.0.1:{ports.http}/v2/"
-            bb_pid = next(p for p in children() if "blackbox" in cmdline(p))
+        with nginx_and_blackbox(folder, blackbox) as (url, port, bb_pid):
             print_header()
             for n in range(args.runs):
                 profile = args.profile if n == args.runs - 1 else None
@@ -336,17 +320,6 @@ def measure(blackbox: str, args: argparse.Namespace) -> tuple[list[dict[str, Any
                 rows.append(row)
                 print_row(n + 1, row)
     return rows, others
-
-
-def children() -> list[int]:
-    """Pids of this process's children."""
-    me = Path("/proc/self").resolve().name
-    return [int(p) for p in Path(f"/proc/{me}/task/{me}/children").read_text().split()]
-
-
-def cmdline(pid: int) -> str:
-    """A process's command line."""
-    return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
 
 
 COLUMNS = (
