@@ -106,7 +106,7 @@ async def test_the_sink_and_the_rollout_tools_authenticate_through_one_client() 
     """A hub that takes the bare key in `X-Api-Key`: configured once, the same header is on
     the sink's post, on its read-back's list reads, and on the rollout tools' list; the
     default `Authorization: Bearer` is refused there (so the configuration is what is used)."""
-    app = create_app(hub_config(auth_header="X-Api-Key", auth_scheme=""))
+    app = create_app(hub_config(auth_header="X-Api-Key", auth_scheme="", profile="minimal"))
     event = endpoint_event()
     widget = "widget-ops-endpoint-verified"
     body = canonical_json(interaction_event_body(event, widget))
