@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.util
 import ipaddress
 import ssl
-import sys
 from urllib.parse import urlsplit
 
 import httpx
@@ -15,15 +13,6 @@ from ops_evidence.delivery.sinks.transport import KeepAliveTransport
 from ops_evidence.errors import ConfigError
 from ops_evidence.http.cookieless import CookielessClient
 from ops_evidence.http.trust import ssl_context as trusted_context
-
-# httpcore runs `import sniffio` for every lock it creates (several per request); sniffio is
-# not installed, and each failed import scans sys.path. The probes record its absence once
-# (checks/http.py); the sinks need the same, as `outbox drain` never imports the probes:
-# measured at ~1 ms CPU per delivered event (bench/delivery.py). httpcore then assumes
-# asyncio, the only loop this service runs.
-if importlib.util.find_spec("sniffio") is None:
-    sys.modules.setdefault("sniffio", None)  # type: ignore[arg-type]
-
 
 MAX_CONNECTIONS = 32
 
