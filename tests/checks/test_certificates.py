@@ -8,9 +8,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import trustme
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ops_evidence.checks.certificates import (
     CertInfo,
+    _colon_hex,
     chain_source,
     days_left,
     names_match,
@@ -107,3 +110,16 @@ def test_serial_and_fingerprint_survive_redaction(leaf_der: bytes) -> None:
     assert redact({"tls_serial": cert.serial}) == {"tls_serial": cert.serial}
     bare = cert.fingerprint_sha256.replace(":", "").lower()
     assert redact({"fingerprint": bare}) != {"fingerprint": bare}
+
+
+@given(st.binary(min_size=1, max_size=32))
+@settings(max_examples=300, deadline=None)
+def test_any_colon_hex_survives_redaction(data: bytes) -> None:
+    """Any colon-hex serial or fingerprint passes today's redaction unchanged (else the
+    event model's pattern would reject the redacted value)."""
+    value = _colon_hex(data)
+    entry = {"serial": value, "fingerprint_sha256": value}
+    assert redact({"tls_chain": [entry], "tls_serial": value}) == {
+        "tls_chain": [entry],
+        "tls_serial": value,
+    }

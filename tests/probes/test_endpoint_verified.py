@@ -134,3 +134,17 @@ async def test_query_string_never_reported(nginx: servers.Nginx) -> None:
     assert "canary-query-token" not in event.model_dump_json()
     assert isinstance(event, EndpointVerified)
     assert event.attributes.url == f"http://127.0.0.1:{nginx.http}/v2/"
+
+
+async def test_unverified_endpoint_still_reports_its_chain(nginx: servers.Nginx) -> None:
+    """With `verify_tls: false` the chain is recorded and its lifetime still checked;
+    `tls_verified` is null (not checked), not false."""
+    url = f"https://127.0.0.1:{nginx.self_signed}/v2/"
+    ep = endpoint(url, None, verify_tls=False, tls_min_days=31)
+    event = await probe(inventory(endpoints=[ep]), "endpoint:registry")
+    assert isinstance(event, EndpointVerified)
+    a = event.attributes
+    assert (a.tls_verified, a.tls_host_matched) == (None, True)
+    assert a.reason == "tls_expiring"
+    assert a.tls_days_remaining is not None
+    assert 29 < a.tls_days_remaining < 30
