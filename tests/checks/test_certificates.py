@@ -123,3 +123,8 @@ def test_any_colon_hex_survives_redaction(data: bytes) -> None:
         "tls_chain": [entry],
         "tls_serial": value,
     }
+
+
+def test_unparsable_leaf_gives_an_empty_chain() -> None:
+    """A certificate `cryptography` can't parse ends the chain instead of raising."""
+    assert presented_chain(LeafOnly(b"not a certificate")) == ()  # type: ignore[arg-type]

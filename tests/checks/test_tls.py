@@ -104,6 +104,17 @@ async def test_self_signed_keeps_its_facts(nginx: servers.Nginx) -> None:
     assert len(leaf.fingerprint_sha256) == 95
 
 
+async def test_unknown_issuer_keeps_its_facts(nginx: servers.Nginx) -> None:
+    """A certificate from a CA the trust store lacks: unknown issuer, chain still read."""
+    result = await check_tls(TlsTarget("127.0.0.1", nginx.valid, "localhost", None, 5))
+    assert result.failure is not None
+    assert result.failure.reason == "tls_verify_failed"
+    assert result.tls is not None
+    assert result.tls.verify_error == "unable to get local issuer certificate"
+    assert result.tls.host_matched is True
+    assert result.tls.leaf.remaining(datetime.now(UTC)) > timedelta(days=300)
+
+
 async def test_wrong_name_is_rejected(nginx: servers.Nginx, certs: servers.Certs) -> None:
     """A certificate for another name fails verification; host_matched is false, dates kept."""
     result = await check_tls(TlsTarget("127.0.0.1", nginx.valid, "other.test", certs.ca_file, 5))

@@ -14,7 +14,6 @@ it meets `min_days: 3`); the comparison with `min_days` is exact, in seconds.
 from __future__ import annotations
 
 import ipaddress
-import math
 import ssl
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -24,6 +23,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
 _MAX_CHAIN = 10
+_TENTH_OF_A_DAY = timedelta(days=0.1)
 _SHORT = 200
 _ENCODING_DER = 2  # `_ssl.ENCODING_DER`, the argument of the private Certificate.public_bytes
 # OpenSSL's X509_V_ERR_HOSTNAME_MISMATCH and X509_V_ERR_IP_ADDRESS_MISMATCH.
@@ -36,6 +36,8 @@ def _colon_hex(data: bytes) -> str:
 
 
 def _serial(number: int) -> str:
+    # abs: RFC 5280 serials are positive, but a malformed negative one must not raise here.
+    number = abs(number)
     return _colon_hex(number.to_bytes(max(1, (number.bit_length() + 7) // 8), "big"))[:_SHORT]
 
 
@@ -109,15 +111,26 @@ def chain_source(ssl_object: ssl.SSLObject | ssl.SSLSocket) -> str:
 
 
 def presented_chain(ssl_object: ssl.SSLObject | ssl.SSLSocket | None) -> tuple[CertInfo, ...]:
-    """Every certificate the server presented, leaf first, verified or not."""
+    """Every certificate the server presented, leaf first, verified or not.
+
+    The chain stops before the first certificate `cryptography` can't parse (it is stricter
+    than OpenSSL about some encodings); an unreadable leaf gives an empty chain.
+    """
     if ssl_object is None:
         return ()
-    return tuple(parse_der(der) for der in _presented_der(ssl_object)[1][:_MAX_CHAIN])
+    chain: list[CertInfo] = []
+    for der in _presented_der(ssl_object)[1][:_MAX_CHAIN]:
+        try:
+            chain.append(parse_der(der))
+        except ValueError:
+            break
+    return tuple(chain)
 
 
 def days_left(remaining: timedelta) -> float:
     """Days rounded down to one decimal: 2.99 days is 2.9, so it never looks like 3."""
-    return math.floor(remaining.total_seconds() / 86400 * 10) / 10
+    # Floor division of timedeltas is exact integer arithmetic (no float rounding at 2.9).
+    return (remaining // _TENTH_OF_A_DAY) / 10
 
 
 def _label_match(pattern: str, host: str) -> bool:

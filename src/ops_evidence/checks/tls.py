@@ -100,5 +100,8 @@ async def check_tls(target: TlsTarget) -> TlsResult:
         left = target.timeout - (time.perf_counter() - started)
         return replace(failed, tls=await read_unverified(replace(target, timeout=left), error))
     if not chain:
-        return TlsResult(where, failure=Failure.of("tls_no_certificate", f"{where}: no cert"))
+        return TlsResult(
+            where,
+            failure=Failure.of("tls_no_certificate", f"{where}: no certificate could be read"),
+        )
     return TlsResult(where, tls=TlsFacts(chain), latency_ms=elapsed_ms(started))
