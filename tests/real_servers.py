@@ -19,6 +19,8 @@ from pathlib import Path
 
 import trustme
 
+from tests.tls_chains import Chain, short_intermediate_chain
+
 LOOPBACK = "127.0.0.1"
 REGISTRY_USER = "probe-user"
 REGISTRY_PASSWORD = "canary-Registry-Passw0rd-7f3e"
@@ -72,14 +74,26 @@ def running(argv: Sequence[str], ready: Callable[[], bool], what: str, log: Path
                 process.wait()
 
 
+# A leaf 2.99 days from expiry when made: read back (minutes later) as 2.9 days left.
+ALMOST_THREE_DAYS = timedelta(days=2.99)
+# The intermediate of `Certs.short` expires after 20 days, its leaf after 300.
+SHORT_INTERMEDIATE_DAYS, SHORT_LEAF_DAYS = 20, 300
+
+
 @dataclass(frozen=True)
 class Certs:
-    """A test CA and three server certificates for 127.0.0.1 / localhost."""
+    """A test CA and server certificates for 127.0.0.1 / localhost.
+
+    `almost_three` is signed by `ca_file` and has 2.99 days left; `short` is its own chain
+    (root in `short.ca_file`) whose intermediate expires before the leaf.
+    """
 
     ca_file: Path
     valid: tuple[Path, Path]
     expiring: tuple[Path, Path]
     self_signed: tuple[Path, Path]
+    almost_three: tuple[Path, Path]
+    short: Chain
 
 
 def make_certs(folder: Path, openssl: str) -> Certs:
@@ -121,7 +135,16 @@ def make_certs(folder: Path, openssl: str) -> Certs:
         check=True,
         capture_output=True,
     )
-    return Certs(ca_file, leaf("valid", None), leaf("expiring", expiry), signed)
+    almost = datetime.now().astimezone() + ALMOST_THREE_DAYS
+    short = short_intermediate_chain(folder, SHORT_INTERMEDIATE_DAYS, SHORT_LEAF_DAYS)
+    return Certs(
+        ca_file,
+        leaf("valid", None),
+        leaf("expiring", expiry),
+        signed,
+        leaf("almost-three", almost),
+        short,
+    )
 
 
 def _nginx_locations() -> str:
@@ -144,12 +167,14 @@ def _nginx_locations() -> str:
 
 @dataclass(frozen=True)
 class Nginx:
-    """Ports of the started nginx: plain HTTP and three TLS servers."""
+    """Ports of the started nginx: plain HTTP and five TLS servers (`Certs`' certificates)."""
 
     http: int
     valid: int
     expiring: int
     self_signed: int
+    almost_three: int
+    short_intermediate: int
 
 
 def nginx_config(folder: Path, certs: Certs | None, ports: Nginx) -> str:
@@ -165,6 +190,8 @@ def nginx_config(folder: Path, certs: Certs | None, ports: Nginx) -> str:
             (ports.valid, certs.valid),
             (ports.expiring, certs.expiring),
             (ports.self_signed, certs.self_signed),
+            (ports.almost_three, certs.almost_three),
+            (ports.short_intermediate, (certs.short.chain, certs.short.key)),
         ):
             servers.append(
                 f"server {{ listen {LOOPBACK}:{port} ssl; ssl_certificate {chain}; "
@@ -179,8 +206,8 @@ def nginx_config(folder: Path, certs: Certs | None, ports: Nginx) -> str:
 
 @contextmanager
 def nginx(folder: Path, certs: Certs | None) -> Iterator[Nginx]:
-    """nginx on four loopback ports (TLS ones only when `certs` is given)."""
-    ports = Nginx(free_port(), free_port(), free_port(), free_port())
+    """nginx on six loopback ports (TLS ones only when `certs` is given)."""
+    ports = Nginx(*(free_port() for _ in range(6)))
     config = folder / "nginx.conf"
     config.write_text(nginx_config(folder, certs, ports))
     argv = [shutil.which("nginx") or "/usr/sbin/nginx", "-p", str(folder), "-c", str(config)]

@@ -5,9 +5,11 @@ from __future__ import annotations
 import socket
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from ops_evidence.checks.http import fetch, mismatches
+from ops_evidence.http.trust import ssl_context
 from ops_evidence.inventory.checks import HttpExpect, HttpOptions
 from tests import real_servers as servers
 
@@ -38,7 +40,8 @@ async def test_registry_answers_401_with_its_header(registry: servers.Registry) 
     result = await fetch(opts, timeout=5)
     assert result.failure is None
     assert mismatches(result, opts.expect) == []
-    assert result.cert is not None
+    assert result.tls is not None
+    assert result.tls.verified is True
 
 
 async def test_registry_accepts_basic_auth_from_env(
@@ -72,10 +75,41 @@ async def test_self_signed_certificate_fails_verification(nginx: servers.Nginx) 
     assert result.failure.reason == "tls_verify_failed"
 
 
+async def test_refused_certificate_keeps_its_facts(nginx: servers.Nginx) -> None:
+    """After verification refused it, the certificate's dates and fingerprint are still read
+    (a second, unverified handshake), with the reason."""
+    result = await fetch(options(f"https://127.0.0.1:{nginx.self_signed}/health"), timeout=5)
+    assert result.tls is not None
+    assert result.tls.verified is False
+    assert result.tls.verify_error == "self-signed certificate"
+    assert result.tls.leaf.subject == "CN=localhost"
+    assert result.tls.leaf.fingerprint_sha256
+
+
+async def test_chain_read_through_httpx_own_transport(
+    nginx: servers.Nginx, certs: servers.Certs
+) -> None:
+    """The chain comes from the response's `ssl_object` with httpx's pooled transport too."""
+
+    def pooled(opts: HttpOptions, timeout: float) -> httpx.AsyncClient:
+        context = ssl_context(opts.verify_tls, opts.ca_file)
+        return httpx.AsyncClient(transport=httpx.AsyncHTTPTransport(verify=context))
+
+    url = f"https://127.0.0.1:{nginx.short_intermediate}/health"
+    opts = options(url, ca_file=str(certs.short.ca_file))
+    result = await fetch(opts, timeout=5, client_factory=pooled)
+    assert result.status == 200
+    assert result.tls is not None
+    assert [c.subject for c in result.tls.chain] == ["CN=localhost", "CN=Test Intermediate"]
+
+
 async def test_verification_can_be_turned_off(nginx: servers.Nginx) -> None:
     """`verify_tls: false` accepts the self-signed certificate."""
     opts = options(f"https://127.0.0.1:{nginx.self_signed}/health", verify_tls=False)
-    assert (await fetch(opts, timeout=5)).status == 200
+    result = await fetch(opts, timeout=5)
+    assert result.status == 200
+    assert result.tls is not None
+    assert (result.tls.verified, result.tls.host_matched) == (None, True)
 
 
 async def test_refused_connection_is_data() -> None:

@@ -36,12 +36,12 @@ async def test_post(nginx: servers.Nginx) -> None:
 
 
 async def test_tls_certificate_is_exposed(nginx: servers.Nginx, certs: servers.Certs) -> None:
-    """Over TLS the verified leaf certificate is read from the connection."""
+    """Over TLS the presented chain is read from the connection's `ssl_object`."""
     opts = HttpOptions(url=f"https://127.0.0.1:{nginx.expiring}/health", ca_file=certs.ca_file)
     result = await fetch(opts, timeout=5)
     assert result.status == 200
-    assert result.cert is not None
-    assert "localhost" in result.cert.sans
+    assert result.tls is not None
+    assert "localhost" in result.tls.leaf.sans
 
 
 async def test_plain_http_to_a_tls_port(nginx: servers.Nginx) -> None:

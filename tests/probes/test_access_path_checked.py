@@ -57,9 +57,14 @@ async def test_tls_valid(nginx: servers.Nginx, certs: servers.Certs) -> None:
     assert event.attributes.verified
     assert event.attributes.tls_days_remaining is not None
     assert event.attributes.tls_issuer
-    assert event.attributes.tls_sans == ["localhost"]
+    assert event.attributes.tls_sans == ["localhost", "127.0.0.1"]
     assert event.attributes.tls_serial is not None
     assert "REDACTED" not in event.attributes.tls_serial
+    assert event.attributes.tls_verified is True
+    assert event.attributes.tls_host_matched is True
+    [leaf] = event.attributes.tls_chain
+    assert leaf.serial == event.attributes.tls_serial
+    assert "REDACTED" not in leaf.fingerprint_sha256
 
 
 async def test_tls_expiring(nginx: servers.Nginx, certs: servers.Certs) -> None:
@@ -68,13 +73,56 @@ async def test_tls_expiring(nginx: servers.Nginx, certs: servers.Certs) -> None:
         {"kind": "tls", "host": "127.0.0.1", "port": nginx.expiring, "ca_file": str(certs.ca_file)}
     )
     assert event.attributes.reason == "tls_expiring"
-    assert event.attributes.tls_days_remaining == 3
+    assert event.attributes.tls_days_remaining == 3.0
 
 
 async def test_tls_self_signed(nginx: servers.Nginx) -> None:
     """A self-signed certificate is `tls_verify_failed`."""
     event = await check({"kind": "tls", "host": "127.0.0.1", "port": nginx.self_signed})
     assert event.attributes.reason == "tls_verify_failed"
+    a = event.attributes
+    assert (a.tls_verified, a.tls_verify_error) == (False, "self-signed certificate")
+    assert a.tls_not_after is not None
+    assert a.tls_subject == "CN=localhost"
+    assert len(a.tls_chain) == 1
+
+
+async def test_tls_hostname_mismatch(nginx: servers.Nginx, certs: servers.Certs) -> None:
+    """A server name the certificate doesn't cover: not verified, host not matched, dates kept."""
+    event = await check(
+        {
+            "kind": "tls",
+            "host": "127.0.0.1",
+            "port": nginx.valid,
+            "server_name": "other.test",
+            "ca_file": str(certs.ca_file),
+        }
+    )
+    a = event.attributes
+    assert (a.verified, a.reason) == (False, "tls_verify_failed")
+    assert (a.tls_verified, a.tls_host_matched) == (False, False)
+    assert a.tls_days_remaining is not None
+    assert a.tls_days_remaining > 300
+
+
+async def test_tls_intermediate_expiring_first(nginx: servers.Nginx, certs: servers.Certs) -> None:
+    """`min_days` applies to the intermediate that expires before the leaf, named in the message."""
+    event = await check(
+        {
+            "kind": "tls",
+            "host": "127.0.0.1",
+            "port": nginx.short_intermediate,
+            "server_name": "localhost",
+            "ca_file": str(certs.short.ca_file),
+            "min_days": servers.SHORT_INTERMEDIATE_DAYS + 1,
+        }
+    )
+    a = event.attributes
+    assert a.reason == "tls_expiring"
+    assert a.message is not None
+    assert "certificate 1 of the chain (CN=Test Intermediate)" in a.message
+    assert a.tls_expires_first == 1
+    assert a.tls_chain[1].issuer == "CN=Test Root"
 
 
 async def test_dns_matches(dns_port: int) -> None:

@@ -175,3 +175,19 @@ def test_latest_observation_wins() -> None:
     observations.record(newer)
     observations.record(older)
     assert observations.latest("service:api") == newer
+
+
+async def test_expiring_certificate_is_changed_with_its_decimal() -> None:
+    """`tls_expiring` is a `changed` record: declared `>= min_days`, observed the days left
+    with their decimal (2.9, not a rounded 3)."""
+    expiring = endpoint(401, "tls_expiring").model_copy(deep=True)
+    attributes = {
+        **expiring.attributes.model_dump(),
+        "tls_min_days": 3,
+        "tls_days_remaining": 2.9,
+    }
+    event = EndpointVerified.build(context_key="endpoint:ep", attributes=attributes)
+    result = await drift(service("up", "1.0"), event, dns(["127.0.0.7"]))
+    [record] = result.attributes.records
+    assert (record.kind, record.attribute) == ("changed", "tls_days_remaining")
+    assert (record.declared, record.observed) == (">= 3", "2.9")

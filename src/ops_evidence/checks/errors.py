@@ -47,6 +47,11 @@ def reason_for(exc: BaseException) -> str:
     return "http_error" if isinstance(exc, httpx.HTTPError) else "error"
 
 
+def verification_error(exc: BaseException) -> ssl.SSLCertVerificationError | None:
+    """The certificate-verification error behind `exc`, if that is what it was."""
+    return next((c for c in _chain(exc) if isinstance(c, ssl.SSLCertVerificationError)), None)
+
+
 def failure_from(exc: BaseException, target: str) -> Failure:
     """A `Failure` for an exception raised while talking to `target`."""
     reason = reason_for(exc)

@@ -16,8 +16,9 @@ from typing import Any
 import httpx
 
 from ops_evidence.checks.base import Failure, elapsed_ms
-from ops_evidence.checks.errors import failure_from
-from ops_evidence.checks.tls import CertInfo, cert_of
+from ops_evidence.checks.certificates import TlsFacts, connection_facts
+from ops_evidence.checks.errors import failure_from, verification_error
+from ops_evidence.checks.tls import TlsTarget, read_unverified
 from ops_evidence.checks.transport import FreshConnectionTransport
 from ops_evidence.http.cookieless import CookielessClient
 from ops_evidence.http.trust import ssl_context
@@ -53,7 +54,7 @@ class HttpResult:
     status: int | None = None
     headers: httpx.Headers = field(default_factory=httpx.Headers)
     body: bytes = field(default=b"", repr=False)
-    cert: CertInfo | None = None
+    tls: TlsFacts | None = None
     latency_ms: float | None = None
     failure: Failure | None = None
 
@@ -108,16 +109,31 @@ async def fetch(
             finally:
                 await response.aclose()
     except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError, OSError) as exc:
-        return HttpResult(url, options.method, failure=failure_from(exc, url))
+        tls = await tls_after_failure(options, exc, timeout - (time.perf_counter() - started))
+        return HttpResult(url, options.method, tls=tls, failure=failure_from(exc, url))
     return HttpResult(
         url,
         options.method,
         status=response.status_code,
         headers=response.headers,
         body=body,
-        cert=cert_of(ssl_object),
+        tls=connection_facts(
+            ssl_object, verify=options.verify_tls, host=httpx.URL(options.url).host
+        ),
         latency_ms=elapsed_ms(started),
     )
+
+
+async def tls_after_failure(
+    options: HttpOptions, exc: BaseException, timeout: float
+) -> TlsFacts | None:
+    """The presented chain when verification refused it (a second, unverified handshake)."""
+    error = verification_error(exc)
+    if error is None:
+        return None
+    url = httpx.URL(options.url)
+    target = TlsTarget(url.host, url.port or 443, url.host, None, timeout)
+    return await read_unverified(target, error)
 
 
 def json_path(document: Any, path: str) -> Any:

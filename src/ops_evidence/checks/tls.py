@@ -1,7 +1,11 @@
-"""TLS: handshake, chain verification, certificate lifetime, subject / issuer / serial / SANs.
+"""TLS: handshake, chain verification, and the facts of every certificate presented.
 
-Python 3.11's `ssl` exposes only the verified leaf certificate as a dict; the leaf is, in
-practice, the earliest-expiring certificate of a chain, and verification covers the rest.
+Verification is OpenSSL's, with the same context every probe uses. Only when it refuses the
+certificate is a second handshake made, without verification, to read the chain anyway: a
+self-signed, unknown-issuer or wrong-name certificate still reports its dates and fingerprint,
+with `verified: false` and OpenSSL's reason. (Handshaking unverified first and verifying
+afterwards would mean rebuilding OpenSSL's path building here; the second handshake costs a
+connection only when the first has already failed.)
 """
 
 from __future__ import annotations
@@ -9,75 +13,34 @@ from __future__ import annotations
 import contextlib
 import ssl
 import time
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 import anyio
 from anyio.streams.tls import TLSAttribute
 
 from ops_evidence.checks.base import Failure, elapsed_ms
-from ops_evidence.checks.errors import failure_from
+from ops_evidence.checks.certificates import (
+    CertInfo,
+    TlsFacts,
+    presented_chain,
+    unverified_facts,
+)
+from ops_evidence.checks.errors import failure_from, verification_error
 from ops_evidence.http.trust import ssl_context
 
-
-@dataclass(frozen=True, slots=True)
-class CertInfo:
-    """The facts of one certificate that evidence may carry."""
-
-    not_after: datetime
-    subject: str
-    issuer: str
-    serial: str
-    sans: tuple[str, ...] = ()
-
-    def days_remaining(self, now: datetime) -> int:
-        """Whole days until expiry (negative once expired)."""
-        return (self.not_after - now).days
+# The unverified second handshake gets what is left of the budget, but at least this much.
+_MIN_RETRY_SECONDS = 0.5
 
 
 @dataclass(frozen=True, slots=True)
 class TlsResult:
-    """Outcome of a TLS handshake."""
+    """Outcome of a TLS handshake; `tls` is kept when verification failed, too."""
 
     target: str
-    cert: CertInfo | None = None
+    tls: TlsFacts | None = None
     latency_ms: float | None = None
     failure: Failure | None = None
-
-
-def _name(rdns: Any) -> str:
-    parts = [f"{key}={value}" for rdn in rdns or () for key, value in rdn]
-    return ",".join(parts)[:200]
-
-
-def _serial(hex_digits: str) -> str:
-    # Colon-separated like openssl prints it; a bare 40-digit hex run would read as a token.
-    digits = hex_digits.upper().rjust(len(hex_digits) + len(hex_digits) % 2, "0")
-    return ":".join(digits[i : i + 2] for i in range(0, len(digits), 2))[:200]
-
-
-def cert_info(peer: dict[str, Any] | None) -> CertInfo | None:
-    """Parse `SSLSocket.getpeercert()` (verified form); None when there is no certificate."""
-    if not peer or "notAfter" not in peer:
-        return None
-    not_after = datetime.fromtimestamp(ssl.cert_time_to_seconds(peer["notAfter"]), UTC)
-    sans = tuple(str(value) for kind, value in peer.get("subjectAltName", ()) if kind == "DNS")
-    return CertInfo(
-        not_after=not_after,
-        subject=_name(peer.get("subject")),
-        issuer=_name(peer.get("issuer")),
-        serial=_serial(str(peer.get("serialNumber", ""))),
-        sans=sans[:20],
-    )
-
-
-def cert_of(ssl_object: ssl.SSLObject | ssl.SSLSocket | None) -> CertInfo | None:
-    """The leaf certificate of a connection, when it was verified."""
-    if ssl_object is None:
-        return None
-    return cert_info(ssl_object.getpeercert())
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,28 +54,54 @@ class TlsTarget:
     timeout: float = 10.0
 
 
+async def _handshake(target: TlsTarget, context: ssl.SSLContext) -> tuple[CertInfo, ...]:
+    """Connect, handshake, and read the presented chain before closing."""
+    stream = await anyio.connect_tcp(
+        target.host,
+        target.port,
+        ssl_context=context,
+        tls_hostname=target.server_name or target.host,
+    )
+    try:
+        chain = presented_chain(stream.extra(TLSAttribute.ssl_object))  # noqa: S610 - anyio, not Django
+    finally:
+        # The certificate is read; a peer that drops the TLS close is not a failure.
+        with contextlib.suppress(anyio.BrokenResourceError, OSError, ssl.SSLError):
+            await stream.aclose()
+    return chain
+
+
+async def read_unverified(
+    target: TlsTarget, error: ssl.SSLCertVerificationError
+) -> TlsFacts | None:
+    """The chain of a server whose certificate `error` refused; None when it can't be read."""
+    try:
+        with anyio.fail_after(max(target.timeout, _MIN_RETRY_SECONDS)):
+            chain = await _handshake(target, ssl_context(False))
+    except (TimeoutError, OSError, ssl.SSLError, anyio.BrokenResourceError):
+        return None
+    return unverified_facts(chain, error, target.server_name or target.host)
+
+
 async def check_tls(target: TlsTarget) -> TlsResult:
-    """Connect, handshake with verification, read the leaf certificate; never raises."""
+    """Handshake with verification and read the presented chain; never raises."""
     where = f"{target.host}:{target.port}"
     started = time.perf_counter()
     try:
         with anyio.fail_after(target.timeout):
-            stream = await anyio.connect_tcp(
-                target.host,
-                target.port,
-                ssl_context=ssl_context(True, target.ca_file),
-                tls_hostname=target.server_name or target.host,
-            )
-            try:
-                cert = cert_of(stream.extra(TLSAttribute.ssl_object))  # noqa: S610 - anyio, not Django
-            finally:
-                # The certificate is read; a peer that drops the TLS close is not a failure.
-                with contextlib.suppress(anyio.BrokenResourceError, OSError, ssl.SSLError):
-                    await stream.aclose()
+            chain = await _handshake(target, ssl_context(True, target.ca_file))
     except TimeoutError:
         return TlsResult(where, failure=Failure.of("timeout", f"{where}: no handshake in time"))
     except (OSError, ssl.SSLError, anyio.BrokenResourceError) as exc:
-        return TlsResult(where, failure=failure_from(exc, where))
-    if cert is None:
-        return TlsResult(where, failure=Failure.of("tls_no_certificate", f"{where}: no cert"))
-    return TlsResult(where, cert=cert, latency_ms=elapsed_ms(started))
+        failed = TlsResult(where, failure=failure_from(exc, where))
+        error = verification_error(exc)
+        if error is None:
+            return failed
+        left = target.timeout - (time.perf_counter() - started)
+        return replace(failed, tls=await read_unverified(replace(target, timeout=left), error))
+    if not chain:
+        return TlsResult(
+            where,
+            failure=Failure.of("tls_no_certificate", f"{where}: no certificate could be read"),
+        )
+    return TlsResult(where, tls=TlsFacts(chain), latency_ms=elapsed_ms(started))

@@ -37,6 +37,61 @@ GateReason = Annotated[
 ]
 
 
+# Public identifiers, kept verbatim by redaction because they are colon-separated hex (as
+# openssl prints them); the identifier types of issue 15 item 1 are to replace these.
+ColonHex = Annotated[
+    str, StringConstraints(pattern=r"^[0-9A-F]{2}(:[0-9A-F]{2})*$", max_length=_SHORT)
+]
+Sha256Fingerprint = Annotated[
+    str, StringConstraints(pattern=r"^[0-9A-F]{2}(:[0-9A-F]{2}){31}$", max_length=95)
+]
+
+
+class Certificate(BaseModel):
+    """One certificate the server presented (public facts only)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    subject: str = Field(max_length=_SHORT, description="RFC 4514 distinguished name.")
+    issuer: str = Field(max_length=_SHORT, description="RFC 4514 distinguished name.")
+    sans: list[str] = Field(default_factory=list, max_length=20, description="DNS names, IPs.")
+    serial: ColonHex = Field(description="Hex, colon-separated.")
+    fingerprint_sha256: Sha256Fingerprint = Field(description="SHA-256 of the DER, colon-hex.")
+    not_before: datetime
+    not_after: datetime
+
+
+class TlsChainAttributes(Attributes):
+    """The TLS facts an https endpoint and a tls access path share (absent without TLS)."""
+
+    tls_chain: list[Certificate] = Field(
+        default_factory=list,
+        max_length=10,
+        description="Every certificate the server presented, leaf first; kept when "
+        "verification failed.",
+    )
+    tls_verified: bool | None = Field(
+        default=None, description="The chain verified (None: verification was off)."
+    )
+    tls_verify_error: str | None = Field(
+        default=None, max_length=_SHORT, description="Why verification failed (OpenSSL's words)."
+    )
+    tls_host_matched: bool | None = Field(
+        default=None, description="The leaf's names cover the host name (SNI) asked for."
+    )
+    tls_expires_first: int | None = Field(
+        default=None, description="Position in `tls_chain` of the earliest expiry (0: leaf)."
+    )
+    tls_days_remaining: float | None = Field(
+        default=None,
+        description="Days until the earliest expiry in the chain, rounded DOWN to one decimal "
+        "(2.99 days is 2.9); `tls_min_days` is compared exactly, in seconds.",
+    )
+    tls_not_after: datetime | None = Field(
+        default=None, description="The earliest expiry in the chain."
+    )
+
+
 class ServiceObservedAttributes(Attributes):
     """A catalogued service was observed up, degraded or down."""
 
@@ -64,7 +119,7 @@ class ServiceObserved(EvidenceEvent):
     attributes: ServiceObservedAttributes
 
 
-class EndpointVerifiedAttributes(Attributes):
+class EndpointVerifiedAttributes(TlsChainAttributes):
     """An endpoint answered (or not) as declared."""
 
     endpoint: str = Field(description="Inventory endpoint id.")
@@ -77,8 +132,6 @@ class EndpointVerifiedAttributes(Attributes):
     observed_headers: dict[str, str] = Field(
         default_factory=dict, description="Only allow-listed headers, capped."
     )
-    tls_days_remaining: int | None = None
-    tls_not_after: datetime | None = None
     tls_min_days: int | None = None
     latency_ms: float | None = None
 
@@ -95,7 +148,7 @@ class EndpointVerified(EvidenceEvent):
     attributes: EndpointVerifiedAttributes
 
 
-class AccessPathCheckedAttributes(Attributes):
+class AccessPathCheckedAttributes(TlsChainAttributes):
     """An operator access path (ssh, tcp, tls, dns, kubernetes-api) works or not."""
 
     access_path: str = Field(description="Inventory access-path id.")
@@ -105,14 +158,12 @@ class AccessPathCheckedAttributes(Attributes):
     banner: str | None = Field(default=None, max_length=_SHORT)
     declared_addresses: list[str] = Field(default_factory=list)
     resolved_addresses: list[str] = Field(default_factory=list)
-    tls_days_remaining: int | None = None
     tls_subject: str | None = Field(default=None, max_length=_SHORT)
     tls_issuer: str | None = Field(default=None, max_length=_SHORT)
-    tls_serial: str | None = Field(
-        default=None, max_length=_SHORT, description="Hex, colon-separated."
+    tls_serial: ColonHex | None = Field(default=None, description="The leaf's, colon-hex.")
+    tls_sans: list[str] = Field(
+        default_factory=list, max_length=20, description="The leaf's DNS names and IPs."
     )
-    tls_sans: list[str] = Field(default_factory=list, max_length=20, description="DNS names.")
-    tls_not_after: datetime | None = None
     kubernetes_version: str | None = Field(default=None, max_length=64)
     latency_ms: float | None = None
 

@@ -14,6 +14,7 @@ from ops_evidence.events.types import AccessPathChecked
 from ops_evidence.inventory.checks import DnsPath, KubernetesApiPath, SshPath, TcpPath, TlsPath
 from ops_evidence.inventory.models import AccessPath
 from ops_evidence.probes.base import ProbeContext, ProbeTarget, entity, make_event, verdict
+from ops_evidence.probes.tls_evidence import expiry_failure, tls_attributes
 from ops_evidence.redact import compact_url
 
 
@@ -29,20 +30,15 @@ async def _tls(check: TlsPath, budget: float, ctx: ProbeContext) -> dict[str, An
     result = await check_tls(
         TlsTarget(check.host, check.port, check.server_name, check.ca_file, budget)
     )
-    if result.cert is None:
-        return {"latency_ms": result.latency_ms, **verdict(result.failure)}
-    days = result.cert.days_remaining(ctx.now())
-    failure = result.failure
-    if days < check.min_days:
-        message = f"{result.target}: certificate expires in {days} days (minimum {check.min_days})"
-        failure = Failure.of("tls_expiring", message)
+    now = ctx.now()
+    failure = result.failure or expiry_failure(result.tls, now, check.min_days, result.target)
+    leaf = result.tls.leaf if result.tls else None
     return {
-        "tls_days_remaining": days,
-        "tls_subject": result.cert.subject,
-        "tls_issuer": result.cert.issuer,
-        "tls_serial": result.cert.serial,
-        "tls_sans": list(result.cert.sans),
-        "tls_not_after": result.cert.not_after,
+        **tls_attributes(result.tls, now),
+        "tls_subject": leaf.subject if leaf else None,
+        "tls_issuer": leaf.issuer if leaf else None,
+        "tls_serial": leaf.serial if leaf else None,
+        "tls_sans": list(leaf.sans) if leaf else [],
         "latency_ms": result.latency_ms,
         **verdict(failure),
     }

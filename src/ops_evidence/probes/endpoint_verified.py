@@ -15,6 +15,7 @@ from ops_evidence.events.envelope import EvidenceEvent
 from ops_evidence.events.types import EndpointVerified
 from ops_evidence.inventory.models import Endpoint
 from ops_evidence.probes.base import ProbeContext, ProbeTarget, entity, make_event, verdict
+from ops_evidence.probes.tls_evidence import expiry_failure, tls_attributes
 from ops_evidence.redact import HEADER_ALLOW_LIST, allowed_headers, compact_url
 
 
@@ -30,9 +31,7 @@ def _declared(endpoint: Endpoint, tls_min_days: int) -> dict[str, Any]:
     }
 
 
-def _failure(
-    result: HttpResult, endpoint: Endpoint, days: int | None, min_days: int
-) -> Failure | None:
+def _failure(result: HttpResult, endpoint: Endpoint, expiring: Failure | None) -> Failure | None:
     if result.failure is not None:
         return result.failure
     problems = mismatches(result, endpoint.expect)
@@ -45,9 +44,7 @@ def _failure(
         if endpoint.expect.json_field and all(p.startswith(("JSON", "body")) for p in problems):
             reason = "json_mismatch"
         return Failure.of(reason, f"{result.url}: {'; '.join(problems)}")
-    if days is not None and days < min_days:
-        return Failure.of("tls_expiring", f"{result.url}: certificate expires in {days} days")
-    return None
+    return expiring
 
 
 def observed_headers(result: HttpResult, endpoint: Endpoint) -> dict[str, str]:
@@ -81,14 +78,14 @@ async def probe_endpoint(ctx: ProbeContext, target: ProbeTarget) -> EvidenceEven
     result = await fetch(
         endpoint, timeout=target.timeout_seconds, client_factory=ctx.client_factory
     )
-    days = result.cert.days_remaining(ctx.now()) if result.cert else None
+    now = ctx.now()
+    expiring = expiry_failure(result.tls, now, min_days, result.url)
     attributes = {
         **_declared(endpoint, min_days),
         "observed_status": result.status,
         "observed_headers": observed_headers(result, endpoint),
-        "tls_days_remaining": days,
-        "tls_not_after": result.cert.not_after if result.cert else None,
+        **tls_attributes(result.tls, now),
         "latency_ms": result.latency_ms,
-        **verdict(_failure(result, endpoint, days, min_days)),
+        **verdict(_failure(result, endpoint, expiring)),
     }
     return make_event(EndpointVerified, ctx, target, attributes)
