@@ -13,7 +13,7 @@ import pytest
 import trustme
 
 from ops_evidence.delivery.outbox.models import Delivery
-from ops_evidence.delivery.sinks.http import make_client
+from ops_evidence.delivery.sinks.http import make_client, send_prepared
 from ops_evidence.delivery.sinks.state_hub import StateHubSink
 from ops_evidence.delivery.sinks.transport import KeepAliveTransport
 from ops_evidence.emulator import create_app
@@ -204,3 +204,24 @@ async def test_a_connection_numbered_above_1024_is_still_reused() -> None:
         async with make_client(5.0) as client:
             ports = {(await client.get(url)).text for _ in range(3)}
     assert len(ports) == 1
+
+
+async def test_a_prepared_request_goes_to_the_transport_the_client_picks_for_its_url() -> None:
+    """`send_prepared` sends through the transport mounted for the URL (a proxy from the
+    environment is such a mount), returns the whole body, and the response knows its request."""
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(201, content=b'{"id": "e1"}')
+
+    mounted = httpx.MockTransport(answer)  # a scripted stand-in for a proxy transport
+    with serve_asgi(client_port_app) as url:
+        async with httpx.AsyncClient(mounts={"http://hub.test": mounted}) as client:
+            request = httpx.Request("POST", "http://hub.test/api/v2/interaction-events")
+            response = await send_prepared(client, request)
+            direct = await send_prepared(client, httpx.Request("GET", url))
+    assert (response.status_code, response.json(), response.request) == (201, {"id": "e1"}, request)
+    assert seen == [request]
+    assert direct.status_code == 200  # through the default transport
+    assert direct.text.isdigit()

@@ -41,6 +41,27 @@ def make_client(
     )
 
 
+async def send_prepared(client: httpx.AsyncClient, request: httpx.Request) -> httpx.Response:
+    """Send a request the sink built whole (headers, body, timeouts) to the client's transport.
+
+    `AsyncClient.send` wraps each request in an auth flow, a redirect loop, event hooks, an
+    elapsed timer and cookie handling; a delivery uses none of them (the key is a header,
+    redirects are off, no cookies). That layer cost ~100 µs of CPU per request here against
+    ~26 µs for the transport's own work (a canned-answer transport, 20,000 requests, best of
+    three), a sixth of a delivery's CPU. The transport is still the one the client picks for
+    the URL, so a proxy from the environment is honoured as by `send`.
+    """
+    # httpx's per-URL choice of transport (its proxy mounts); httpx is pinned in uv.lock.
+    transport = client._transport_for_url(request.url)
+    response = await transport.handle_async_request(request)
+    response.request = request
+    try:
+        await response.aread()
+    finally:
+        await response.aclose()
+    return response
+
+
 def is_loopback(url: str) -> bool:
     """True when the URL's host is localhost or a loopback address."""
     host = urlsplit(url).hostname or ""
