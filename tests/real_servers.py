@@ -218,16 +218,17 @@ def multi_address_nginx(folder: Path) -> Iterator[MultiAddress]:
     cert = ca.issue_cert(MULTI_NAME)
     cert.private_key_and_cert_chain_pem.write_to_path(str(folder / "multi.pem"))
     ports = MultiAddress(free_port(), free_port(), free_port(), folder / "ca.pem")
-    tls = f"ssl; ssl_certificate {folder}/multi.pem; ssl_certificate_key {folder}/multi.pem"
     listens = [f"{a}:{ports.both}" for a in MULTI_ADDRESSES] + [
         f"{MULTI_ADDRESSES[0]}:{ports.first_only}"
     ]
-    listens += [f"{a}:{ports.tls_both} {tls}" for a in MULTI_ADDRESSES]
+    listens += [f"{a}:{ports.tls_both} ssl" for a in MULTI_ADDRESSES]
+    tls = f"ssl_certificate {folder}/multi.pem; ssl_certificate_key {folder}/multi.pem;"
     body = "location = /health { default_type application/json; return 200 '{\"ok\": 1}'; }"
-    named = f"server_name {MULTI_NAME}; {body}"
+    default = " ".join(f"listen {a} default_server;" for a in listens)
+    named = " ".join(f"listen {a};" for a in listens)
     servers = [
-        f"server {{ {' '.join(f'listen {a} default_server;' for a in listens)} return 421; }}",
-        f"server {{ {' '.join(f'listen {a};' for a in listens)} {named} }}",
+        f"server {{ {default} {tls} return 421; }}",
+        f"server {{ {named} {tls} server_name {MULTI_NAME}; {body} }}",
     ]
     config = folder / "nginx.conf"
     config.write_text(_nginx_main(folder, servers))
