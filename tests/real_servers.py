@@ -195,6 +195,9 @@ def nginx(folder: Path, certs: Certs | None) -> Iterator[Nginx]:
 
 MULTI_NAME = "multi.test"
 MULTI_ADDRESSES = ("127.0.0.1", "127.0.0.2")
+# A name with an A and an AAAA record, served on the `both` port too.
+DUAL_NAME = "dual.test"
+DUAL_ADDRESSES = ("127.0.0.1", "::1")
 
 
 @dataclass(frozen=True)
@@ -202,7 +205,7 @@ class MultiAddress:
     """nginx for `MULTI_NAME` on several loopback addresses: ports and the CA it trusts."""
 
     both: int
-    """HTTP on every address of `MULTI_ADDRESSES`."""
+    """HTTP on every address of `MULTI_ADDRESSES` and of `DUAL_ADDRESSES`."""
     first_only: int
     """HTTP on the first address only: the others refuse."""
     tls_both: int
@@ -212,15 +215,15 @@ class MultiAddress:
 
 @contextmanager
 def multi_address_nginx(folder: Path) -> Iterator[MultiAddress]:
-    """nginx answering 200 on `/health` only for Host `MULTI_NAME` (421 for any other Host)."""
+    """nginx answering 200 on `/health` only for Host `MULTI_NAME` or `DUAL_NAME` (421 for
+    any other Host)."""
     ca = trustme.CA()
     ca.cert_pem.write_to_path(str(folder / "ca.pem"))
     cert = ca.issue_cert(MULTI_NAME)
     cert.private_key_and_cert_chain_pem.write_to_path(str(folder / "multi.pem"))
     ports = MultiAddress(free_port(), free_port(), free_port(), folder / "ca.pem")
-    listens = [f"{a}:{ports.both}" for a in MULTI_ADDRESSES] + [
-        f"{MULTI_ADDRESSES[0]}:{ports.first_only}"
-    ]
+    listens = [f"{a}:{ports.both}" for a in (*MULTI_ADDRESSES, "[::1]")]
+    listens.append(f"{MULTI_ADDRESSES[0]}:{ports.first_only}")
     listens += [f"{a}:{ports.tls_both} ssl" for a in MULTI_ADDRESSES]
     tls = f"ssl_certificate {folder}/multi.pem; ssl_certificate_key {folder}/multi.pem;"
     body = "location = /health { default_type application/json; return 200 '{\"ok\": 1}'; }"
@@ -228,7 +231,7 @@ def multi_address_nginx(folder: Path) -> Iterator[MultiAddress]:
     named = " ".join(f"listen {a};" for a in listens)
     servers = [
         f"server {{ {default} {tls} return 421; }}",
-        f"server {{ {named} {tls} server_name {MULTI_NAME}; {body} }}",
+        f"server {{ {named} {tls} server_name {MULTI_NAME} {DUAL_NAME}; {body} }}",
     ]
     config = folder / "nginx.conf"
     config.write_text(_nginx_main(folder, servers))

@@ -45,6 +45,14 @@ async def test_both_addresses_answer(dns_port: int, multi_nginx: servers.MultiAd
     assert event.attributes.observed_status == 200
 
 
+async def test_a_and_aaaa_records(dns_port: int, multi_nginx: servers.MultiAddress) -> None:
+    """A name with an A and an AAAA record is probed on both, IPv6 included."""
+    url = f"http://{servers.DUAL_NAME}:{multi_nginx.both}/health"
+    event = await probe_multi(dns_port, url)
+    assert event.attributes.verified, event.attributes.message
+    assert verdicts(event) == dict.fromkeys(servers.DUAL_ADDRESSES, (True, 200, None))
+
+
 async def test_one_address_refuses(dns_port: int, multi_nginx: servers.MultiAddress) -> None:
     """Only 127.0.0.1 listens: 127.0.0.2 fails, so the endpoint is not verified, and the
     message names the failing address."""
@@ -53,8 +61,9 @@ async def test_one_address_refuses(dns_port: int, multi_nginx: servers.MultiAddr
     a = event.attributes
     assert not a.verified
     assert verdicts(event)["127.0.0.1"] == (True, 200, None)
-    assert verdicts(event)["127.0.0.2"][:2] == (False, None)
-    assert a.reason == verdicts(event)["127.0.0.2"][2]
+    assert verdicts(event)["127.0.0.2"] == (False, None, "connection_refused")
+    assert a.reason == "connection_refused"
+    assert a.observed_status is None  # the failing address's attributes are shown
     assert a.message is not None
     assert a.message.startswith("1 of 2 addresses verified (2 needed); 127.0.0.2:")
 
