@@ -89,7 +89,12 @@ async def _probe_each(
     async with anyio.create_task_group() as group:
         for address in addresses:
             group.start_soon(one, address)
-    return [(a, e) for a, e in events.items() if isinstance(e, EndpointVerified)]
+    probed = []
+    for address in addresses:
+        event = events[address]
+        assert isinstance(event, EndpointVerified)  # probe_endpoint makes nothing else
+        probed.append((address, event))
+    return probed
 
 
 def _verdicts(probed: list[tuple[str, EndpointVerified]]) -> list[dict[str, Any]]:
