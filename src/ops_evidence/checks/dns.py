@@ -66,9 +66,11 @@ def _normal(address: str) -> str:
         return address
 
 
-async def _lookup(resolver: dns.asyncresolver.Resolver, name: str, record_type: str) -> list[str]:
+async def _lookup(
+    resolver: dns.asyncresolver.Resolver, name: str, record_type: str, lifetime: float
+) -> list[str]:
     try:
-        answer = await resolver.resolve(name, record_type, search=False)
+        answer = await resolver.resolve(name, record_type, search=False, lifetime=lifetime)
     except dns.resolver.NoAnswer:
         return []
     return [_normal(record.to_text()) for record in answer]
@@ -91,7 +93,9 @@ async def resolve(
     try:
         instance = _resolver(resolver, timeout)
         for record_type in record_types:
-            found += await _lookup(instance, name, record_type)
+            # One budget for all types: A then AAAA must not take twice the timeout.
+            left = max(timeout - (time.perf_counter() - started), 0.001)
+            found += await _lookup(instance, name, record_type, left)
     except dns.resolver.NXDOMAIN:
         return DnsResult(name, where, failure=Failure.of("nxdomain", f"{name} does not exist"))
     except dns.exception.Timeout:
