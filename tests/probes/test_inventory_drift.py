@@ -178,6 +178,22 @@ def test_latest_observation_wins() -> None:
     assert observations.latest("service:api") == newer
 
 
+async def test_failing_addresses_are_named() -> None:
+    """A per-address endpoint failing on one address: its record names that address."""
+    verdicts = [
+        {"address": "127.0.0.1", "verified": True, "status": 401},
+        {"address": "127.0.0.2", "verified": False, "reason": "connection_refused"},
+    ]
+    attributes = endpoint(None, "connection_refused").attributes.model_dump()
+    failing = EndpointVerified.build(
+        context_key="endpoint:ep", attributes={**attributes, "addresses": verdicts}
+    )
+    result = await drift(service("up", "1.0"), failing, dns(["127.0.0.7"]))
+    (record,) = result.attributes.records
+    assert (record.kind, record.entity, record.attribute) == ("missing", "endpoint:ep", "reachable")
+    assert record.detail == "failing: 127.0.0.2 connection_refused"
+
+
 @pytest.mark.integration
 async def test_address_set_drift_end_to_end(dns_port: int) -> None:
     """A dns path probed against dnsmasq (two A records, one of them undeclared, a declared

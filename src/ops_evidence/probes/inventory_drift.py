@@ -84,6 +84,15 @@ def _endpoint(event: EndpointVerified) -> list[DriftRecord]:
     return [_record("changed", key, attribute, declared, observed)]
 
 
+def _failing_addresses(event: EndpointVerified, records: list[DriftRecord]) -> list[DriftRecord]:
+    """A `per_address` endpoint's records say which addresses failed, and why."""
+    failing = [f"{v.address} {v.reason}" for v in event.attributes.addresses if not v.verified]
+    if not failing:
+        return records
+    detail = f"failing: {', '.join(failing)}"[:200]
+    return [r if r.detail else r.model_copy(update={"detail": detail}) for r in records]
+
+
 def _addresses(a: AccessPathCheckedAttributes, key: str) -> DriftRecord:
     """The declared and the resolved address sets, and in words what is missing and extra."""
     declared, observed = ",".join(a.declared_addresses), ",".join(a.resolved_addresses)
@@ -105,7 +114,7 @@ def compare(event: EvidenceEvent) -> list[DriftRecord]:
     if isinstance(event, ServiceObserved):
         return _service(event)
     if isinstance(event, EndpointVerified):
-        return _endpoint(event)
+        return _failing_addresses(event, _endpoint(event))
     if isinstance(event, AccessPathChecked):
         return _access_path(event)
     if not event.attributes.verified:
