@@ -5,14 +5,14 @@ it, the URL's host is resolved (A and AAAA), the single-address probe runs on ea
 at once with a client pinned to that address (Host header and TLS server name stay the host
 name), and one event lists each address's verdict in `addresses`. The endpoint is verified
 when every address is, or at least `min_addresses` of them; its other attributes (status,
-headers, certificate) are those of the first failing address, else of the first address.
+headers, certificate) are those of the first failing address when it is not, else of the
+first verified one.
 
 The host is resolved by the dns check (`checks.dns.resolve`, dnspython), not `getaddrinfo`:
-the operator can name the resolver as for a `dns` access path, the answer is the whole
-record set (glibc's `AI_ADDRCONFIG` would hide the AAAA records on a prober without IPv6,
-the very addresses that fail for IPv6 clients), and both probes see the same answer. The
-price: `/etc/hosts` is not consulted. Pinning needs a real connection, so these probes use
-`fresh_client` whatever `ctx.client_factory` is.
+both probes then see the same DNS answer, the A and AAAA sets as served (not filtered or
+reordered by the C library's address selection), and `resolver` names a server as for a
+`dns` access path. The price: `/etc/hosts` and nsswitch are not consulted. Pinning needs a
+real connection, so these probes use `fresh_client` whatever `ctx.client_factory` is.
 """
 
 from __future__ import annotations
