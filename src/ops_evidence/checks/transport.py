@@ -11,7 +11,7 @@ as with any other transport.
 from __future__ import annotations
 
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import anyio
@@ -98,19 +98,32 @@ async def _response_head(conn: h11.Connection, stream: anyio.abc.ByteStream) -> 
 class FreshConnectionTransport(httpx.AsyncBaseTransport):
     """One TCP (and TLS) connection per request; `timeout` bounds connect and each read."""
 
-    def __init__(self, ssl_context: ssl.SSLContext, timeout: float) -> None:
-        """Use `ssl_context` for https URLs; `timeout` seconds for connect and each read."""
+    def __init__(
+        self,
+        ssl_context: ssl.SSLContext,
+        timeout: float,
+        *,
+        connect_to: Mapping[str, str] | None = None,
+    ) -> None:
+        """Use `ssl_context` for https URLs; `timeout` seconds for connect and each read.
+
+        `connect_to` maps a host name to the address to connect to instead of resolving it
+        (like curl's `--resolve`); the Host header and TLS server name (SNI, certificate
+        check) stay the URL's host. Other hosts (a redirect elsewhere) resolve as usual.
+        """
         self._ssl, self._timeout = ssl_context, timeout
+        self._connect_to: Mapping[str, str] = connect_to or {}
 
     async def _connect(self, url: httpx.URL) -> anyio.abc.ByteStream:
         https = url.scheme == "https"
         port = url.port or (443 if https else 80)
+        host = self._connect_to.get(url.host, url.host)
         try:
             if https:
                 return await anyio.connect_tcp(
-                    url.host, port, ssl_context=self._ssl, tls_hostname=url.host
+                    host, port, ssl_context=self._ssl, tls_hostname=url.host
                 )
-            return await anyio.connect_tcp(url.host, port)
+            return await anyio.connect_tcp(host, port)
         except (OSError, ssl.SSLError, anyio.BrokenResourceError) as exc:
             raise httpx.ConnectError(str(exc)) from exc
 
