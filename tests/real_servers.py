@@ -11,7 +11,7 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -179,11 +179,6 @@ class Nginx:
 
 def nginx_config(folder: Path, certs: Certs | None, ports: Nginx) -> str:
     """An nginx.conf that keeps every file in `folder` and serves the test locations."""
-    user = "user root;" if os.geteuid() == 0 else ""
-    temp = " ".join(
-        f"{kind}_temp_path {folder}/{kind};"
-        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-    )
     servers = [f"server {{ listen {LOOPBACK}:{ports.http}; {_nginx_locations()} }}"]
     if certs is not None:
         for port, (chain, key) in (
@@ -197,6 +192,16 @@ def nginx_config(folder: Path, certs: Certs | None, ports: Nginx) -> str:
                 f"server {{ listen {LOOPBACK}:{port} ssl; ssl_certificate {chain}; "
                 f"ssl_certificate_key {key}; {_nginx_locations()} }}"
             )
+    return _nginx_main(folder, servers)
+
+
+def _nginx_main(folder: Path, servers: Sequence[str]) -> str:
+    """The main nginx.conf around `servers`, every file kept in `folder`."""
+    user = "user root;" if os.geteuid() == 0 else ""
+    temp = " ".join(
+        f"{kind}_temp_path {folder}/{kind};"
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
     return (
         f"{user} daemon off; worker_processes 1; pid {folder}/nginx.pid; "
         f"error_log {folder}/error.log warn; events {{ worker_connections 512; }} "
@@ -212,6 +217,53 @@ def nginx(folder: Path, certs: Certs | None) -> Iterator[Nginx]:
     config.write_text(nginx_config(folder, certs, ports))
     argv = [shutil.which("nginx") or "/usr/sbin/nginx", "-p", str(folder), "-c", str(config)]
     with running(argv, lambda: port_open(ports.http), "nginx", folder / "nginx.log"):
+        yield ports
+
+
+MULTI_NAME = "multi.test"
+MULTI_ADDRESSES = ("127.0.0.1", "127.0.0.2")
+# A name with an A and an AAAA record, served on the `both` port too.
+DUAL_NAME = "dual.test"
+DUAL_ADDRESSES = ("127.0.0.1", "::1")
+
+
+@dataclass(frozen=True)
+class MultiAddress:
+    """nginx for `MULTI_NAME` on several loopback addresses: ports and the CA it trusts."""
+
+    both: int
+    """HTTP on every address of `MULTI_ADDRESSES` and of `DUAL_ADDRESSES`."""
+    first_only: int
+    """HTTP on the first address only: the others refuse."""
+    tls_both: int
+    """HTTPS on every address, with a certificate for `MULTI_NAME` only."""
+    ca_file: Path
+
+
+@contextmanager
+def multi_address_nginx(folder: Path) -> Iterator[MultiAddress]:
+    """nginx answering 200 on `/health` only for Host `MULTI_NAME` or `DUAL_NAME` (421 for
+    any other Host)."""
+    ca = trustme.CA()
+    ca.cert_pem.write_to_path(str(folder / "ca.pem"))
+    cert = ca.issue_cert(MULTI_NAME)
+    cert.private_key_and_cert_chain_pem.write_to_path(str(folder / "multi.pem"))
+    ports = MultiAddress(free_port(), free_port(), free_port(), folder / "ca.pem")
+    listens = [f"{a}:{ports.both}" for a in (*MULTI_ADDRESSES, "[::1]")]
+    listens.append(f"{MULTI_ADDRESSES[0]}:{ports.first_only}")
+    listens += [f"{a}:{ports.tls_both} ssl" for a in MULTI_ADDRESSES]
+    tls = f"ssl_certificate {folder}/multi.pem; ssl_certificate_key {folder}/multi.pem;"
+    body = "location = /health { default_type application/json; return 200 '{\"ok\": 1}'; }"
+    default = " ".join(f"listen {a} default_server;" for a in listens)
+    named = " ".join(f"listen {a};" for a in listens)
+    servers = [
+        f"server {{ {default} {tls} return 421; }}",
+        f"server {{ {named} {tls} server_name {MULTI_NAME} {DUAL_NAME}; {body} }}",
+    ]
+    config = folder / "nginx.conf"
+    config.write_text(_nginx_main(folder, servers))
+    argv = [shutil.which("nginx") or "/usr/sbin/nginx", "-p", str(folder), "-c", str(config)]
+    with running(argv, lambda: port_open(ports.tls_both), "nginx", folder / "nginx.log"):
         yield ports
 
 
@@ -277,10 +329,17 @@ def _answers_dns(port: int) -> bool:
 
 
 @contextmanager
-def dnsmasq(folder: Path, binary: str, records: dict[str, str]) -> Iterator[int]:
-    """dnsmasq answering only `records` (name -> address) on a high loopback port."""
+def dnsmasq(
+    folder: Path, binary: str, records: Mapping[str, str | tuple[str, ...]]
+) -> Iterator[int]:
+    """dnsmasq answering only `records` (name -> one address or several) for names under
+    `.test` on a high loopback port; a type a name has no record of is answered empty."""
     port = free_port()
-    addresses = [f"--address=/{name}/{address}" for name, address in records.items()]
+    addresses = [
+        f"--host-record={name},{address}"
+        for name, value in records.items()
+        for address in ((value,) if isinstance(value, str) else value)
+    ]
     argv = [
         binary,
         "--no-daemon",
@@ -291,7 +350,10 @@ def dnsmasq(folder: Path, binary: str, records: dict[str, str]) -> Iterator[int]
         f"--listen-address={LOOPBACK}",
         "--bind-interfaces",
         f"--pid-file={folder}/dnsmasq.pid",
-        "--address=/ready.test/127.0.0.1",
+        # Local: answered from the records alone, so a missing AAAA is an empty answer
+        # (NODATA), as from a real authoritative server, not a refusal to forward.
+        "--local=/test/",
+        "--host-record=ready.test,127.0.0.1",
         *addresses,
     ]
     if os.geteuid() == 0:

@@ -63,7 +63,13 @@ def sshd_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
         yield port
 
 
-DNS_RECORDS = {"registry.test": "127.0.0.7", "moved.test": "127.0.0.9", "v6.test": "fd00::7"}
+DNS_RECORDS: dict[str, str | tuple[str, ...]] = {
+    "registry.test": "127.0.0.7",
+    "moved.test": "127.0.0.9",
+    "v6.test": "fd00::7",
+    servers.MULTI_NAME: servers.MULTI_ADDRESSES,
+    servers.DUAL_NAME: servers.DUAL_ADDRESSES,
+}
 
 
 @pytest.fixture(scope="session")
@@ -72,6 +78,15 @@ def dns_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     binary = require_tool("dnsmasq", "dnsmasq-base")
     with servers.dnsmasq(tmp_path_factory.mktemp("dnsmasq"), binary, DNS_RECORDS) as port:
         yield port
+
+
+@pytest.fixture(scope="session")
+def multi_nginx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[servers.MultiAddress]:
+    """nginx for `multi.test` on 127.0.0.1 and 127.0.0.2 (one port on the first only), and
+    for `dual.test` on 127.0.0.1 and [::1]."""
+    require_tool("nginx")
+    with servers.multi_address_nginx(tmp_path_factory.mktemp("multi-nginx")) as ports:
+        yield ports
 
 
 @pytest.fixture(scope="session")

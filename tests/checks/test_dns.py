@@ -67,3 +67,37 @@ async def test_aaaa_records(dns_port: int) -> None:
     )
     assert result.failure is None
     assert result.addresses == ("fd00::7",)
+
+
+async def test_whole_answer_set(dns_port: int) -> None:
+    """A name with two A records verifies only when both are declared, in any order."""
+    result = await check_dns(
+        servers.MULTI_NAME, ["127.0.0.2", "127.0.0.1"], resolver=f"127.0.0.1:{dns_port}"
+    )
+    assert result.failure is None
+    assert result.addresses == servers.MULTI_ADDRESSES
+
+
+async def test_missing_and_extra(dns_port: int) -> None:
+    """A partly different answer set names what is missing and what is extra."""
+    result = await check_dns(
+        servers.MULTI_NAME, ["127.0.0.1", "127.0.0.3"], resolver=f"127.0.0.1:{dns_port}"
+    )
+    assert result.failure is not None
+    assert result.failure.reason == "address_mismatch"
+    assert result.missing == ("127.0.0.3",)
+    assert result.extra == ("127.0.0.2",)
+    assert "missing 127.0.0.3; extra 127.0.0.2" in result.failure.message
+
+
+async def test_one_declared_of_two(dns_port: int) -> None:
+    """Declaring one of a name's two addresses is not enough: the other is extra."""
+    result = await check_dns(servers.MULTI_NAME, ["127.0.0.1"], resolver=f"127.0.0.1:{dns_port}")
+    assert result.failure is not None
+    assert (result.missing, result.extra) == ((), ("127.0.0.2",))
+
+
+async def test_extra_aaaa_record(dns_port: int) -> None:
+    """By default AAAA records count too: a declared IPv4 address misses the v6 name's."""
+    result = await check_dns("v6.test", ["127.0.0.7"], resolver=f"127.0.0.1:{dns_port}")
+    assert (result.missing, result.extra) == (("127.0.0.7",), ("fd00::7",))

@@ -85,3 +85,40 @@ def test_defaults_fill_schedules() -> None:
     schedule = inventory.schedule_of(inventory.services[0])
     assert schedule.interval == timedelta(minutes=5)
     assert schedule.heartbeat == timedelta(hours=1)
+
+
+PER_ADDRESS = """version: 1
+environments: [{id: local, role: test}]
+services: [{id: web, environment: local}]
+endpoints:
+  - {id: web-root, service: web, url: "http://web.test/", %s}
+"""
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        ("per_address: true, min_addresses: 0", "min_addresses: Input should be greater than"),
+        ("min_addresses: 2", "min_addresses and resolver apply only with per_address: true"),
+        ("resolver: 127.0.0.1", "min_addresses and resolver apply only with per_address: true"),
+    ],
+)
+def test_per_address_settings_are_checked(tmp_path: Path, settings: str, expected: str) -> None:
+    """`min_addresses` is at least 1, and it and `resolver` need `per_address: true`."""
+    path = tmp_path / "inventory.yaml"
+    path.write_text(PER_ADDRESS % settings)
+    with pytest.raises(ConfigError) as caught:
+        load_inventory(path)
+    assert expected in caught.value.render()
+
+
+def test_per_address_settings_load(tmp_path: Path) -> None:
+    """A per-address endpoint with a minimum and a resolver loads as written."""
+    path = tmp_path / "inventory.yaml"
+    path.write_text(PER_ADDRESS % "per_address: true, min_addresses: 2, resolver: '[::1]:53'")
+    (endpoint,) = load_inventory(path).endpoints
+    assert (endpoint.per_address, endpoint.min_addresses, endpoint.resolver) == (
+        True,
+        2,
+        "[::1]:53",
+    )

@@ -154,6 +154,23 @@ async def test_dns_moved(dns_port: int) -> None:
     assert event.attributes.declared_addresses == ["127.0.0.7"]
 
 
+async def test_dns_missing_and_extra(dns_port: int) -> None:
+    """Against a name with two A records, the event lists the whole answer and what is
+    missing from it and extra in it."""
+    event = await check(
+        {
+            "kind": "dns",
+            "name": servers.MULTI_NAME,
+            "addresses": ["127.0.0.1", "127.0.0.3"],
+            "resolver": f"127.0.0.1:{dns_port}",
+        }
+    )
+    a = event.attributes
+    assert a.reason == "address_mismatch"
+    assert a.resolved_addresses == ["127.0.0.1", "127.0.0.2"]
+    assert (a.missing_addresses, a.extra_addresses) == (["127.0.0.3"], ["127.0.0.2"])
+
+
 async def test_kubernetes_api(nginx: servers.Nginx, certs: servers.Certs, tmp_path: Path) -> None:
     """The API's `/version` with a token file verifies and reports the version."""
     token = tmp_path / "token"

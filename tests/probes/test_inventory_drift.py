@@ -13,6 +13,7 @@ from ops_evidence.events.types import (
     ServiceObserved,
 )
 from ops_evidence.probes import MemoryObservations, ProbeContext
+from tests import real_servers as servers
 from tests.probes.inventories import inventory, probe
 
 pytestmark = pytest.mark.anyio
@@ -191,3 +192,40 @@ async def test_expiring_certificate_is_changed_with_its_decimal() -> None:
     [record] = result.attributes.records
     assert (record.kind, record.attribute) == ("changed", "tls_days_remaining")
     assert (record.declared, record.observed) == (">= 3", "2.9")
+
+
+async def test_failing_addresses_are_named() -> None:
+    """A per-address endpoint failing on one address: its record names that address."""
+    verdicts = [
+        {"address": "127.0.0.1", "verified": True, "status": 401},
+        {"address": "127.0.0.2", "verified": False, "reason": "connection_refused"},
+    ]
+    attributes = endpoint(None, "connection_refused").attributes.model_dump()
+    failing = EndpointVerified.build(
+        context_key="endpoint:ep", attributes={**attributes, "addresses": verdicts}
+    )
+    result = await drift(service("up", "1.0"), failing, dns(["127.0.0.7"]))
+    (record,) = result.attributes.records
+    assert (record.kind, record.entity, record.attribute) == ("missing", "endpoint:ep", "reachable")
+    assert record.detail == "failing: 127.0.0.2 connection_refused"
+
+
+@pytest.mark.integration
+async def test_address_set_drift_end_to_end(dns_port: int) -> None:
+    """A dns path probed against dnsmasq (two A records, one of them undeclared, a declared
+    one absent) is one `changed` record with both sets and what is missing and extra."""
+    check = {
+        "kind": "dns",
+        "name": servers.MULTI_NAME,
+        "addresses": ["127.0.0.3", "127.0.0.1"],
+        "resolver": f"127.0.0.1:{dns_port}",
+    }
+    inv = inventory(access_paths=[{"id": "multi", "environment": "local", "check": check}])
+    ctx = ProbeContext(inv)
+    await probe(inv, "access-path:multi", ctx=ctx)
+    result = await probe(inv, "environment:local", ctx=ctx)
+    assert isinstance(result, InventoryDrift)
+    (record,) = [r for r in result.attributes.records if r.entity == "access-path:multi"]
+    assert (record.kind, record.attribute) == ("changed", "addresses")
+    assert (record.declared, record.observed) == ("127.0.0.3,127.0.0.1", "127.0.0.1,127.0.0.2")
+    assert record.detail == "missing 127.0.0.3; extra 127.0.0.2"

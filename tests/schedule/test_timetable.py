@@ -61,3 +61,14 @@ def test_emission_on_change_and_heartbeat() -> None:
     assert not should_emit(last, a2, now=3599, heartbeat=3600)
     assert should_emit(last, b, now=10, heartbeat=3600)
     assert should_emit(last, a, now=3600, heartbeat=3600)
+
+
+def test_nested_latency_is_volatile() -> None:
+    """A per-address verdict's latency does not make an event new; its verdict does."""
+
+    def per_address(latency: float, verified: bool) -> str:
+        verdict = {"address": "127.0.0.2", "verified": verified, "latency_ms": latency}
+        return fingerprint("ops-endpoint-verified", {"verified": True, "addresses": [verdict]})
+
+    assert per_address(1.0, True) == per_address(7.5, True)
+    assert per_address(1.0, True) != per_address(1.0, False)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,14 +30,17 @@ ClientFactory = Callable[[HttpOptions, float], httpx.AsyncClient]
 """Builds the client for one probe from its options and timeout (tests inject transports)."""
 
 
-def fresh_client(options: HttpOptions, timeout: float) -> httpx.AsyncClient:
+def fresh_client(
+    options: HttpOptions, timeout: float, *, connect_to: Mapping[str, str] | None = None
+) -> httpx.AsyncClient:
     """A new client per probe on a transport that opens a new connection per request.
 
-    A new connection is evidence of reachability; a pooled one isn't.
+    A new connection is evidence of reachability; a pooled one isn't. `connect_to` pins the
+    address a host name connects to (the per-address probe); Host and SNI stay the URL's host.
     """
     return CookielessClient(
         transport=FreshConnectionTransport(
-            ssl_context(options.verify_tls, options.ca_file), timeout
+            ssl_context(options.verify_tls, options.ca_file), timeout, connect_to=connect_to
         ),
         follow_redirects=options.follow_redirects,
         timeout=httpx.Timeout(timeout),

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import h11
@@ -56,15 +56,28 @@ class _Body(httpx.AsyncByteStream):
 class FreshConnectionTransport(httpx.AsyncBaseTransport):
     """One TCP (and TLS) connection per request; `timeout` bounds connect and each read."""
 
-    def __init__(self, ssl_context: ssl.SSLContext, timeout: float) -> None:
-        """Use `ssl_context` for https URLs; `timeout` seconds for connect and each read."""
+    def __init__(
+        self,
+        ssl_context: ssl.SSLContext,
+        timeout: float,
+        *,
+        connect_to: Mapping[str, str] | None = None,
+    ) -> None:
+        """Use `ssl_context` for https URLs; `timeout` seconds for connect and each read.
+
+        `connect_to` maps a host name to the address to connect to instead of resolving it
+        (like curl's `--resolve`): the per-address probe's pin. Host header, SNI and the
+        certificate check keep the name.
+        """
         self._ssl, self._timeout = ssl_context, timeout
+        self._connect_to: Mapping[str, str] = connect_to or {}
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Connect, send, read the status line and headers in one timeout; body streams later."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._timeout
-        conn = await Connection.open(request.url, self._ssl, self._timeout)
+        address = self._connect_to.get(request.url.host)
+        conn = await Connection.open(request.url, self._ssl, self._timeout, address)
         try:
             # One deadline for connect + send + head: what is left of it after the connect.
             left = max(0.0, deadline - loop.time())

@@ -119,6 +119,22 @@ class ServiceObserved(EvidenceEvent):
     attributes: ServiceObservedAttributes
 
 
+# Addresses one per-address probe lists (and probes): bounds the event and the fan-out.
+MAX_ADDRESSES = 32
+
+
+class AddressVerdict(BaseModel):
+    """One resolved address of a `per_address` endpoint and how it answered."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    address: str = Field(max_length=45, description="IPv4 or IPv6 address connected to.")
+    verified: bool
+    status: int | None = Field(default=None, description="HTTP status it answered with.")
+    reason: str | None = Field(default=None, max_length=64)
+    latency_ms: float | None = None
+
+
 class EndpointVerifiedAttributes(TlsChainAttributes):
     """An endpoint answered (or not) as declared."""
 
@@ -126,6 +142,14 @@ class EndpointVerifiedAttributes(TlsChainAttributes):
     service: str | None = None
     url: str = Field(max_length=_SHORT, description="Scheme, host, port and path; no query.")
     method: str = "GET"
+    addresses: list[AddressVerdict] = Field(
+        default_factory=list,
+        max_length=MAX_ADDRESSES,
+        description="`per_address` only: each resolved address's verdict, sorted by address.",
+    )
+    min_addresses: int | None = Field(
+        default=None, description="`per_address` only: addresses that must verify."
+    )
     expected_status: list[int] = Field(default_factory=list)
     observed_status: int | None = None
     expected_headers: dict[str, str] = Field(default_factory=dict)
@@ -158,6 +182,12 @@ class AccessPathCheckedAttributes(TlsChainAttributes):
     banner: str | None = Field(default=None, max_length=_SHORT)
     declared_addresses: list[str] = Field(default_factory=list)
     resolved_addresses: list[str] = Field(default_factory=list)
+    missing_addresses: list[str] = Field(
+        default_factory=list, description="dns: declared, but not in the answer."
+    )
+    extra_addresses: list[str] = Field(
+        default_factory=list, description="dns: in the answer, but not declared."
+    )
     tls_subject: str | None = Field(default=None, max_length=_SHORT)
     tls_issuer: str | None = Field(default=None, max_length=_SHORT)
     tls_serial: ColonHex | None = Field(default=None, description="The leaf's, colon-hex.")
@@ -219,6 +249,11 @@ class DriftRecord(BaseModel):
     attribute: str
     declared: str | None = Field(default=None, max_length=_SHORT)
     observed: str | None = Field(default=None, max_length=_SHORT)
+    detail: str | None = Field(
+        default=None,
+        max_length=_SHORT,
+        description="What differs, in words (addresses: `missing …; extra …`).",
+    )
 
 
 class DriftSummary(BaseModel):

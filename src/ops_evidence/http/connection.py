@@ -47,9 +47,14 @@ class Connection(asyncio.Protocol):
 
     @classmethod
     async def open(
-        cls, url: httpx.URL, ssl_context: ssl.SSLContext, wait_s: float | None
+        cls,
+        url: httpx.URL,
+        ssl_context: ssl.SSLContext,
+        wait_s: float | None,
+        address: str | None = None,
     ) -> Connection:
-        """Connect to the URL's origin (TLS for https, SNI and check against its host)."""
+        """Connect to the URL's origin, or to `address` instead of resolving its host; TLS for
+        https, with SNI and the certificate check against the URL's host either way."""
         tls = url.scheme == "https"
         port = url.port or (443 if tls else 80)
         loop = asyncio.get_running_loop()
@@ -57,7 +62,7 @@ class Connection(asyncio.Protocol):
             async with asyncio.timeout(wait_s):
                 _, conn = await loop.create_connection(
                     cls,
-                    url.host,
+                    address or url.host,
                     port,
                     ssl=ssl_context if tls else None,
                     server_hostname=url.host if tls else None,

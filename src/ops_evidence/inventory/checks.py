@@ -9,9 +9,16 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
 
 from ops_evidence.config.durations import ByteSize, Duration
 from ops_evidence.inventory.secrets import Secret, reject_url_credentials
@@ -149,15 +156,43 @@ RecordType = Literal["A", "AAAA"]
 
 
 class DnsPath(Strict):
-    """A name resolves to the declared addresses."""
+    """A name resolves to exactly the declared addresses: none missing, none extra."""
 
     kind: Literal["dns"]
     name: str
     addresses: list[str] = Field(min_length=1, description="Declared A/AAAA addresses.")
-    record_types: list[RecordType] = Field(default_factory=lambda: list[RecordType](["A"]))
+    record_types: list[RecordType] = Field(
+        default_factory=lambda: list[RecordType](["A", "AAAA"]),
+        min_length=1,
+        description="Record types whose whole answer set is compared with `addresses`.",
+    )
     resolver: str | None = Field(
         default=None, description="`host` or `host:port`; the system resolver when unset."
     )
+
+
+class PerAddress(Strict):
+    """Probe an endpoint on every address its host name resolves to (A and AAAA)."""
+
+    per_address: bool = Field(
+        default=False,
+        description="Resolve the URL's host and probe each address, Host and SNI kept.",
+    )
+    min_addresses: int | None = Field(
+        default=None,
+        ge=1,
+        description="Verified when at least this many addresses are; all of them when unset.",
+    )
+    resolver: str | None = Field(
+        default=None,
+        description="`host` or `host:port` for `per_address`; the system resolver when unset.",
+    )
+
+    @model_validator(mode="after")
+    def _needs_per_address(self) -> Self:
+        if not self.per_address and (self.min_addresses is not None or self.resolver):
+            raise ValueError("min_addresses and resolver apply only with per_address: true")
+        return self
 
 
 class KubernetesApiPath(Strict):

@@ -22,6 +22,7 @@ from ops_evidence.inventory.checks import (
     BackupCheck,
     Defaults,
     HttpOptions,
+    PerAddress,
     Schedule,
     ServiceCheck,
     Strict,
@@ -95,8 +96,9 @@ class Service(Entity, Schedule):
         return self.check is not None
 
 
-class Endpoint(Entity, Schedule, HttpOptions):
-    """A URL that must answer as declared (status, headers, TLS lifetime)."""
+class Endpoint(Entity, Schedule, HttpOptions, PerAddress):
+    """A URL that must answer as declared (status, headers, TLS lifetime), on one address or,
+    with `per_address`, on every address its host name resolves to."""
 
     service: EntityId
     environment: EntityId | None = Field(

@@ -63,6 +63,8 @@ async def _observe(path_check: Any, budget: float, ctx: ProbeContext) -> dict[st
         return {
             "declared_addresses": list(path_check.addresses),
             "resolved_addresses": list(dns.addresses),
+            "missing_addresses": list(dns.missing),
+            "extra_addresses": list(dns.extra),
             "latency_ms": dns.latency_ms,
             **verdict(dns.failure),
         }

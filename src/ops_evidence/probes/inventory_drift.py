@@ -14,9 +14,11 @@ from __future__ import annotations
 from typing import Any
 
 from ops_evidence.checks.base import Failure
+from ops_evidence.checks.dns import differences
 from ops_evidence.events.envelope import EvidenceEvent
 from ops_evidence.events.types import (
     AccessPathChecked,
+    AccessPathCheckedAttributes,
     DriftRecord,
     DriftSummary,
     EndpointVerified,
@@ -36,7 +38,9 @@ _ENDPOINT_CHANGED = {
 }
 
 
-def _record(kind: str, key: str, attribute: str, declared: Any, observed: Any) -> DriftRecord:
+def _record(
+    kind: str, key: str, attribute: str, declared: Any, observed: Any, *, detail: str | None = None
+) -> DriftRecord:
     def text(value: Any) -> str | None:
         return None if value is None else str(value)[:200]
 
@@ -47,6 +51,7 @@ def _record(kind: str, key: str, attribute: str, declared: Any, observed: Any) -
             "attribute": attribute,
             "declared": text(declared),
             "observed": text(observed),
+            "detail": text(detail),
         }
     )
 
@@ -79,13 +84,28 @@ def _endpoint(event: EndpointVerified) -> list[DriftRecord]:
     return [_record("changed", key, attribute, declared, observed)]
 
 
+def _failing_addresses(event: EndpointVerified, records: list[DriftRecord]) -> list[DriftRecord]:
+    """A `per_address` endpoint's records say which addresses failed, and why."""
+    failing = [f"{v.address} {v.reason}" for v in event.attributes.addresses if not v.verified]
+    if not failing:
+        return records
+    detail = f"failing: {', '.join(failing)}"[:200]
+    return [r if r.detail else r.model_copy(update={"detail": detail}) for r in records]
+
+
+def _addresses(a: AccessPathCheckedAttributes, key: str) -> DriftRecord:
+    """The declared and the resolved address sets, and in words what is missing and extra."""
+    declared, observed = ",".join(a.declared_addresses), ",".join(a.resolved_addresses)
+    detail = differences(a.missing_addresses, a.extra_addresses) or None
+    return _record("changed", key, "addresses", declared, observed or None, detail=detail)
+
+
 def _access_path(event: AccessPathChecked) -> list[DriftRecord]:
     a, key = event.attributes, event.context_key
     if a.verified:
         return []
     if a.reason == "address_mismatch":
-        declared, observed = ",".join(a.declared_addresses), ",".join(a.resolved_addresses)
-        return [_record("changed", key, "addresses", declared, observed or None)]
+        return [_addresses(a, key)]
     return [_record("missing", key, "reachable", "reachable", a.reason)]
 
 
@@ -94,7 +114,7 @@ def compare(event: EvidenceEvent) -> list[DriftRecord]:
     if isinstance(event, ServiceObserved):
         return _service(event)
     if isinstance(event, EndpointVerified):
-        return _endpoint(event)
+        return _failing_addresses(event, _endpoint(event))
     if isinstance(event, AccessPathChecked):
         return _access_path(event)
     if not event.attributes.verified:

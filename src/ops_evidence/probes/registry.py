@@ -36,6 +36,7 @@ from ops_evidence.events.envelope import EvidenceEvent
 from ops_evidence.probes import (
     access_path_checked,
     backup_verified,
+    endpoint_per_address,
     endpoint_verified,
     inventory_drift,
     service_observed,
@@ -66,7 +67,7 @@ PROBES: dict[str, ProbeSpec] = {
         service_observed.probe_service, service_observed.failure_event
     ),
     "ops-endpoint-verified": ProbeSpec(
-        endpoint_verified.probe_endpoint, endpoint_verified.failure_event
+        endpoint_per_address.probe_endpoint_addresses, endpoint_verified.failure_event
     ),
     "ops-access-path-checked": ProbeSpec(
         access_path_checked.probe_access_path, access_path_checked.failure_event

@@ -24,10 +24,18 @@ from typing import Any
 VOLATILE_ATTRIBUTES = frozenset({"latency_ms", "age_seconds", "message", "observed_at"})
 
 
+def _stable(value: Any) -> Any:
+    """`value` without volatile keys at any depth: a per-address verdict has its own latency."""
+    if isinstance(value, dict):
+        return {k: _stable(v) for k, v in value.items() if k not in VOLATILE_ATTRIBUTES}
+    if isinstance(value, list):
+        return [_stable(item) for item in value]
+    return value
+
+
 def fingerprint(event_type: str, attributes: dict[str, Any]) -> str:
     """A stable digest of what an event asserts (volatile attributes left out)."""
-    stable = {k: v for k, v in attributes.items() if k not in VOLATILE_ATTRIBUTES}
-    text = json.dumps([event_type, stable], sort_keys=True, default=str)
+    text = json.dumps([event_type, _stable(attributes)], sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
