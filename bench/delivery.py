@@ -76,8 +76,10 @@ from ops_evidence.delivery.factory import build_sinks, open_outbox  # noqa: E402
 from ops_evidence.delivery.outbox import NewDelivery, Result, SqliteOutbox, StoredEvent  # noqa: E402
 from ops_evidence.delivery.outbox.schema import ACTIVE_SQL, migrate  # noqa: E402
 from ops_evidence.delivery.router import Router  # noqa: E402
-from ops_evidence.delivery.sinks.http import make_client  # noqa: E402
+from ops_evidence.delivery.sinks.http import MAX_CONNECTIONS, make_client  # noqa: E402
 from ops_evidence.events.envelope import new_run_id  # noqa: E402
+from ops_evidence.http.cookieless import CookielessClient  # noqa: E402
+from ops_evidence.http.trust import ssl_context as trusted_context  # noqa: E402
 
 KEY_ENV = "BENCH_OPS_HUB_KEY"
 EVENTS_PATH = "/api/v2/interaction-events"
@@ -117,6 +119,7 @@ class Options:
     batch: int
     kills: int
     soak_events: int
+    transport: str = "ours"
 
 
 FULL = Options(
@@ -229,13 +232,26 @@ def run_wrk(url: str, script: Path, seconds: int) -> float:
     return float(match.group(1))
 
 
-async def _drain_in_process(deadline: float) -> float:
+def sink_client(transport: str, timeout: float) -> httpx.AsyncClient:
+    """The sinks' client (`ours`), or the same on httpx's own pooled transport (`httpx`)."""
+    if transport == "ours":
+        return make_client(timeout)
+    return CookielessClient(
+        timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
+        follow_redirects=False,
+        transport=httpx.AsyncHTTPTransport(
+            verify=trusted_context(), limits=httpx.Limits(max_connections=MAX_CONNECTIONS)
+        ),
+    )
+
+
+async def _drain_in_process(deadline: float, transport: str) -> float:
     """Run the Dispatcher until the backlog is delivered; seconds from first claim to idle."""
     settings = load_settings()
     outbox = open_outbox(settings)
     await outbox.open()
     try:
-        async with make_client(settings.http_timeout.total_seconds()) as client:
+        async with sink_client(transport, settings.http_timeout.total_seconds()) as client:
             policy = RetryPolicy.from_settings(settings)
             dispatcher = Dispatcher(
                 outbox,
@@ -251,12 +267,12 @@ async def _drain_in_process(deadline: float) -> float:
         await outbox.close()
 
 
-def drain_rate(url: str, state: Path, events: int) -> float:
+def drain_rate(url: str, state: Path, events: int, transport: str = "ours") -> float:
     """Fill a fresh outbox with `events`, drain it to the emulator; events/s."""
     shutil.rmtree(state, ignore_errors=True)
     reset_emulator(url)
     fill_outbox(state, events, dict(os.environ))
-    seconds = anyio.run(_drain_in_process, 300.0)
+    seconds = anyio.run(_drain_in_process, 300.0, transport)
     delivered = stored_count(url)
     if delivered != events:
         raise SystemExit(f"drain stored {delivered} of {events} events")
@@ -272,7 +288,7 @@ def bench_drain(url: str, folder: Path, opts: Options) -> tuple[float, float]:
     for _ in range(opts.repeats):
         reset_emulator(url)
         wrk_rates.append(run_wrk(url, script, opts.wrk_seconds))
-        drain_rates.append(drain_rate(url, folder / "drain", opts.events))
+        drain_rates.append(drain_rate(url, folder / "drain", opts.events, opts.transport))
         print(
             f"  wrk {wrk_rates[-1]:8.0f} req/s   drain {drain_rates[-1]:8.0f} events/s", flush=True
         )
@@ -594,8 +610,15 @@ def main() -> None:
         choices=["drain", "sizes", "soak", "soak-reads"],
         help="leave a part out",
     )
+    parser.add_argument(
+        "--transport",
+        choices=["ours", "httpx"],
+        default="ours",
+        help="the drain's HTTP transport: ours (the sinks') or httpx's own pool",
+    )
     args = parser.parse_args()
     opts = QUICK if args.quick else FULL
+    opts = Options(**{**opts.__dict__, "transport": args.transport})
     if args.kills is not None:
         opts = Options(**{**opts.__dict__, "kills": args.kills})
     if shutil.which("wrk") is None:
@@ -662,7 +685,8 @@ def report(url: str, folder: Path, opts: Options, args: argparse.Namespace) -> N
 
 def _drain_lines(url: str, folder: Path, opts: Options) -> list[str]:
     print(
-        f"drain rate: wrk -t1 -c{CONCURRENCY} vs a backlog of {opts.events:,} events",
+        f"drain rate: wrk -t1 -c{CONCURRENCY} vs a backlog of {opts.events:,} events "
+        f"(transport: {opts.transport})",
         flush=True,
     )
     wrk, drain = bench_drain(url, folder, opts)

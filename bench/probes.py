@@ -8,7 +8,11 @@ measured with `time.process_time()`. blackbox_exporter runs as its own process, 
 one keep-alive connection, and is measured from `/proc/<pid>/stat` (utime + stime), so the
 driver's own CPU is not counted against it. nginx's CPU is counted for neither.
 
-    uv run python bench/probes.py [--probes 1000] [--rounds 3]
+    uv run python bench/probes.py [--probes 1000] [--rounds 3] [--transport ours|httpx]
+
+`--transport httpx` probes through httpx's own transport (httpcore, keep-alive off: one
+fresh connection per probe, as blackbox_exporter does) instead of `checks/transport.py`, the
+comparison that decides whether the hand-written transport earns its place (issue 14).
 """
 
 from __future__ import annotations
@@ -31,7 +35,11 @@ sys.path.insert(0, str(REPO))  # the real-server launchers shared with the test 
 
 from tests import real_servers as servers  # noqa: E402
 
-from ops_evidence.inventory.models import Inventory  # noqa: E402 - after the path setup
+from ops_evidence.checks.http import fresh_client  # noqa: E402 - after the path setup
+from ops_evidence.http.cookieless import CookielessClient  # noqa: E402
+from ops_evidence.http.trust import ssl_context  # noqa: E402
+from ops_evidence.inventory.checks import HttpOptions  # noqa: E402
+from ops_evidence.inventory.models import Inventory  # noqa: E402
 from ops_evidence.logging import configure_logging  # noqa: E402
 from ops_evidence.probes import ProbeContext, find_target, run_probe  # noqa: E402
 
@@ -69,7 +77,24 @@ def measure_blackbox(port: int, pid: int, url: str, probes: int) -> float:
         return process_cpu(pid) - before
 
 
-async def _ops_evidence(url: str, probes: int) -> float:
+def httpx_client(options: HttpOptions, timeout: float) -> httpx.AsyncClient:
+    """The probe's client on httpx's own transport, keep-alive off (a new connection each)."""
+    transport = httpx.AsyncHTTPTransport(
+        verify=ssl_context(options.verify_tls, options.ca_file),
+        limits=httpx.Limits(max_keepalive_connections=0),
+    )
+    return CookielessClient(
+        transport=transport,
+        follow_redirects=options.follow_redirects,
+        timeout=httpx.Timeout(timeout),
+        trust_env=False,
+    )
+
+
+CLIENTS = {"ours": fresh_client, "httpx": httpx_client}
+
+
+async def _ops_evidence(url: str, probes: int, transport: str) -> float:
     inventory = Inventory.model_validate(
         {
             "environments": [{"id": "local", "role": "bench"}],
@@ -89,7 +114,7 @@ async def _ops_evidence(url: str, probes: int) -> float:
     )
     target = find_target(inventory, "endpoint:registry")
     assert target is not None
-    ctx = ProbeContext(inventory)
+    ctx = ProbeContext(inventory, client_factory=CLIENTS[transport])
     for _ in range(50):
         await run_probe(ctx, target)
     before = time.process_time()
@@ -100,11 +125,11 @@ async def _ops_evidence(url: str, probes: int) -> float:
     return time.process_time() - before
 
 
-def measure_ops_evidence(url: str, probes: int) -> float:
+def measure_ops_evidence(url: str, probes: int, transport: str = "ours") -> float:
     """CPU seconds this process spends on `probes` ops-evidence probes of `url`."""
     with Path(os.devnull).open("w") as sink:
         configure_logging("info", "json", sink)
-        return anyio.run(_ops_evidence, url, probes)
+        return anyio.run(_ops_evidence, url, probes, transport)
 
 
 def main() -> None:
@@ -115,6 +140,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--probes", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--transport", choices=sorted(CLIENTS), default="ours")
     args = parser.parse_args()
     blackbox = shutil.which("prometheus-blackbox-exporter")
     if blackbox is None:
@@ -123,10 +149,14 @@ def main() -> None:
         url, port, pid = targets
         # Rounds alternate between the two so both see the same background load.
         rounds = [
-            (measure_ops_evidence(url, args.probes), measure_blackbox(port, pid, url, args.probes))
+            (
+                measure_ops_evidence(url, args.probes, args.transport),
+                measure_blackbox(port, pid, url, args.probes),
+            )
             for _ in range(args.rounds)
         ]
         ours, theirs = min(r[0] for r in rounds), min(r[1] for r in rounds)
+    print(f"transport: {args.transport}")
     print_table(args.probes, ours, theirs)
 
 

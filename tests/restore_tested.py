@@ -18,6 +18,7 @@ from ops_evidence.checks.base import Failure
 from ops_evidence.events import types
 from ops_evidence.events.envelope import Attributes, EvidenceEvent
 from ops_evidence.events.vocabulary import EVENT_TYPES, EventTypeSpec
+from ops_evidence.inventory.models import Backup
 from ops_evidence.probes.base import ProbeContext, ProbeTarget, entity, make_event, verdict
 from ops_evidence.probes.registry import PROBES, ProbeSpec
 
@@ -51,7 +52,7 @@ SPEC = EventTypeSpec(
 
 
 def _attributes(ctx: ProbeContext, target: ProbeTarget, failure: Failure | None) -> dict[str, Any]:
-    backup = entity(ctx.inventory.backups, target.entity_id)
+    backup = entity(ctx.inventory, "backups", target.entity_id, Backup)
     return {"backup": backup.id, "store": backup.store, **verdict(failure)}
 
 

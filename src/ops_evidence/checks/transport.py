@@ -1,98 +1,56 @@
-"""An httpx transport that opens one new connection per request and closes it after.
+"""The probes' httpx transport: one new connection per request, closed after it.
 
 A prober wants exactly that (evidence of reachability, not of a pooled socket), so the pool,
-its locks and keep-alive bookkeeping of the default transport are pure cost: about a
-millisecond of CPU per probe on the benchmark machine (see bench/README.md). HTTP/1.1
-framing is h11's (the same state machine httpcore uses); this module only moves bytes and
-maps failures onto httpx's exceptions, so the client, auth, redirects and `Response` behave
-as with any other transport.
+its locks and keep-alive bookkeeping of httpx's default transport are pure cost even with
+keep-alive off: with sniffio installed, `bench/probes.py --transport httpx` (httpcore, no
+keep-alive) against this transport: FIGURES. The connection is `http/connection.py`'s (h11
+framing, the same state machine httpcore uses); this module only streams the body and maps a
+timeout onto the right httpx exception, so the client, auth, redirects and `Response` behave as
+with any other transport. The body is streamed: `checks/http.py` reads at most its cap
+(`max_body_bytes`) and then closes the connection.
 """
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
-import anyio
-import anyio.abc
 import h11
 import httpx
-from anyio.streams.tls import TLSAttribute
 
-_READ = 65536
+from ops_evidence.http.connection import Connection
 
 
 class _NetworkStream:
     """What `response.extensions["network_stream"]` offers: the TLS object, if any."""
 
-    def __init__(self, stream: anyio.abc.ByteStream) -> None:
-        self._stream = stream
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
 
     def get_extra_info(self, name: str) -> Any:
         """`ssl_object` of a TLS connection (None for plain TCP), like httpcore's streams."""
-        if name == "ssl_object":
-            return self._stream.extra(TLSAttribute.ssl_object, None)  # noqa: S610 - anyio
-        return None
+        return self._conn.ssl_object() if name == "ssl_object" else None
 
 
 class _Body(httpx.AsyncByteStream):
     """The response body read from the connection; closing it closes the connection."""
 
-    def __init__(self, conn: h11.Connection, stream: anyio.abc.ByteStream, timeout: float) -> None:
-        self._conn, self._stream, self._timeout = conn, stream, timeout
+    def __init__(self, conn: Connection, timeout: float) -> None:
+        self._conn, self._timeout = conn, timeout
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         """Yield body chunks until the end of the message."""
         while True:
-            event = await _next_event(self._conn, self._stream, self._timeout)
+            event = await self._conn.next_event(self._timeout)
             if not isinstance(event, h11.Data):
                 return  # EndOfMessage, ConnectionClosed (or PAUSED): the body is complete
             yield bytes(event.data)
 
     async def aclose(self) -> None:
         """Close the connection without waiting for the peer (it is never reused)."""
-        await _close(self._stream)
-
-
-async def _close(stream: anyio.abc.ByteStream) -> None:
-    # A TLS close would wait for the peer's close_notify; a plain socket closes at once.
-    if stream.extra(TLSAttribute.ssl_object, None) is None:  # noqa: S610 - anyio, not Django
-        await stream.aclose()
-    else:
-        await anyio.aclose_forcefully(stream)
-
-
-async def _next_event(
-    conn: h11.Connection, stream: anyio.abc.ByteStream, timeout: float | None
-) -> Any:
-    """The next h11 event, reading as needed; `timeout` per read (None: the caller's scope)."""
-    while True:
-        try:
-            event = conn.next_event()
-        except h11.RemoteProtocolError as exc:
-            raise httpx.RemoteProtocolError(str(exc)) from exc
-        if event is not h11.NEED_DATA:
-            return event
-        try:
-            with anyio.fail_after(timeout):
-                data = await stream.receive(_READ)
-        except (anyio.EndOfStream, anyio.BrokenResourceError):
-            data = b""
-        except TimeoutError as exc:
-            raise httpx.ReadTimeout("no answer in time") from exc
-        except OSError as exc:
-            raise httpx.ReadError(str(exc)) from exc
-        conn.receive_data(data)
-
-
-async def _response_head(conn: h11.Connection, stream: anyio.abc.ByteStream) -> h11.Response:
-    event = await _next_event(conn, stream, None)
-    while isinstance(event, h11.InformationalResponse):
-        event = await _next_event(conn, stream, None)
-    if not isinstance(event, h11.Response):
-        raise httpx.RemoteProtocolError("connection closed before a response")
-    return event
+        self._conn.close()
 
 
 class FreshConnectionTransport(httpx.AsyncBaseTransport):
@@ -108,58 +66,28 @@ class FreshConnectionTransport(httpx.AsyncBaseTransport):
         """Use `ssl_context` for https URLs; `timeout` seconds for connect and each read.
 
         `connect_to` maps a host name to the address to connect to instead of resolving it
-        (like curl's `--resolve`); the Host header and TLS server name (SNI, certificate
-        check) stay the URL's host. Other hosts (a redirect elsewhere) resolve as usual.
+        (like curl's `--resolve`): the per-address probe's pin. Host header, SNI and the
+        certificate check keep the name.
         """
         self._ssl, self._timeout = ssl_context, timeout
         self._connect_to: Mapping[str, str] = connect_to or {}
 
-    async def _connect(self, url: httpx.URL) -> anyio.abc.ByteStream:
-        https = url.scheme == "https"
-        port = url.port or (443 if https else 80)
-        host = self._connect_to.get(url.host, url.host)
-        try:
-            if https:
-                return await anyio.connect_tcp(
-                    host, port, ssl_context=self._ssl, tls_hostname=url.host
-                )
-            return await anyio.connect_tcp(host, port)
-        except (OSError, ssl.SSLError, anyio.BrokenResourceError) as exc:
-            raise httpx.ConnectError(str(exc)) from exc
-
-    async def _exchange(
-        self, stream: anyio.abc.ByteStream, request: httpx.Request
-    ) -> tuple[h11.Connection, h11.Response]:
-        conn = h11.Connection(h11.CLIENT)
-        head = h11.Request(
-            method=request.method, target=request.url.raw_path, headers=request.headers.raw
-        )
-        body = await request.aread()
-        data = conn.send(head) + (conn.send(h11.Data(data=body)) if body else b"")
-        try:
-            await stream.send(data + conn.send(h11.EndOfMessage()))
-        except (OSError, anyio.BrokenResourceError) as exc:
-            raise httpx.WriteError(str(exc)) from exc
-        return conn, await _response_head(conn, stream)
-
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Connect, send, read the status line and headers in one timeout; body streams later."""
-        stream: anyio.abc.ByteStream | None = None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._timeout
+        address = self._connect_to.get(request.url.host)
+        conn = await Connection.open(request.url, self._ssl, self._timeout, address)
         try:
-            # One deadline for connect + send + head: a cancel scope per step costs CPU.
-            with anyio.fail_after(self._timeout):
-                stream = await self._connect(request.url)
-                conn, event = await self._exchange(stream, request)
-        except BaseException as exc:
-            if stream is not None:
-                await _close(stream)
-            if isinstance(exc, TimeoutError):
-                kind = httpx.ConnectTimeout if stream is None else httpx.ReadTimeout
-                raise kind("no answer in time") from exc
+            # One deadline for connect + send + head: what is left of it after the connect.
+            left = max(0.0, deadline - loop.time())
+            head = await conn.exchange(request, {"write": left, "read": left})
+        except BaseException:
+            conn.close()
             raise
         return httpx.Response(
-            status_code=event.status_code,
-            headers=event.headers.raw_items(),
-            stream=_Body(conn, stream, self._timeout),
-            extensions={"network_stream": _NetworkStream(stream), "http_version": b"HTTP/1.1"},
+            status_code=head.status_code,
+            headers=head.headers.raw_items(),
+            stream=_Body(conn, self._timeout),
+            extensions={"network_stream": _NetworkStream(conn), "http_version": b"HTTP/1.1"},
         )

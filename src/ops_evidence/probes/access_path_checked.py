@@ -12,6 +12,7 @@ from ops_evidence.checks.tls import TlsTarget, check_tls
 from ops_evidence.events.envelope import EvidenceEvent
 from ops_evidence.events.types import AccessPathChecked
 from ops_evidence.inventory.checks import DnsPath, KubernetesApiPath, SshPath, TcpPath, TlsPath
+from ops_evidence.inventory.models import AccessPath
 from ops_evidence.probes.base import ProbeContext, ProbeTarget, entity, make_event, verdict
 from ops_evidence.probes.tls_evidence import expiry_failure, tls_attributes
 from ops_evidence.redact import compact_url
@@ -72,7 +73,7 @@ async def _observe(path_check: Any, budget: float, ctx: ProbeContext) -> dict[st
 
 
 def failure_event(ctx: ProbeContext, target: ProbeTarget, failure: Failure) -> EvidenceEvent:
-    path = entity(ctx.inventory.access_paths, target.entity_id)
+    path = entity(ctx.inventory, "access_paths", target.entity_id, AccessPath)
     attributes = {
         "access_path": path.id,
         "method": path.check.kind,
@@ -85,7 +86,7 @@ def failure_event(ctx: ProbeContext, target: ProbeTarget, failure: Failure) -> E
 
 async def probe_access_path(ctx: ProbeContext, target: ProbeTarget) -> EvidenceEvent:
     """Run the access path's check; verified when it answers as declared."""
-    path = entity(ctx.inventory.access_paths, target.entity_id)
+    path = entity(ctx.inventory, "access_paths", target.entity_id, AccessPath)
     observed = await _observe(path.check, target.timeout_seconds, ctx)
     attributes = {
         "access_path": path.id,

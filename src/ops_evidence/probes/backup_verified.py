@@ -51,14 +51,14 @@ def _declared(ctx: ProbeContext, backup: Backup) -> dict[str, Any]:
 
 
 def failure_event(ctx: ProbeContext, target: ProbeTarget, failure: Failure) -> EvidenceEvent:
-    backup = entity(ctx.inventory.backups, target.entity_id)
+    backup = entity(ctx.inventory, "backups", target.entity_id, Backup)
     attributes = {**_declared(ctx, backup), **verdict(failure)}
     return make_event(BackupVerified, ctx, target, attributes)
 
 
 async def probe_backup(ctx: ProbeContext, target: ProbeTarget) -> EvidenceEvent:
     """Read the newest backup and judge it against `max_age` and `min_size`."""
-    backup = entity(ctx.inventory.backups, target.entity_id)
+    backup = entity(ctx.inventory, "backups", target.entity_id, Backup)
     options = ReadOptions(target.timeout_seconds, ctx.client_factory)
     seen = await read_backup(backup.check, options)
     now = ctx.now()

@@ -17,7 +17,7 @@ from typing import Any, Protocol, TypeVar
 from ops_evidence.checks.base import Failure
 from ops_evidence.checks.http import ClientFactory, fresh_client
 from ops_evidence.events.envelope import EvidenceEvent, new_run_id
-from ops_evidence.inventory.models import Inventory
+from ops_evidence.inventory.models import Entity, Inventory
 from ops_evidence.redact import redact
 
 
@@ -95,15 +95,15 @@ class ProbeContext:
 
 
 E = TypeVar("E", bound=EvidenceEvent)
-_HasId = TypeVar("_HasId")
+_Entity = TypeVar("_Entity", bound=Entity)
 
 
-def entity(items: Iterable[_HasId], entity_id: str) -> _HasId:
-    """The inventory entry with this id (the plan only lists ids that exist)."""
-    for item in items:
-        if getattr(item, "id", None) == entity_id:
-            return item
-    raise LookupError(entity_id)
+def entity(inventory: Inventory, section: str, entity_id: str, kind: type[_Entity]) -> _Entity:
+    """The `kind` entry with this id in `section` (the plan only lists ids that exist)."""
+    item = inventory.entity(section, entity_id)
+    if not isinstance(item, kind):
+        raise LookupError(entity_id)
+    return item
 
 
 def make_event(

@@ -42,7 +42,7 @@ _MIN_PROBE_SECONDS = 0.5
 
 async def probe_endpoint_addresses(ctx: ProbeContext, target: ProbeTarget) -> EvidenceEvent:
     """Probe the endpoint once, or with `per_address` once on each resolved address."""
-    endpoint = entity(ctx.inventory.endpoints, target.entity_id)
+    endpoint = entity(ctx.inventory, "endpoints", target.entity_id, Endpoint)
     if not endpoint.per_address:
         return await probe_endpoint(ctx, target)
     started = time.perf_counter()

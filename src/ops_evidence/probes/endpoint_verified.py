@@ -66,14 +66,14 @@ def _min_days(ctx: ProbeContext, endpoint: Endpoint) -> int:
 
 
 def failure_event(ctx: ProbeContext, target: ProbeTarget, failure: Failure) -> EvidenceEvent:
-    endpoint = entity(ctx.inventory.endpoints, target.entity_id)
+    endpoint = entity(ctx.inventory, "endpoints", target.entity_id, Endpoint)
     attributes = {**_declared(endpoint, _min_days(ctx, endpoint)), **verdict(failure)}
     return make_event(EndpointVerified, ctx, target, attributes)
 
 
 async def probe_endpoint(ctx: ProbeContext, target: ProbeTarget) -> EvidenceEvent:
     """Request the endpoint once; verified when status, headers and TLS lifetime hold."""
-    endpoint = entity(ctx.inventory.endpoints, target.entity_id)
+    endpoint = entity(ctx.inventory, "endpoints", target.entity_id, Endpoint)
     min_days = _min_days(ctx, endpoint)
     result = await fetch(
         endpoint, timeout=target.timeout_seconds, client_factory=ctx.client_factory

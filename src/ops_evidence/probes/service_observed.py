@@ -15,6 +15,7 @@ from ops_evidence.checks.tcp import check_tcp
 from ops_evidence.events.envelope import EvidenceEvent
 from ops_evidence.events.types import ServiceObserved
 from ops_evidence.inventory.checks import HttpServiceCheck, VersionSource
+from ops_evidence.inventory.models import Service
 from ops_evidence.probes.base import ProbeContext, ProbeTarget, entity, make_event, verdict
 from ops_evidence.redact import compact_url, redact_text
 
@@ -49,7 +50,7 @@ def _http_verdict(check: HttpServiceCheck, result: HttpResult) -> tuple[str, Fai
 
 
 def failure_event(ctx: ProbeContext, target: ProbeTarget, failure: Failure) -> EvidenceEvent:
-    service = entity(ctx.inventory.services, target.entity_id)
+    service = entity(ctx.inventory, "services", target.entity_id, Service)
     kind = service.check.kind if service.check else "tcp"
     where = target.entity_id
     if isinstance(service.check, HttpServiceCheck):
@@ -62,7 +63,7 @@ def failure_event(ctx: ProbeContext, target: ProbeTarget, failure: Failure) -> E
 
 async def probe_service(ctx: ProbeContext, target: ProbeTarget) -> EvidenceEvent:
     """Observe the service with its declared check; `verified` means up."""
-    service = entity(ctx.inventory.services, target.entity_id)
+    service = entity(ctx.inventory, "services", target.entity_id, Service)
     check = service.check
     base: dict[str, Any] = {"service": service.id, "declared_version": service.version}
     if isinstance(check, HttpServiceCheck):

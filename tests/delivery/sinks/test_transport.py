@@ -13,7 +13,7 @@ import pytest
 import trustme
 
 from ops_evidence.delivery.outbox.models import Delivery
-from ops_evidence.delivery.sinks.http import make_client
+from ops_evidence.delivery.sinks.http import make_client, send_prepared
 from ops_evidence.delivery.sinks.state_hub import StateHubSink
 from ops_evidence.delivery.sinks.transport import KeepAliveTransport
 from ops_evidence.emulator import create_app
@@ -160,3 +160,68 @@ async def test_requests_to_one_origin_reuse_one_kept_alive_connection() -> None:
         async with make_client(5.0) as client:
             ports = {(await client.get(url)).text for _ in range(3)}
     assert len(ports) == 1
+
+
+async def test_a_response_body_over_the_cap_is_a_read_error() -> None:
+    """An answer longer than the transport's body cap ends in httpx.ReadError (an ambiguous,
+    transient delivery), and is not held in memory or kept on a reusable connection."""
+    big = b"HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n" + b"x" * 5000
+    transport = KeepAliveTransport(ssl.create_default_context(), max_body=4096)
+    with raw_server(big, close_after=False) as server:
+        async with httpx.AsyncClient(transport=transport, timeout=2.0) as client:
+            with pytest.raises(httpx.ReadError, match="over 4096 bytes"):
+                await client.get(server.url)
+            assert not any(transport._idle.values())  # the cut connection is not kept
+
+
+@pytest.fixture
+def high_descriptors() -> Iterator[None]:
+    """Hold open descriptors until the next one opened is numbered 1024 or more."""
+    import os
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1100:
+        pytest.fail(f"this test needs RLIMIT_NOFILE >= 1100, the hard limit is {hard}")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1100), hard))
+    held = []
+    try:
+        while (fd := os.open(os.devnull, os.O_RDONLY)) < 1024:
+            held.append(fd)
+        held.append(fd)
+        yield
+    finally:
+        for fd in held:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+@pytest.mark.usefixtures("high_descriptors")
+async def test_a_connection_numbered_above_1024_is_still_reused() -> None:
+    """The idle check before reuse works for any descriptor number: select() cannot watch a
+    descriptor of 1024 or more, poll() can, so the connection is still reused there."""
+    with serve_asgi(client_port_app) as url:
+        async with make_client(5.0) as client:
+            ports = {(await client.get(url)).text for _ in range(3)}
+    assert len(ports) == 1
+
+
+async def test_a_prepared_request_goes_to_the_transport_the_client_picks_for_its_url() -> None:
+    """`send_prepared` sends through the transport mounted for the URL (a proxy from the
+    environment is such a mount), returns the whole body, and the response knows its request."""
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(201, content=b'{"id": "e1"}')
+
+    mounted = httpx.MockTransport(answer)  # a scripted stand-in for a proxy transport
+    with serve_asgi(client_port_app) as url:
+        async with httpx.AsyncClient(mounts={"http://hub.test": mounted}) as client:
+            request = httpx.Request("POST", "http://hub.test/api/v2/interaction-events")
+            response = await send_prepared(client, request)
+            direct = await send_prepared(client, httpx.Request("GET", url))
+    assert (response.status_code, response.json(), response.request) == (201, {"id": "e1"}, request)
+    assert seen == [request]
+    assert direct.status_code == 200  # through the default transport
+    assert direct.text.isdigit()

@@ -14,6 +14,7 @@ import httpx
 from ops_evidence.delivery.outbox.models import Delivery
 from ops_evidence.delivery.sinks.base import Attempt
 from ops_evidence.delivery.sinks.classify import classify_exception, classify_response
+from ops_evidence.delivery.sinks.http import send_prepared
 from ops_evidence.delivery.sinks.inter_hub_client import InterHubClient
 from ops_evidence.delivery.sinks.readback import ReadBack
 
@@ -29,8 +30,9 @@ class InterHubSink:
         self.api = api
         client = self._client = api.http
         self._url = self.api.events_url
-        # A post is built here and handed to `client.send` (skipping `build_request`'s merges
-        # on every delivery), so it carries the client's own headers and timeout explicitly.
+        # A post is built here whole and handed to the transport (`send_prepared`: neither
+        # `build_request`'s merges nor `send`'s layers on every delivery), so it carries the
+        # client's own headers and timeout explicitly.
         self._post_headers = httpx.Headers(client.headers)
         self._post_headers.update(self.api.auth_headers)
         self._post_headers["Content-Type"] = "application/json"
@@ -62,7 +64,7 @@ class InterHubSink:
             extensions={"timeout": self._timeout},
         )
         try:
-            response = await self._client.send(request)
+            response = await send_prepared(self._client, request)
         except httpx.HTTPError as exc:
             return classify_exception(exc)
         attempt = classify_response(response)
