@@ -72,3 +72,16 @@ def test_nested_latency_is_volatile() -> None:
 
     assert per_address(1.0, True) == per_address(7.5, True)
     assert per_address(1.0, True) != per_address(1.0, False)
+
+
+def test_the_tls_countdown_alone_does_not_make_an_event_new() -> None:
+    """Days left fall by a tenth every 2.4 hours: not a change; a new certificate (its
+    `tls_not_after`) or the verdict is."""
+
+    def tls(days: float, not_after: str, verified: bool = True) -> str:
+        attributes = {"verified": verified, "tls_days_remaining": days, "tls_not_after": not_after}
+        return fingerprint("ops-endpoint-verified", attributes)
+
+    assert tls(30.1, "2027-01-02T00:00:00Z") == tls(29.9, "2027-01-02T00:00:00Z")
+    assert tls(30.1, "2027-01-02T00:00:00Z") != tls(30.1, "2027-03-02T00:00:00Z")
+    assert tls(2.9, "2026-12-06T00:00:00Z") != tls(2.9, "2026-12-06T00:00:00Z", verified=False)

@@ -21,7 +21,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 # Attributes that change on every run without changing what the evidence says.
-VOLATILE_ATTRIBUTES = frozenset({"latency_ms", "age_seconds", "message", "observed_at"})
+# `tls_days_remaining` counts down (a tenth of a day at a time) from `tls_not_after`, which is
+# stable and does count; the verdict still changes when it falls below `min_days`.
+VOLATILE_ATTRIBUTES = frozenset(
+    {"latency_ms", "age_seconds", "message", "observed_at", "tls_days_remaining"}
+)
 
 
 def _stable(value: Any) -> Any:
