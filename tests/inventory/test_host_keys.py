@@ -11,7 +11,7 @@ import pytest
 from ops_evidence.errors import ConfigError
 from ops_evidence.inventory import load_inventory
 from ops_evidence.inventory.host_keys import hosts_match, read_known_hosts
-from tests.support import require_tool
+from tests.support import REPO, require_tool
 
 PIN = "SHA256:ZRnOmbiqXqmXnFq7HexEBdigUY94dmteFSsF9D3gwgM"
 
@@ -152,3 +152,14 @@ def test_both_pin_sources_refused(tmp_path: Path, host_key: tuple[str, str]) -> 
     assert "give `host_key` or `known_hosts`, not both" in load_error(
         write_inventory(tmp_path, check)
     )
+
+
+def test_operations_doc_example_loads(tmp_path: Path) -> None:
+    """The example in docs/operations.md, "Pinning SSH host keys", is a valid inventory."""
+    doc = (REPO / "docs" / "operations.md").read_text(encoding="utf-8")
+    section = doc[doc.index("## Pinning SSH host keys") :]
+    block = section[section.index("```yaml\n") + 8 : section.index("```\n", 8)]
+    path = tmp_path / "inventory.yaml"
+    path.write_text(f"version: 1\nenvironments:\n  - {{id: local, role: test}}\n{block}")
+    [ssh] = load_inventory(path).access_paths
+    assert ssh.check.host_key == [PIN]  # type: ignore[union-attr]
