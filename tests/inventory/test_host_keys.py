@@ -3,6 +3,7 @@ read with OpenSSH's host rules, and every bad pin a load error naming file, line
 
 from __future__ import annotations
 
+import base64
 import subprocess
 from pathlib import Path
 
@@ -127,6 +128,12 @@ def test_missing_known_hosts_file(tmp_path: Path) -> None:
     ) in load_error(path)
 
 
+def test_repeated_known_hosts_lines(tmp_path: Path, host_key: tuple[str, str]) -> None:
+    """The same key on several lines (say `h` and `h,10.0.0.1`) is one pin."""
+    (tmp_path / "kh").write_text(f"h {host_key[0]}\nh,10.0.0.1 {host_key[0]}\n")
+    assert [k.fingerprint for k in read_known_hosts(tmp_path / "kh", "h", 22)] == [host_key[1]]
+
+
 def test_bad_known_hosts_line(tmp_path: Path, host_key: tuple[str, str]) -> None:
     """A malformed known_hosts line is named by the known_hosts file and its line number."""
     (tmp_path / "kh").write_text(f"h {host_key[0]}\nh ssh-ed25519 not-base64!\n")
@@ -163,3 +170,16 @@ def test_operations_doc_example_loads(tmp_path: Path) -> None:
     path.write_text(f"version: 1\nenvironments:\n  - {{id: local, role: test}}\n{block}")
     [ssh] = load_inventory(path).access_paths
     assert ssh.check.host_key == [PIN]  # type: ignore[union-attr]
+
+
+def test_pin_list_is_bounded(tmp_path: Path) -> None:
+    """More pins than the event carries (20) are refused at load, as a list or a file."""
+    pins = ", ".join(f"'SHA256:{n:043d}'" for n in range(21))
+    path = write_inventory(tmp_path, f"{{kind: ssh, host: h, host_key: [{pins}]}}")
+    assert ".check.host_key: List should have at most 20 items" in load_error(path)
+    # Distinct keys of the right shape (type name, then 32 key bytes), one line each.
+    prefix = len(b"ssh-ed25519").to_bytes(4, "big") + b"ssh-ed25519" + (32).to_bytes(4, "big")
+    blobs = (base64.b64encode(prefix + bytes([n]) * 32).decode() for n in range(21))
+    (tmp_path / "kh").write_text("".join(f"h ssh-ed25519 {b}\n" for b in blobs))
+    path = write_inventory(tmp_path, f"{{kind: ssh, host: h, known_hosts: {tmp_path / 'kh'}}}")
+    assert "has over 20 keys for h" in load_error(path)

@@ -23,7 +23,11 @@ from pydantic import (
 )
 
 from ops_evidence.config.durations import ByteSize, Duration
-from ops_evidence.inventory.host_keys import FINGERPRINT_PATTERN, read_known_hosts
+from ops_evidence.inventory.host_keys import (
+    FINGERPRINT_PATTERN,
+    MAX_PINNED_KEYS,
+    read_known_hosts,
+)
 from ops_evidence.inventory.secrets import Secret, reject_url_credentials
 
 
@@ -150,6 +154,7 @@ class SshPath(Strict):
     banner: Regex = r"^SSH-2\.0-"
     host_key: Annotated[list[Fingerprint], BeforeValidator(_as_list)] = Field(
         default_factory=list,
+        max_length=MAX_PINNED_KEYS,
         description="Pinned fingerprints (`ssh-keygen -lf KEY.pub`); one must match.",
     )
     known_hosts: Path | None = Field(

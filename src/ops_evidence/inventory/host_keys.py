@@ -18,6 +18,8 @@ from pathlib import Path
 # OpenSSH prints a SHA-256 digest (32 bytes) as 43 base64 characters, padding dropped.
 FINGERPRINT_PATTERN = r"^SHA256:[A-Za-z0-9+/]{43}$"
 _MARKERS = ("@cert-authority", "@revoked")
+# The event carries every pin (`ssh_expected_fingerprints`, capped at the same number).
+MAX_PINNED_KEYS = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,8 +118,10 @@ def read_known_hosts(path: Path, host: str, port: int) -> list[HostKey]:
         if not fields or fields[0].startswith("#") or fields[0] in _MARKERS:
             continue
         key = _line_key(fields, f"{path}:{number}")
-        if hosts_match(fields[0], name):
+        if hosts_match(fields[0], name) and key not in keys:
             keys.append(key)
     if not keys:
         raise ValueError(f"known_hosts file {path} has no key for {name}")
+    if len(keys) > MAX_PINNED_KEYS:
+        raise ValueError(f"known_hosts file {path} has over {MAX_PINNED_KEYS} keys for {name}")
     return keys
