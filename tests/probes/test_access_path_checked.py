@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 
 from ops_evidence.events.types import AccessPathChecked
+from ops_evidence.events.wire import event_attributes
+from ops_evidence.schedule.timetable import fingerprint as emission_digest
 from tests import real_servers as servers
 from tests.probes.inventories import inventory, probe
 
@@ -84,6 +86,7 @@ async def mismatch(sshd: servers.Sshd, tmp_path: Path) -> tuple[str, set[str], A
     return pin, {sshd.fingerprint(k) for k in sshd.public_keys}, await check(spec)
 
 
+SSH_EVENT = {"verified": True, "access_path": "p", "method": "ssh", "target": "127.0.0.1:22"}
 IDENTIFIERS_PENDING = pytest.mark.xfail(
     strict=True,
     reason="today's redaction masks `SHA256:<digest>` (issue 15 item 1 keeps identifiers)",
@@ -107,6 +110,21 @@ async def test_ssh_fingerprints_survive_in_the_message(sshd: servers.Sshd, tmp_p
     message = event.attributes.message or ""
     assert pin in message
     assert all(f in message for f in observed)
+
+
+@IDENTIFIERS_PENDING
+def test_changed_unpinned_key_is_a_change() -> None:
+    """Unpinned, a new host key alone changes the digest that decides emission, so the
+    changed key is delivered at once, not at the next heartbeat (strict xfail: masked
+    fingerprints are equal today)."""
+
+    def digest(fingerprint: str) -> str:
+        key = {"type": "ssh-ed25519", "fingerprint": fingerprint}
+        attributes = {**SSH_EVENT, "ssh_host_keys": [key]}
+        event = AccessPathChecked.build(context_key="access-path:p", attributes=attributes)
+        return emission_digest(event.event_type, event_attributes(event))
+
+    assert digest("SHA256:" + "A" * 43) != digest("SHA256:" + "B" * 43)
 
 
 async def test_ssh_to_a_web_server(nginx: servers.Nginx) -> None:
