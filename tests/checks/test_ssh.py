@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import socket
+import time
 from pathlib import Path
 
 import pytest
@@ -86,3 +88,16 @@ def test_keyscan_output_is_checked() -> None:
     blob = "AAAAC3NzaC1lZDI1NTE5AAAAIOCk/HtDbukrISriWMRyjOItnj+txGHHndW5NrLAn6CA"
     out = f"# h:22 SSH-2.0-x\nh ssh-ed25519 {blob}\nh ssh-rsa {blob}\nh ssh-ed25519\n".encode()
     assert [k.type for k in parse_keyscan(out)] == ["ssh-ed25519"]
+
+
+async def test_silent_server_is_bounded_by_the_timeout() -> None:
+    """A listener that never speaks SSH: a failure within the timeout (plus process start),
+    not a hang."""
+    with socket.socket() as silent:
+        silent.bind((LOOPBACK, 0))
+        silent.listen()  # the kernel accepts the connection; nothing ever answers
+        started = time.monotonic()
+        result = await check_host_keys(LOOPBACK, silent.getsockname()[1], timeout=1.5)
+    assert time.monotonic() - started < 5
+    assert result.failure is not None
+    assert result.failure.reason in {"host_key_unavailable", "timeout"}
