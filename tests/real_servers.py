@@ -299,20 +299,50 @@ def docker_registry(folder: Path, certs: Certs, htpasswd: str) -> Iterator[Regis
         yield Registry(port, certs.ca_file)
 
 
+@dataclass(frozen=True)
+class Sshd:
+    """A running sshd: its port, its host keys' public halves (`KEY.pub` files), and the
+    ssh-keygen that made them (OpenSSH's own fingerprints, to test ours against)."""
+
+    port: int
+    public_keys: tuple[Path, ...]
+    keygen: str
+
+    def fingerprint(self, public_key: Path) -> str:
+        """The SHA256 fingerprint `ssh-keygen -l` prints for a public key file."""
+        argv = [self.keygen, "-l", "-E", "sha256", "-f", str(public_key)]
+        return subprocess.run(argv, capture_output=True, text=True, check=True).stdout.split()[1]
+
+    def other_key(self, folder: Path) -> Path:
+        """A fresh ed25519 public key file this server does not hold."""
+        key = folder / "other_ed25519"
+        subprocess.run([self.keygen, "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+        return key.with_suffix(".pub")
+
+    def known_hosts(self, folder: Path, *public_keys: Path) -> Path:
+        """A known_hosts file listing `public_keys` for this server's `[127.0.0.1]:port`."""
+        path = folder / "known_hosts"
+        lines = (" ".join(key.read_text().split()[:2]) for key in public_keys)
+        path.write_text("".join(f"[{LOOPBACK}]:{self.port} {line}\n" for line in lines))
+        return path
+
+
 @contextmanager
-def sshd(folder: Path, binary: str, keygen: str) -> Iterator[int]:
-    """OpenSSH's sshd on a high loopback port with a fresh host key; yields the port."""
-    key = folder / "host_ed25519"
-    subprocess.run([keygen, "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+def sshd(folder: Path, binary: str, keygen: str) -> Iterator[Sshd]:
+    """OpenSSH's sshd on a high loopback port with fresh ed25519 and ECDSA host keys."""
+    keys = [folder / "host_ed25519", folder / "host_ecdsa"]
+    for key, kind in zip(keys, ("ed25519", "ecdsa"), strict=True):
+        subprocess.run([keygen, "-q", "-t", kind, "-N", "", "-f", str(key)], check=True)
     port = free_port()
+    host_keys = "".join(f"HostKey {key}\n" for key in keys)
     (folder / "sshd_config").write_text(
-        f"Port {port}\nListenAddress {LOOPBACK}\nHostKey {key}\nPidFile {folder}/sshd.pid\n"
+        f"Port {port}\nListenAddress {LOOPBACK}\n{host_keys}PidFile {folder}/sshd.pid\n"
         "UsePAM no\nStrictModes no\nPasswordAuthentication no\n"
     )
     Path("/run/sshd").mkdir(exist_ok=True)  # privilege separation directory sshd insists on
     argv = [binary, "-D", "-e", "-f", str(folder / "sshd_config")]
     with running(argv, lambda: port_open(port), "sshd", folder / "sshd.log"):
-        yield port
+        yield Sshd(port, tuple(key.with_suffix(".pub") for key in keys), keygen)
 
 
 def _answers_dns(port: int) -> bool:

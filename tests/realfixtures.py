@@ -55,12 +55,19 @@ def registry(
 
 
 @pytest.fixture(scope="session")
-def sshd_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
-    """OpenSSH sshd on a high loopback port."""
+def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[servers.Sshd]:
+    """OpenSSH sshd on a high loopback port, with ed25519 and ECDSA host keys."""
     binary = require_tool("sshd", "openssh-server")
     keygen = require_tool("ssh-keygen", "openssh-client")
-    with servers.sshd(tmp_path_factory.mktemp("sshd"), binary, keygen) as port:
-        yield port
+    require_tool("ssh-keyscan", "openssh-client")  # what the ssh check reads host keys with
+    with servers.sshd(tmp_path_factory.mktemp("sshd"), binary, keygen) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def sshd_port(sshd: servers.Sshd) -> int:
+    """The port of `sshd`, for tests that only need something speaking SSH."""
+    return sshd.port
 
 
 DNS_RECORDS: dict[str, str | tuple[str, ...]] = {

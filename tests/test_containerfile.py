@@ -102,10 +102,11 @@ def test_oci_labels() -> None:
 
 
 def test_installs_the_backup_tools_the_probes_call() -> None:
-    """restic, borgbackup and pgbackrest come from Debian in the runtime stage."""
+    """restic, borgbackup, pgbackrest and openssh-client (ssh-keyscan) come from Debian in
+    the runtime stage."""
     runs = " ".join(_final("RUN"))
     assert "apt-get install" in runs
-    for package in ("restic", "borgbackup", "pgbackrest", "ca-certificates"):
+    for package in ("restic", "borgbackup", "pgbackrest", "ca-certificates", "openssh-client"):
         assert re.search(rf"\s{package}(\s|$)", runs), package
     assert "rm -rf /var/lib/apt/lists" in runs
 

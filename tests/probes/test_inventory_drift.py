@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from ops_evidence.events.types import (
     ServiceObserved,
 )
 from ops_evidence.probes import MemoryObservations, ProbeContext
+from ops_evidence.probes.inventory_drift import compare
 from tests import real_servers as servers
 from tests.probes.inventories import inventory, probe
 
@@ -229,3 +231,44 @@ async def test_address_set_drift_end_to_end(dns_port: int) -> None:
     assert (record.kind, record.attribute) == ("changed", "addresses")
     assert (record.declared, record.observed) == ("127.0.0.3,127.0.0.1", "127.0.0.1,127.0.0.2")
     assert record.detail == "missing 127.0.0.3; extra 127.0.0.2"
+
+
+PINNED = "SHA256:ZRnOmbiqXqmXnFq7HexEBdigUY94dmteFSsF9D3gwgM"
+HELD = "SHA256:a9TbTxBSWv0bnKanOp2hqOlwpv1GxzMGwM1cU/2rTX8"
+
+
+def test_host_key_mismatch_is_changed() -> None:
+    """A pinned ssh host key the server no longer holds is `changed` `host_key`, with the
+    declared and observed fingerprints."""
+    event = AccessPathChecked.build(
+        context_key="access-path:ssh",
+        attributes={
+            "verified": False,
+            "reason": "host_key_mismatch",
+            "environment": "local",
+            "access_path": "ssh",
+            "method": "ssh",
+            "target": "127.0.0.1:22",
+            "ssh_host_keys": [{"type": "ssh-ed25519", "fingerprint": HELD}],
+            "ssh_expected_fingerprints": [PINNED],
+            "ssh_host_key_matched": False,
+        },
+    )
+    [record] = compare(event)
+    assert (record.kind, record.attribute) == ("changed", "host_key")
+    assert (record.declared, record.observed) == (PINNED, HELD)
+
+
+@pytest.mark.integration
+async def test_host_key_drift_end_to_end(sshd: servers.Sshd, tmp_path: Path) -> None:
+    """Probing a real sshd with a pin it does not hold, then drift: one `changed` record."""
+    check = {"kind": "ssh", "host": "127.0.0.1", "port": sshd.port}
+    check["host_key"] = sshd.fingerprint(sshd.other_key(tmp_path))
+    inv = inventory(access_paths=[{"id": "ssh", "environment": "local", "check": check}])
+    observations = MemoryObservations()
+    observations.record(await probe(inv, "access-path:ssh"))
+    result = await probe(inv, "environment:local", ctx=ProbeContext(inv, observations))
+    assert isinstance(result, InventoryDrift)
+    assert [(r.kind, r.entity, r.attribute) for r in result.attributes.records] == [
+        ("changed", "access-path:ssh", "host_key")
+    ]

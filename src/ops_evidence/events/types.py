@@ -172,6 +172,22 @@ class EndpointVerified(EvidenceEvent):
     attributes: EndpointVerifiedAttributes
 
 
+# An OpenSSH host key fingerprint (`SHA256:` + 43 unpadded base64). Until the identifier
+# types land, today's redaction masks the digest part, so the masked form is let through
+# too; with them this becomes the fingerprint identifier type and the marker goes.
+_SSH_FINGERPRINT = r"^SHA256:([A-Za-z0-9+/]{43}|\[REDACTED\])$"
+SshFingerprint = Annotated[str, StringConstraints(pattern=_SSH_FINGERPRINT)]
+
+
+class SshHostKey(BaseModel):
+    """One host key the server proved it holds during the key exchange."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: str = Field(max_length=64, description="Key algorithm, e.g. `ssh-ed25519`.")
+    fingerprint: SshFingerprint = Field(description="OpenSSH form, `SHA256:` unpadded base64.")
+
+
 class AccessPathCheckedAttributes(TlsChainAttributes):
     """An operator access path (ssh, tcp, tls, dns, kubernetes-api) works or not."""
 
@@ -195,6 +211,15 @@ class AccessPathCheckedAttributes(TlsChainAttributes):
         default_factory=list, max_length=20, description="The leaf's DNS names and IPs."
     )
     kubernetes_version: str | None = Field(default=None, max_length=64)
+    ssh_host_keys: list[SshHostKey] = Field(
+        default_factory=list, max_length=8, description="ssh: the host keys the server holds."
+    )
+    ssh_expected_fingerprints: list[SshFingerprint] = Field(
+        default_factory=list, max_length=20, description="ssh: the pinned fingerprints."
+    )
+    ssh_host_key_matched: bool | None = Field(
+        default=None, description="ssh: a held key is pinned; null when unpinned or unread."
+    )
     latency_ms: float | None = None
 
 

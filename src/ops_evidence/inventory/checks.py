@@ -17,10 +17,17 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    ValidationInfo,
+    field_validator,
     model_validator,
 )
 
 from ops_evidence.config.durations import ByteSize, Duration
+from ops_evidence.inventory.host_keys import (
+    FINGERPRINT_PATTERN,
+    MAX_PINNED_KEYS,
+    read_known_hosts,
+)
 from ops_evidence.inventory.secrets import Secret, reject_url_credentials
 
 
@@ -123,13 +130,51 @@ class TcpServiceCheck(Strict):
 ServiceCheck = Annotated[HttpServiceCheck | TcpServiceCheck, Field(discriminator="kind")]
 
 
+def _fingerprint(value: str) -> str:
+    if not re.fullmatch(FINGERPRINT_PATTERN, value):
+        raise ValueError(
+            "not an OpenSSH host key fingerprint: want `SHA256:` and 43 base64 characters,"
+            " as `ssh-keygen -lf KEY.pub` prints"
+        )
+    return value
+
+
+Fingerprint = Annotated[
+    str, AfterValidator(_fingerprint), Field(description="OpenSSH `SHA256:` fingerprint.")
+]
+
+
 class SshPath(Strict):
-    """SSH reachability: TCP connect and the `SSH-2.0-` banner."""
+    """SSH reachability (TCP connect, the `SSH-2.0-` banner) and the server's host keys, read
+    through the key exchange (no authentication), pinned by `host_key` or `known_hosts`."""
 
     kind: Literal["ssh"]
     host: str
     port: Port = 22
     banner: Regex = r"^SSH-2\.0-"
+    host_key: Annotated[list[Fingerprint], BeforeValidator(_as_list)] = Field(
+        default_factory=list,
+        max_length=MAX_PINNED_KEYS,
+        description="Pinned fingerprints (`ssh-keygen -lf KEY.pub`); one must match.",
+    )
+    known_hosts: Path | None = Field(
+        default=None, description="A known_hosts file whose keys for host:port are pinned."
+    )
+
+    @field_validator("known_hosts")
+    @classmethod
+    def _readable_known_hosts(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        # host and port are validated first (field order), so the file is read for them.
+        if value is not None and "host" in info.data and "port" in info.data:
+            read_known_hosts(value, info.data["host"], info.data["port"])
+        return value
+
+    @model_validator(mode="after")
+    def _one_pin_source(self) -> Self:
+        # One source of truth: with both, a stale file could hide behind a current pin.
+        if self.host_key and self.known_hosts is not None:
+            raise ValueError("give `host_key` or `known_hosts`, not both")
+        return self
 
 
 class TcpPath(Strict):

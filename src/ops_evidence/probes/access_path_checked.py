@@ -1,12 +1,15 @@
-"""`ops-access-path-checked`: ssh banner, tcp reachability, tls handshake, dns, Kubernetes API."""
+"""`ops-access-path-checked`: ssh banner and host keys, tcp reachability, tls handshake, dns,
+Kubernetes API."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from ops_evidence.checks.base import Failure
 from ops_evidence.checks.dns import check_dns
 from ops_evidence.checks.kubernetes import check_kubernetes
+from ops_evidence.checks.ssh import check_host_keys
 from ops_evidence.checks.tcp import check_tcp
 from ops_evidence.checks.tls import TlsTarget, check_tls
 from ops_evidence.events.envelope import EvidenceEvent
@@ -44,8 +47,34 @@ async def _tls(check: TlsPath, budget: float, ctx: ProbeContext) -> dict[str, An
     }
 
 
+async def _ssh(check: SshPath, budget: float) -> dict[str, Any]:
+    """The banner first (a cheap answer to "is it sshd at all"), then the host keys in what
+    is left of the budget."""
+    started = time.monotonic()
+    tcp = await check_tcp(check.host, check.port, banner=check.banner, timeout=budget)
+    observed = {"banner": tcp.banner, "latency_ms": tcp.latency_ms, **verdict(tcp.failure)}
+    if tcp.failure is not None:
+        return observed
+    keys = await check_host_keys(
+        check.host,
+        check.port,
+        host_key=check.host_key,
+        known_hosts=check.known_hosts,
+        timeout=max(budget - (time.monotonic() - started), 0.5),
+    )
+    return {
+        **observed,
+        "ssh_host_keys": [{"type": k.type, "fingerprint": k.fingerprint} for k in keys.keys],
+        "ssh_expected_fingerprints": list(keys.expected),
+        "ssh_host_key_matched": keys.matched,
+        **verdict(keys.failure),
+    }
+
+
 async def _observe(path_check: Any, budget: float, ctx: ProbeContext) -> dict[str, Any]:
-    if isinstance(path_check, SshPath | TcpPath):
+    if isinstance(path_check, SshPath):
+        return await _ssh(path_check, budget)
+    if isinstance(path_check, TcpPath):
         tcp = await check_tcp(
             path_check.host, path_check.port, banner=path_check.banner, timeout=budget
         )

@@ -4,7 +4,8 @@ No network calls: drift reads `ctx.observations` (the latest event per context k
 by `run_probe`) and compares each with what the inventory declares.
 
     missing    declared but not observed: never probed, down, unreachable, no recent backup
-    changed    observed, but different from what is declared (version, status, addresses …)
+    changed    observed, but different from what is declared (version, status, addresses,
+               a pinned ssh host key …)
     unmanaged  observed but not declared (an observation for an entity the inventory no
                longer lists, or a fact such as a version the inventory leaves undeclared)
 """
@@ -106,6 +107,10 @@ def _access_path(event: AccessPathChecked) -> list[DriftRecord]:
         return []
     if a.reason == "address_mismatch":
         return [_addresses(a, key)]
+    if a.reason == "host_key_mismatch":
+        declared = ",".join(a.ssh_expected_fingerprints)
+        observed = ",".join(k.fingerprint for k in a.ssh_host_keys)
+        return [_record("changed", key, "host_key", declared, observed)]
     return [_record("missing", key, "reachable", "reachable", a.reason)]
 
 
