@@ -1,10 +1,14 @@
-"""Certificate facts: DER parsing, the leaf-only fallback, days rounded down, name matching,
+"""Certificate facts: OpenSSL's decoding read, the leaf-only fallback, days rounded down, name matching,
 and serials / fingerprints that survive redaction."""
 
 from __future__ import annotations
 
 import re
+import ssl
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
 import trustme
@@ -13,11 +17,13 @@ from hypothesis import strategies as st
 
 from ops_evidence.checks.certificates import (
     CertInfo,
+    Decoded,
     _colon_hex,
+    _name,
+    cert_info,
     chain_source,
     days_left,
     names_match,
-    parse_der,
     presented_chain,
 )
 from ops_evidence.redact import redact
@@ -26,30 +32,31 @@ FINGERPRINT = re.compile(r"^[0-9A-F]{2}(:[0-9A-F]{2}){31}$")
 
 
 @pytest.fixture(scope="module")
-def leaf_der() -> bytes:
-    """A trustme leaf for localhost and 127.0.0.1, DER-encoded."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives.serialization import Encoding
-
-    pem = trustme.CA().issue_cert("localhost", "127.0.0.1").cert_chain_pems[0].bytes()
-    return x509.load_pem_x509_certificate(pem).public_bytes(Encoding.DER)
+def leaf(tmp_path_factory: pytest.TempPathFactory) -> Decoded:
+    """A trustme leaf for localhost and 127.0.0.1: OpenSSL's decoding (what `getpeercert()`
+    and `_ssl.Certificate.get_info()` return) and its DER."""
+    pem = trustme.CA().issue_cert("localhost", "127.0.0.1").cert_chain_pems[0]
+    path = tmp_path_factory.mktemp("leaf") / "leaf.pem"
+    pem.write_to_path(str(path))
+    info = ssl._ssl._test_decode_cert(str(path))  # type: ignore[attr-defined]
+    return info, ssl.PEM_cert_to_DER_cert(Path(path).read_text())
 
 
 class LeafOnly:
-    """An SSL object of a Python with neither chain API: only `getpeercert` (its contract)."""
+    """An SSL object of a Python without the chain API: only `getpeercert` (its contract:
+    the decoding once verified, the DER always)."""
 
-    def __init__(self, der: bytes) -> None:
-        self.der = der
+    def __init__(self, info: Mapping[str, Any], der: bytes) -> None:
+        self.info, self.der = info, der
 
-    def getpeercert(self, binary_form: bool = False) -> bytes:
-        """The leaf's DER, as `SSLObject.getpeercert(True)` returns it even unverified."""
-        assert binary_form
-        return self.der
+    def getpeercert(self, binary_form: bool = False) -> Mapping[str, Any] | bytes:
+        """The leaf decoded, or its DER."""
+        return self.der if binary_form else self.info
 
 
-def test_parse_der_reads_every_fact(leaf_der: bytes) -> None:
+def test_cert_info_reads_every_fact(leaf: Decoded) -> None:
     """Subject, issuer, SANs (DNS and IP), serial, fingerprint and both dates are read."""
-    cert = parse_der(leaf_der)
+    cert = cert_info(*leaf)
     assert cert.sans == ("localhost", "127.0.0.1")
     assert "O=trustme" in cert.issuer
     assert re.fullmatch(r"[0-9A-F]{2}(:[0-9A-F]{2})*", cert.serial)
@@ -58,9 +65,9 @@ def test_parse_der_reads_every_fact(leaf_der: bytes) -> None:
     assert cert.not_before < datetime.now(UTC) < cert.not_after
 
 
-def test_leaf_only_fallback(leaf_der: bytes) -> None:
+def test_leaf_only_fallback(leaf: Decoded) -> None:
     """Without a chain API the leaf alone is read, and the fallback says so."""
-    fake = LeafOnly(leaf_der)
+    fake = LeafOnly(*leaf)
     assert chain_source(fake) == "leaf_only"  # type: ignore[arg-type]
     assert [c.sans for c in presented_chain(fake)] == [("localhost", "127.0.0.1")]  # type: ignore[arg-type]
 
@@ -101,10 +108,10 @@ def test_names_match(sans: tuple[str, ...], host: str, matched: bool) -> None:
     assert names_match(_cert(*sans), host) is matched
 
 
-def test_serial_and_fingerprint_survive_redaction(leaf_der: bytes) -> None:
+def test_serial_and_fingerprint_survive_redaction(leaf: Decoded) -> None:
     """Colon-hex serials and fingerprints pass today's redaction unchanged, nested as in
     `tls_chain` (a bare hex run of the same bytes would be masked)."""
-    cert = parse_der(leaf_der)
+    cert = cert_info(*leaf)
     entry = {"serial": cert.serial, "fingerprint_sha256": cert.fingerprint_sha256}
     assert redact({"tls_chain": [entry]}) == {"tls_chain": [entry]}
     assert redact({"tls_serial": cert.serial}) == {"tls_serial": cert.serial}
@@ -125,6 +132,16 @@ def test_any_colon_hex_survives_redaction(data: bytes) -> None:
     }
 
 
-def test_unparsable_leaf_gives_an_empty_chain() -> None:
-    """A certificate `cryptography` can't parse ends the chain instead of raising."""
-    assert presented_chain(LeafOnly(b"not a certificate")) == ()  # type: ignore[arg-type]
+def test_an_undecodable_leaf_gives_an_empty_chain(leaf: Decoded) -> None:
+    """A decoding without dates (or an unverified leaf, which `getpeercert()` leaves
+    undecoded) ends the chain instead of raising."""
+    info, der = leaf
+    no_dates = {k: v for k, v in info.items() if k != "notAfter"}
+    assert presented_chain(LeafOnly(no_dates, der)) == ()  # type: ignore[arg-type]
+    assert presented_chain(LeafOnly({}, der)) == ()  # type: ignore[arg-type]
+
+
+def test_names_are_written_most_specific_first_with_specials_escaped() -> None:
+    """RFC 4514: OpenSSL lists RDNs from the country down; a comma in a value is escaped."""
+    rdns = ((("countryName", "DE"),), (("organizationName", "Acme, Inc."),), (("commonName", "x"),))
+    assert _name(rdns) == "CN=x,O=Acme\\, Inc.,C=DE"

@@ -1,11 +1,17 @@
-"""The certificates a TLS server presents: read from the connection, parsed, judged by time.
+"""The certificates a TLS server presents: read from the connection, decoded, judged by time.
 
 Python 3.11's public `ssl` API decodes only the leaf, and only once it was verified. CPython
-3.10+ keeps the whole presented chain behind `SSLObject._sslobj.get_unverified_chain()` (made
-public as `get_unverified_chain()` in 3.13); `presented_chain` prefers the public method,
-then the private one, and falls back to the leaf alone (`getpeercert(binary_form=True)`),
-saying which it used (`CHAIN_SOURCE`), so a test fails loudly if a Python loses the chain.
-The DER is parsed with `cryptography` (PyCA), not by hand.
+3.10+ keeps the whole presented chain behind `SSLObject._sslobj.get_unverified_chain()`: a
+list of `_ssl.Certificate`s whose `get_info()` is OpenSSL's decoding (the dict
+`getpeercert()` returns) and whose `public_bytes()` is the DER (hashed here for the
+fingerprint). `presented_chain` reads that, falls back to the verified leaf alone
+(`getpeercert()`), and says which it used (`chain_source`), so a test fails loudly if a
+Python loses the chain.
+
+Decoded by the OpenSSL the process has loaded anyway, not by the `cryptography` package: its
+X.509 module costs 12.7 MiB of resident memory on import (measured, /proc/self/status around
+the import, Python 3.11), which the idle-RSS bar of 60 MB (bench/footprint.py: 54.9 MiB
+without it) has no room for.
 
 Days left are rounded DOWN to one decimal (2.99 days reads 2.9, never a 3.0 that looks like
 it meets `min_days: 3`); the comparison with `min_days` is exact, in seconds.
@@ -13,14 +19,13 @@ it meets `min_days: 3`); the comparison with `min_days` is exact, in seconds.
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import ssl
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
-
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes
 
 _MAX_CHAIN = 10
 _TENTH_OF_A_DAY = timedelta(days=0.1)
@@ -28,6 +33,22 @@ _SHORT = 200
 _ENCODING_DER = 2  # `_ssl.ENCODING_DER`, the argument of the private Certificate.public_bytes
 # OpenSSL's X509_V_ERR_HOSTNAME_MISMATCH and X509_V_ERR_IP_ADDRESS_MISMATCH.
 _NAME_MISMATCH_CODES = frozenset({62, 64})
+# RFC 4514's short names for the attribute types OpenSSL's decoding spells out.
+_SHORT_NAMES = {
+    "commonName": "CN",
+    "organizationName": "O",
+    "organizationalUnitName": "OU",
+    "countryName": "C",
+    "stateOrProvinceName": "ST",
+    "localityName": "L",
+    "streetAddress": "STREET",
+    "domainComponent": "DC",
+    "userId": "UID",
+}
+_RFC4514_SPECIAL = str.maketrans({c: "\\" + c for c in ',+"\\<>;='})
+
+Decoded = tuple[Mapping[str, Any], bytes]
+"""One certificate: OpenSSL's decoding (`getpeercert()`'s dict) and its DER."""
 
 
 def _colon_hex(data: bytes) -> str:
@@ -35,24 +56,34 @@ def _colon_hex(data: bytes) -> str:
     return ":".join(f"{byte:02X}" for byte in data)
 
 
-def _serial(number: int) -> str:
-    # abs: RFC 5280 serials are positive, but a malformed negative one must not raise here.
-    number = abs(number)
-    return _colon_hex(number.to_bytes(max(1, (number.bit_length() + 7) // 8), "big"))[:_SHORT]
+def _serial(hex_digits: str) -> str:
+    digits = hex_digits.strip().upper()
+    digits = digits.rjust(len(digits) + len(digits) % 2, "0")
+    return _colon_hex(bytes.fromhex(digits))[:_SHORT]
 
 
-def _name(name: x509.Name) -> str:
-    return name.rfc4514_string()[:_SHORT]
+def _name(rdns: Sequence[Sequence[tuple[str, str]]]) -> str:
+    # RFC 4514: most specific RDN first (OpenSSL's decoding lists them the other way round).
+    parts = [
+        "+".join(f"{_SHORT_NAMES.get(k, k)}={v.translate(_RFC4514_SPECIAL)}" for k, v in rdn)
+        for rdn in reversed(rdns)
+    ]
+    return ",".join(parts)[:_SHORT]
 
 
-def _sans(cert: x509.Certificate) -> tuple[str, ...]:
-    try:
-        extension = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
-    except x509.ExtensionNotFound:
-        return ()
-    names = [str(n) for n in extension.value.get_values_for_type(x509.DNSName)]
-    names += [str(ip) for ip in extension.value.get_values_for_type(x509.IPAddress)]
+def _sans(entries: Sequence[tuple[str, str]]) -> tuple[str, ...]:
+    names = [value for kind, value in entries if kind == "DNS"]
+    for kind, value in entries:
+        if kind == "IP Address":
+            try:  # OpenSSL writes IPv6 uncompressed (and older ones with a newline)
+                names.append(str(ipaddress.ip_address(value.strip())))
+            except ValueError:
+                names.append(value.strip())
     return tuple(name[:_SHORT] for name in names[:20])
+
+
+def _time(text: str) -> datetime:
+    return datetime.fromtimestamp(ssl.cert_time_to_seconds(text), UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,57 +103,48 @@ class CertInfo:
         return self.not_after - now
 
 
-def parse_der(der: bytes) -> CertInfo:
-    """The facts of one DER-encoded certificate."""
-    cert = x509.load_der_x509_certificate(der)
+def cert_info(info: Mapping[str, Any], der: bytes) -> CertInfo:
+    """The facts of one certificate from OpenSSL's decoding and its DER; ValueError (or
+    KeyError) when the decoding lacks what every certificate has."""
     return CertInfo(
-        not_after=cert.not_valid_after_utc,
-        subject=_name(cert.subject),
-        issuer=_name(cert.issuer),
-        serial=_serial(cert.serial_number),
-        sans=_sans(cert),
-        not_before=cert.not_valid_before_utc,
-        fingerprint_sha256=_colon_hex(cert.fingerprint(hashes.SHA256())),
+        not_after=_time(info["notAfter"]),
+        subject=_name(info.get("subject", ())),
+        issuer=_name(info.get("issuer", ())),
+        serial=_serial(info.get("serialNumber", "00")),
+        sans=_sans(info.get("subjectAltName", ())),
+        not_before=_time(info["notBefore"]) if "notBefore" in info else None,
+        fingerprint_sha256=_colon_hex(hashlib.sha256(der).digest()),
     )
 
 
-def _private_chain(ssl_object: Any) -> list[bytes] | None:
+def _decoded(ssl_object: ssl.SSLObject | ssl.SSLSocket) -> tuple[str, list[Decoded]]:
     inner = getattr(ssl_object, "_sslobj", None)
     reader = getattr(inner, "get_unverified_chain", None)
-    if reader is None:
-        return None
-    return [cert.public_bytes(_ENCODING_DER) for cert in reader() or ()]
-
-
-def _presented_der(ssl_object: ssl.SSLObject | ssl.SSLSocket) -> tuple[str, list[bytes]]:
-    public = getattr(ssl_object, "get_unverified_chain", None)  # Python 3.13+
-    if public is not None:
-        return "public", [bytes(der) for der in public() or ()]
-    private = _private_chain(ssl_object)
-    if private is not None:
-        return "private", private
-    leaf = ssl_object.getpeercert(binary_form=True)
-    return "leaf_only", [leaf] if leaf else []
+    if reader is not None:
+        certs = reader() or []
+        return "private", [(c.get_info(), c.public_bytes(_ENCODING_DER)) for c in certs]
+    info, der = ssl_object.getpeercert(), ssl_object.getpeercert(binary_form=True)
+    return "leaf_only", [(info, der)] if info and der else []
 
 
 def chain_source(ssl_object: ssl.SSLObject | ssl.SSLSocket) -> str:
-    """Which API `presented_chain` reads on this Python: `public`, `private` or `leaf_only`."""
-    return _presented_der(ssl_object)[0]
+    """Which API `presented_chain` reads on this Python: `private` or `leaf_only`."""
+    return _decoded(ssl_object)[0]
 
 
 def presented_chain(ssl_object: ssl.SSLObject | ssl.SSLSocket | None) -> tuple[CertInfo, ...]:
     """Every certificate the server presented, leaf first, verified or not.
 
-    The chain stops before the first certificate `cryptography` can't parse (it is stricter
-    than OpenSSL about some encodings); an unreadable leaf gives an empty chain.
+    The chain stops before the first certificate whose decoding lacks its dates; an
+    unreadable leaf gives an empty chain.
     """
     if ssl_object is None:
         return ()
     chain: list[CertInfo] = []
-    for der in _presented_der(ssl_object)[1][:_MAX_CHAIN]:
+    for info, der in _decoded(ssl_object)[1][:_MAX_CHAIN]:
         try:
-            chain.append(parse_der(der))
-        except ValueError:
+            chain.append(cert_info(info, der))
+        except (KeyError, ValueError):
             break
     return tuple(chain)
 
