@@ -199,19 +199,22 @@ def _cap(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: max(0, limit - 1)] + "…"
 
 
-Shapes: TypeAlias = Mapping[str, "re.Pattern[str] | Shapes"]
-"""Where a value holds a public identifier: attribute name -> the identifier's shape, or the
+Shape: TypeAlias = tuple[re.Pattern[str], int]
+"""An identifier's shape: the pattern a whole value must match, and its length bound."""
+Shapes: TypeAlias = Mapping[str, "Shape | Shapes"]
+"""Where a value holds public identifiers: attribute name -> the identifier's shape, or the
 shapes inside a nested mapping (a list's items share its shapes). `events.identifiers`
 derives them from an event model; nothing else should need to write one."""
 
 
-def keep_identifier(value: Any, shape: re.Pattern[str]) -> Any:
+def keep_identifier(value: Any, shape: Shape) -> Any:
     """An identifier verbatim when it has its shape (registered secrets still masked), else
-    redacted as free text; a list item by item."""
+    redacted as free text; either way no longer than its bound; a list item by item."""
+    pattern, limit = shape
     if isinstance(value, str):
-        if len(value) <= MAX_STRING and shape.fullmatch(value):
+        if len(value) <= limit and pattern.fullmatch(value):
             return _mask_registered(value)
-        return redact_text(value)
+        return redact_text(value, limit=limit)
     if isinstance(value, list | tuple):
         return [keep_identifier(item, shape) for item in value[:MAX_ITEMS]]
     return redact(value)
@@ -245,15 +248,19 @@ def _redact_mapping(value: Mapping[Any, Any], depth: int, shapes: Shapes) -> dic
             break
         name = redact_text(str(key), limit=100)
         shape = shapes.get(key)
-        if isinstance(shape, re.Pattern):
-            # The model declared it an identifier: that beats the name rule, as the header
-            # allow-list does (a `session_id` typed as an identifier is one).
-            out[name] = keep_identifier(item, shape)
-        elif is_secret_name(str(key)) and item:
+        # A declared identifier beats the name rule, as the header allow-list does.
+        if shape is None and is_secret_name(str(key)) and item:
             out[name] = MASK
         else:
-            out[name] = redact(item, depth=depth + 1, shapes=shape)
+            out[name] = redact_field(item, shape, depth=depth + 1)
     return out
+
+
+def redact_field(value: Any, shape: Shape | Shapes | None, *, depth: int = 0) -> Any:
+    """Redact one attribute's value given its entry in `Shapes` (None: no identifiers)."""
+    if isinstance(shape, tuple):
+        return keep_identifier(value, shape)
+    return redact(value, depth=depth, shapes=shape)
 
 
 def compact_url(url: str) -> str:

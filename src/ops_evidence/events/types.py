@@ -16,6 +16,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstr
 
 from ops_evidence.events.envelope import Attributes, EvidenceEvent
 from ops_evidence.events.gate_catalog import GATE_ID_PATTERN, GateStatus
+from ops_evidence.events.identifiers import EvidenceValue, Version
 
 _SHORT = 200
 # A gate event's reasons: how many (`probes.readiness.evaluation` keeps to it) and how long each.
@@ -44,8 +45,8 @@ class ServiceObservedAttributes(Attributes):
     status: Literal["up", "degraded", "down"]
     check: Literal["http", "tcp"] = Field(description="How the service was observed.")
     target: str = Field(max_length=_SHORT, description="Probed URL or host:port, redacted.")
-    observed_version: str | None = Field(default=None, max_length=64)
-    declared_version: str | None = Field(default=None, max_length=64)
+    observed_version: Version | None = None
+    declared_version: Version | None = None
     http_status: int | None = None
     latency_ms: float | None = None
 
@@ -113,7 +114,7 @@ class AccessPathCheckedAttributes(Attributes):
     )
     tls_sans: list[str] = Field(default_factory=list, max_length=20, description="DNS names.")
     tls_not_after: datetime | None = None
-    kubernetes_version: str | None = Field(default=None, max_length=64)
+    kubernetes_version: Version | None = None
     latency_ms: float | None = None
 
 
@@ -166,8 +167,8 @@ class DriftRecord(BaseModel):
     kind: Literal["changed", "missing", "unmanaged"]
     entity: str = Field(description="Context key of the entity concerned.")
     attribute: str
-    declared: str | None = Field(default=None, max_length=_SHORT)
-    observed: str | None = Field(default=None, max_length=_SHORT)
+    declared: EvidenceValue | None = None
+    observed: EvidenceValue | None = None
 
 
 class DriftSummary(BaseModel):

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ops_evidence.events.envelope import EvidenceEvent
+from ops_evidence.events.identifiers import shapes_of
 from ops_evidence.events.vocabulary import STATE_HUB_EVENT_TYPE, VSM_FUNCTION, VSM_SYSTEM
 from ops_evidence.redact import MAX_ITEMS, redact
 
@@ -22,7 +23,8 @@ def canonical_json(value: Any) -> bytes:
 
 def event_attributes(event: EvidenceEvent) -> dict[str, Any]:
     """The event's attributes as redacted JSON, with `observed_at` added."""
-    result: dict[str, Any] = redact(_raw_attributes(event))
+    shapes = shapes_of(type(event.attributes))
+    result: dict[str, Any] = redact(_raw_attributes(event), shapes=shapes)
     return result
 
 
