@@ -176,7 +176,8 @@ def clear_registered_secrets() -> None:
 
 def is_secret_name(name: str) -> bool:
     """True when a field or header name says its value is a credential."""
-    return bool(_SECRET_NAME.fullmatch(name))
+    # The coarse search first: most names (`status`, `url`, `latency_ms`) hold no hint.
+    return bool(_SECRET_HINT.search(name) and _SECRET_NAME.fullmatch(name))
 
 
 def redact_text(text: str, *, limit: int = MAX_STRING) -> str:
@@ -207,6 +208,9 @@ shapes inside a nested mapping (a list's items share its shapes). `events.identi
 derives them from an event model; nothing else should need to write one."""
 
 
+_NO_SHAPES: Shapes = {}
+
+
 def keep_identifier(value: Any, shape: Shape) -> Any:
     """An identifier verbatim when it has its shape (registered secrets still masked), else
     redacted as free text; either way no longer than its bound; a list item by item."""
@@ -230,7 +234,7 @@ def redact(value: Any, *, depth: int = 0, shapes: Shapes | None = None) -> Any:
     if isinstance(value, bytes | bytearray):
         return f"<{len(value)} bytes>"
     if isinstance(value, Mapping):
-        return _redact_mapping(value, depth, shapes or {})
+        return _redact_mapping(value, depth, shapes or _NO_SHAPES)
     if isinstance(value, list | tuple | set | frozenset):
         items = list(value)
         kept = [redact(item, depth=depth + 1, shapes=shapes) for item in items[:MAX_ITEMS]]
