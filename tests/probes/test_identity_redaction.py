@@ -1,4 +1,5 @@
-"""Drift sees a change between two commit-hash versions, observed through the real probe path."""
+"""Identifiers and public headers survive redaction through the real probe paths: drift sees
+a change between two commit-hash versions, and the registry's challenge is quoted whole."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ import json
 import pytest
 from starlette.types import Receive, Scope, Send
 
-from ops_evidence.events.types import InventoryDrift, ServiceObserved
+from ops_evidence.events.types import EndpointVerified, InventoryDrift, ServiceObserved
 from ops_evidence.events.wire import event_attributes
 from ops_evidence.probes import ProbeContext
+from tests import real_servers as servers
 from tests.probes.inventories import inventory, probe
 from tests.servers import serve_asgi
 
@@ -58,3 +60,16 @@ async def test_drift_reports_a_changed_commit_version() -> None:
     assert (record.kind, record.declared, record.observed) == ("changed", DECLARED, OBSERVED)
     [wire] = [r for r in event_attributes(drift)["records"] if r["attribute"] == "version"]
     assert (wire["declared"], wire["observed"]) == (DECLARED, OBSERVED)
+
+
+async def test_the_registry_challenge_is_quoted_whole(registry: servers.Registry) -> None:
+    """`WWW-Authenticate` is on the allow-list: its scheme and realm reach the event and the
+    wire although its name holds `auth` and its value follows a scheme word."""
+    url = f"https://127.0.0.1:{registry.port}/v2/"
+    ep = {"id": "reg", "service": "web", "url": url, "ca_file": str(registry.ca_file)}
+    event = await probe(inventory(endpoints=[{**ep, "expect": {"status": 401}}]), "endpoint:reg")
+    assert isinstance(event, EndpointVerified)
+    challenge = event.attributes.observed_headers.get("Www-Authenticate", "")
+    assert challenge.startswith("Basic realm=")
+    assert "[REDACTED]" not in challenge
+    assert event_attributes(event)["observed_headers"]["Www-Authenticate"] == challenge
