@@ -16,7 +16,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstr
 
 from ops_evidence.events.envelope import Attributes, EvidenceEvent
 from ops_evidence.events.gate_catalog import GATE_ID_PATTERN, GateStatus
-from ops_evidence.events.identifiers import EvidenceValue, Version
+from ops_evidence.events.identifiers import ArchiveName, EvidenceValue, SnapshotId, Version
 
 _SHORT = 200
 # A gate event's reasons: how many (`probes.readiness.evaluation` keeps to it) and how long each.
@@ -144,6 +144,12 @@ class BackupVerifiedAttributes(Attributes):
     min_size_bytes: int | None = None
     last_run_failed: bool | None = None
     backup_count: int | None = None
+    snapshot_id: SnapshotId | None = Field(
+        default=None, description="The newest snapshot's (restic) or archive's (borg) id."
+    )
+    archive_name: ArchiveName | None = Field(
+        default=None, description="The newest archive's name (borg) or backup label (pgBackRest)."
+    )
 
 
 class BackupVerified(EvidenceEvent):
