@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from ops_evidence.events.identifiers import attribute_shapes
 from ops_evidence.events.types import AccessPathChecked, InventoryDrift, ServiceObserved
-from ops_evidence.events.wire import event_attributes
+from ops_evidence.events.wire import event_attributes, progress_body
 from ops_evidence.redact import (
     MASK,
     allowed_headers,
@@ -97,10 +97,13 @@ def test_a_registered_secret_never_survives_under_any_key(canary: str, name: str
 
 @given(declared=hex40, observed=hex40)
 def test_commit_versions_survive(declared: str, observed: str) -> None:
-    """Two 40-hex versions reach the event and the wire unchanged, so they can differ."""
+    """Two 40-hex versions reach the event and both sinks' bodies unchanged, so they can
+    differ."""
     event = service(declared_version=declared, observed_version=observed)
     wire = event_attributes(event)
     assert (wire["declared_version"], wire["observed_version"]) == (declared, observed)
+    state_hub = progress_body(event, status="missing_widget_mapping")["detail"]["attributes"]
+    assert (state_hub["declared_version"], state_hub["observed_version"]) == (declared, observed)
     shape = SERVICE["observed_version"]
     assert redact_field(observed, shape) == observed
 
