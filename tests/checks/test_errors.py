@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from ops_evidence.checks.http import fetch
+from ops_evidence.checks.subprocess import run_tool
 from ops_evidence.checks.tls import TlsTarget, check_tls
 from ops_evidence.inventory.checks import HttpOptions
 from tests import real_servers as servers
@@ -81,3 +82,15 @@ async def test_refused_and_unverified_are_plain_words(nginx: servers.Nginx) -> N
     assert "certificate verify failed: self-signed certificate" in self_signed.failure.message
     for failure in (refused.failure, self_signed.failure):
         assert plain(failure.message), failure.message
+
+
+async def test_a_tool_that_cannot_start_is_described(tmp_path: Path) -> None:
+    """A tool whose interpreter is missing: `tool_failed`, the file named, no errno."""
+    tool = tmp_path / "restic"
+    tool.write_text("#!/nonexistent/interpreter\n", encoding="utf-8")
+    tool.chmod(0o755)
+    result = await run_tool([str(tool)], timeout=5)
+    assert result.failure is not None
+    assert result.failure.reason == "tool_failed"
+    assert f"no such file or directory: {tool}" in result.failure.message
+    assert plain(result.failure.message)
