@@ -110,11 +110,12 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     ),
     # long hex (digests, keys), unless an algorithm names it a digest: `sha256:…` is public
     (re.compile(r"(?i)(?<!sha1:)(?<!sha256:)(?<!sha384:)(?<!sha512:)\b[0-9a-f]{32,}\b"), MASK),
-    # long base64 / base64url runs with mixed character classes
+    # long base64 / base64url runs with mixed character classes, except an OpenSSH
+    # fingerprint (`SHA256:` and its base64)
     (
         re.compile(
-            # ... except an OpenSSH fingerprint, `SHA256:` and its base64
-            r"(?<![A-Za-z0-9+/_-])(?<!SHA256:)(?<!SHA384:)(?<!SHA512:)(?=[A-Za-z0-9+/_-]*[0-9])(?=[A-Za-z0-9+/_-]*[a-z])"
+            r"(?<![A-Za-z0-9+/_-])(?<!SHA256:)(?<!SHA384:)(?<!SHA512:)"
+            r"(?=[A-Za-z0-9+/_-]*[0-9])(?=[A-Za-z0-9+/_-]*[a-z])"
             r"(?=[A-Za-z0-9+/_-]*[A-Z])[A-Za-z0-9+/_-]{32,}={0,2}"
         ),
         MASK,

@@ -10,11 +10,13 @@ does. Typing an attribute with one of the types below tells redaction it is an i
         host_key_type: KeyType | None = None
         chain_fingerprints: list[Fingerprint] = Field(default_factory=list)
 
-That is all: `probes.base.make_event` and `events.wire.event_attributes` read the shapes from
-the model (`shapes_of`), so a value of the declared shape reaches the event exactly as
-observed, at any depth (nested models, lists). A value of another shape is redacted as free
-text instead, so a mislabelled secret is still masked; registered secrets are masked always.
-The model bounds the length (a longer value is an error of the probe, not of the world).
+That is all: `probes.base.make_event`, `events.wire.event_attributes` and the State Hub body
+read the shapes from the model (`shapes_of`), so a value of the declared shape reaches the
+sinks exactly as observed, also inside nested models and lists of them (pass them to
+`make_event` as dicts, `model_dump()`); a `dict[str, X]` is not looked into. Hand the probe's
+raw value to `make_event`: redacting it first as text would mask it. A value of another shape
+(or longer than the bound) is redacted as free text and cut to the bound, so a mislabelled
+secret is still masked; registered secrets are masked always.
 
 A new kind of identifier is one more `Annotated[str, Identifier(kind, pattern, max_length)]`
 here; keep its pattern tight (a long mixed-case base64 run is what a token looks like, and
@@ -129,7 +131,7 @@ def shapes_of(model: type[BaseModel]) -> Shapes:
     for name, info in model.model_fields.items():
         shape = _shape(info.annotation, info.metadata)
         if shape:
-            shapes[info.serialization_alias or name] = shape
+            shapes[name] = shape  # the names make_event takes and model_dump gives
     return shapes
 
 
