@@ -94,17 +94,18 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
         ),
         MASK,
     ),
-    # key=value / key: value where the key names a secret. A value masked already is taken
-    # whole, so redacting twice (a probe's message, then the event) changes nothing.
+    # key=value / key: value where the key names a secret, with its scheme word if it has one
+    # (`Authorization: Bearer x`, however short x). A value masked already is taken whole, so
+    # redacting twice (a probe's message, then the event) changes nothing.
     (
         re.compile(
             r"(?i)((?<![\w.-])[\"']?(?:"
             + _KEY_IN_TEXT
             + r")[\"']?\s*[=:]\s*)"
             + _NOT_A_VALUE
-            + r"("
+            + r"((?:(?:bearer|basic|digest|token)\s+)?(?:"
             + re.escape(MASK)
-            + r"|\"[^\"]*\"|'[^']*'|[\"']?[^\s,;&\"'}\]]+)"
+            + r"|\"[^\"]*\"|'[^']*'|[\"']?[^\s,;&\"'}\]]+))"
         ),
         rf"\1{MASK}",
     ),
