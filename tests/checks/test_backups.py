@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -120,6 +121,7 @@ async def test_pgbackrest_full_backup(pgbackrest: backup_tools.PgBackRest) -> No
     assert seen.last_run_failed is False
     assert seen.size_bytes is not None
     assert seen.size_bytes > 0
+    assert re.fullmatch(r"\d{8}-\d{6}F", seen.archive_name or ""), seen.archive_name  # its label
 
 
 async def test_pgbackrest_unknown_stanza(pgbackrest: backup_tools.PgBackRest) -> None:

@@ -87,36 +87,26 @@ async def mismatch(sshd: servers.Sshd, tmp_path: Path) -> tuple[str, set[str], A
 
 
 SSH_EVENT = {"verified": True, "access_path": "p", "method": "ssh", "target": "127.0.0.1:22"}
-IDENTIFIERS_PENDING = pytest.mark.xfail(
-    strict=True,
-    reason="today's redaction masks `SHA256:<digest>` (issue 15 item 1 keeps identifiers)",
-)
 
 
-@IDENTIFIERS_PENDING
 async def test_ssh_fingerprints_survive_in_attributes(sshd: servers.Sshd, tmp_path: Path) -> None:
-    """The observed and expected fingerprints reach the event's attributes verbatim (strict
-    xfail: it passes, and so fails, once identifier attributes are kept)."""
+    """The observed and expected fingerprints reach the event's attributes verbatim."""
     pin, observed, event = await mismatch(sshd, tmp_path)
     assert {k.fingerprint for k in event.attributes.ssh_host_keys} == observed
     assert event.attributes.ssh_expected_fingerprints == [pin]
 
 
-@IDENTIFIERS_PENDING
 async def test_ssh_fingerprints_survive_in_the_message(sshd: servers.Sshd, tmp_path: Path) -> None:
-    """The mismatch message names the expected and observed fingerprints verbatim (strict
-    xfail: it passes, and so fails, once free-text redaction keeps fingerprints)."""
+    """The mismatch message names the expected and observed fingerprints verbatim."""
     pin, observed, event = await mismatch(sshd, tmp_path)
     message = event.attributes.message or ""
     assert pin in message
     assert all(f in message for f in observed)
 
 
-@IDENTIFIERS_PENDING
 def test_changed_unpinned_key_is_a_change() -> None:
     """Unpinned, a new host key alone changes the digest that decides emission, so the
-    changed key is delivered at once, not at the next heartbeat (strict xfail: masked
-    fingerprints are equal today)."""
+    changed key is delivered at once, not at the next heartbeat."""
 
     def digest(fingerprint: str) -> str:
         key = {"type": "ssh-ed25519", "fingerprint": fingerprint}

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from ops_evidence.checks.base import Failure
 from ops_evidence.checks.http import ClientFactory, HttpResult, fetch, fresh_client
 from ops_evidence.inventory.checks import HttpExpect, HttpOptions, KubernetesApiPath
-from ops_evidence.redact import redact_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,7 +15,7 @@ class KubernetesResult:
 
     url: str
     status: int | None = None
-    version: str | None = None
+    version: str | None = None  # gitVersion, unredacted: the event decides
     latency_ms: float | None = None
     failure: Failure | None = None
 
@@ -27,7 +26,9 @@ def _version(result: HttpResult) -> str | None:
     except ValueError:
         return None
     value = document.get("gitVersion") if isinstance(document, dict) else None
-    return redact_text(str(value), limit=64) if value is not None else None
+    # Raw, as the service probe's version: the event keeps it when it has a version's shape
+    # and redacts it otherwise (`events.identifiers.Version`).
+    return str(value) if value is not None else None
 
 
 async def check_kubernetes(

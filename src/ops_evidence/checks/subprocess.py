@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import anyio
 
 from ops_evidence.checks.base import Failure
-from ops_evidence.errors import describe_exception
+from ops_evidence.checks.errors import plain_words
 from ops_evidence.redact import redact_text
 
 _MAX_OUTPUT = 4 * 1024 * 1024
@@ -69,7 +69,7 @@ async def run_tool(
     except TimeoutError:
         return ToolResult(failure=Failure.of("timeout", f"{argv[0]} did not finish in {timeout}s"))
     except OSError as exc:
-        return ToolResult(failure=Failure.of("tool_failed", describe_exception(exc)))
+        return ToolResult(failure=Failure.of("tool_failed", f"{argv[0]}: {plain_words(exc)}"))
     if len(done.stdout) > _MAX_OUTPUT:
         return ToolResult(done.returncode, failure=Failure.of("output_too_large", argv[0]))
     return ToolResult(done.returncode, done.stdout, _last_line(done.stderr))

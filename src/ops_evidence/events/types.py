@@ -16,6 +16,15 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstr
 
 from ops_evidence.events.envelope import Attributes, EvidenceEvent
 from ops_evidence.events.gate_catalog import GATE_ID_PATTERN, GateStatus
+from ops_evidence.events.identifiers import (
+    ArchiveName,
+    EvidenceValue,
+    Fingerprint,
+    KeyType,
+    Serial,
+    SnapshotId,
+    Version,
+)
 
 _SHORT = 200
 # A gate event's reasons: how many (`probes.readiness.evaluation` keeps to it) and how long each.
@@ -37,13 +46,11 @@ GateReason = Annotated[
 ]
 
 
-# Public identifiers, kept verbatim by redaction because they are colon-separated hex (as
-# openssl prints them); the identifier types of issue 15 item 1 are to replace these.
-ColonHex = Annotated[
-    str, StringConstraints(pattern=r"^[0-9A-F]{2}(:[0-9A-F]{2})*$", max_length=_SHORT)
-]
+# Certificate identifiers: kept verbatim by redaction (events/identifiers.py), and held to the
+# exact form checks/certificates.py writes them in (colon-hex, as openssl prints them).
+ColonHex = Annotated[Serial, StringConstraints(pattern=r"^[0-9A-F]{2}(:[0-9A-F]{2})*$")]
 Sha256Fingerprint = Annotated[
-    str, StringConstraints(pattern=r"^[0-9A-F]{2}(:[0-9A-F]{2}){31}$", max_length=95)
+    Fingerprint, StringConstraints(pattern=r"^[0-9A-F]{2}(:[0-9A-F]{2}){31}$", max_length=95)
 ]
 
 
@@ -99,8 +106,8 @@ class ServiceObservedAttributes(Attributes):
     status: Literal["up", "degraded", "down"]
     check: Literal["http", "tcp"] = Field(description="How the service was observed.")
     target: str = Field(max_length=_SHORT, description="Probed URL or host:port, redacted.")
-    observed_version: str | None = Field(default=None, max_length=64)
-    declared_version: str | None = Field(default=None, max_length=64)
+    observed_version: Version | None = None
+    declared_version: Version | None = None
     http_status: int | None = None
     latency_ms: float | None = None
 
@@ -172,11 +179,8 @@ class EndpointVerified(EvidenceEvent):
     attributes: EndpointVerifiedAttributes
 
 
-# An OpenSSH host key fingerprint (`SHA256:` + 43 unpadded base64). Until the identifier
-# types land, today's redaction masks the digest part, so the masked form is let through
-# too; with them this becomes the fingerprint identifier type and the marker goes.
-_SSH_FINGERPRINT = r"^SHA256:([A-Za-z0-9+/]{43}|\[REDACTED\])$"
-SshFingerprint = Annotated[str, StringConstraints(pattern=_SSH_FINGERPRINT)]
+# An OpenSSH host key fingerprint (`SHA256:` + 43 unpadded base64), kept verbatim.
+SshFingerprint = Annotated[Fingerprint, StringConstraints(pattern=r"^SHA256:[A-Za-z0-9+/]{43}$")]
 
 
 class SshHostKey(BaseModel):
@@ -184,7 +188,7 @@ class SshHostKey(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    type: str = Field(max_length=64, description="Key algorithm, e.g. `ssh-ed25519`.")
+    type: KeyType = Field(description="Key algorithm, e.g. `ssh-ed25519`.")
     fingerprint: SshFingerprint = Field(description="OpenSSH form, `SHA256:` unpadded base64.")
 
 
@@ -210,7 +214,7 @@ class AccessPathCheckedAttributes(TlsChainAttributes):
     tls_sans: list[str] = Field(
         default_factory=list, max_length=20, description="The leaf's DNS names and IPs."
     )
-    kubernetes_version: str | None = Field(default=None, max_length=64)
+    kubernetes_version: Version | None = None
     ssh_host_keys: list[SshHostKey] = Field(
         default_factory=list, max_length=8, description="ssh: the host keys the server holds."
     )
@@ -249,6 +253,12 @@ class BackupVerifiedAttributes(Attributes):
     min_size_bytes: int | None = None
     last_run_failed: bool | None = None
     backup_count: int | None = None
+    snapshot_id: SnapshotId | None = Field(
+        default=None, description="The newest snapshot's (restic) or archive's (borg) id."
+    )
+    archive_name: ArchiveName | None = Field(
+        default=None, description="The newest archive's name (borg) or backup label (pgBackRest)."
+    )
 
 
 class BackupVerified(EvidenceEvent):
@@ -272,8 +282,8 @@ class DriftRecord(BaseModel):
     kind: Literal["changed", "missing", "unmanaged"]
     entity: str = Field(description="Context key of the entity concerned.")
     attribute: str
-    declared: str | None = Field(default=None, max_length=_SHORT)
-    observed: str | None = Field(default=None, max_length=_SHORT)
+    declared: EvidenceValue | None = None
+    observed: EvidenceValue | None = None
     detail: str | None = Field(
         default=None,
         max_length=_SHORT,

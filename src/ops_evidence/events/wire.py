@@ -11,8 +11,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from ops_evidence.events.envelope import EvidenceEvent
+from ops_evidence.events.identifiers import attribute_shapes, shapes_of
+from ops_evidence.events.registry import event_model
 from ops_evidence.events.vocabulary import STATE_HUB_EVENT_TYPE, VSM_FUNCTION, VSM_SYSTEM
-from ops_evidence.redact import MAX_ITEMS, redact
+from ops_evidence.redact import MAX_ITEMS, Shapes, redact
 
 
 def canonical_json(value: Any) -> bytes:
@@ -22,7 +24,8 @@ def canonical_json(value: Any) -> bytes:
 
 def event_attributes(event: EvidenceEvent) -> dict[str, Any]:
     """The event's attributes as redacted JSON, with `observed_at` added."""
-    result: dict[str, Any] = redact(_raw_attributes(event))
+    shapes = shapes_of(type(event.attributes))
+    result: dict[str, Any] = redact(_raw_attributes(event), shapes=shapes)
     return result
 
 
@@ -141,5 +144,14 @@ def progress_body_from(
         "event_type": STATE_HUB_EVENT_TYPE,
         "idempotency_key": seed["idempotency_key"],
         "summary": seed["summary"],
-        "detail": redact(detail),
+        "detail": redact(detail, shapes=_detail_shapes(seed["event_type"])),
     }
+
+
+def _detail_shapes(event_type: str) -> Shapes:
+    """The event type's identifiers under `attributes`; none for a type no longer known (a
+    stored seed outlives a release that dropped it), so everything is redacted as text."""
+    try:
+        return {"attributes": attribute_shapes(event_model(event_type))}
+    except (KeyError, TypeError):
+        return {}

@@ -71,6 +71,8 @@ async def probe_backup(ctx: ProbeContext, target: ProbeTarget) -> EvidenceEvent:
         "size_bytes": seen.size_bytes,
         "last_run_failed": seen.last_run_failed,
         "backup_count": seen.backup_count,
+        "snapshot_id": seen.snapshot_id,
+        "archive_name": seen.archive_name,
         **verdict(failure),
     }
     return make_event(BackupVerified, ctx, target, attributes)

@@ -17,8 +17,9 @@ from typing import Any, Protocol, TypeVar
 from ops_evidence.checks.base import Failure
 from ops_evidence.checks.http import ClientFactory, fresh_client
 from ops_evidence.events.envelope import EvidenceEvent, new_run_id
+from ops_evidence.events.identifiers import attribute_shapes
 from ops_evidence.inventory.models import Entity, Inventory
-from ops_evidence.redact import redact
+from ops_evidence.redact import redact_field
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,10 +112,15 @@ def make_event(
 ) -> E:
     """An event of `model` for `target`, attributes redacted, envelope filled in."""
     attributes.setdefault("environment", target.environment)
-    # Top-level keys are the model's own field names; every value (nested keys too) is redacted.
+    # Top-level keys are the model's own field names; every value (nested keys too) is
+    # redacted, and values of the identifier types the model declares are kept when they have
+    # their shape (`events.identifiers`).
+    shapes = attribute_shapes(model)
     return model.build(
         context_key=target.context_key,
-        attributes={name: redact(value) for name, value in attributes.items()},
+        attributes={
+            name: redact_field(value, shapes.get(name)) for name, value in attributes.items()
+        },
         run_id=ctx.run_id(),
         observed_at=ctx.now(),
     )

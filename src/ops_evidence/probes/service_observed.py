@@ -17,11 +17,11 @@ from ops_evidence.events.types import ServiceObserved
 from ops_evidence.inventory.checks import HttpServiceCheck, VersionSource
 from ops_evidence.inventory.models import Service
 from ops_evidence.probes.base import ProbeContext, ProbeTarget, entity, make_event, verdict
-from ops_evidence.redact import compact_url, redact_text
+from ops_evidence.redact import compact_url
 
 
 def observed_version(result: HttpResult, source: VersionSource | None) -> str | None:
-    """The version from the first configured source that yields one."""
+    """The version from the first configured source that yields one, unredacted."""
     if source is None or result.status is None:
         return None
     value: Any = None
@@ -35,7 +35,9 @@ def observed_version(result: HttpResult, source: VersionSource | None) -> str | 
     if value is None and source.pattern:
         match = re.search(source.pattern, result.body.decode("utf-8", "replace"))
         value = match.group(1) if match and match.groups() else None
-    return redact_text(str(value), limit=64) if value is not None else None
+    # Raw: `make_event` keeps it verbatim when it has a version's shape (a commit id would be
+    # masked as free text) and redacts and caps it otherwise (`events.identifiers.Version`).
+    return str(value) if value is not None else None
 
 
 def _http_verdict(check: HttpServiceCheck, result: HttpResult) -> tuple[str, Failure | None]:

@@ -19,6 +19,10 @@ class BackupObservation:
     size_bytes: int | None = None
     last_run_failed: bool | None = None
     backup_count: int | None = None
+    # Which backup that is: restic's snapshot id, borg's archive id and name, pgBackRest's
+    # label. Raw; the event types them as identifiers (`SnapshotId`, `ArchiveName`).
+    snapshot_id: str | None = None
+    archive_name: str | None = None
     failure: Failure | None = None
 
 

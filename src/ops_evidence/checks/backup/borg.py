@@ -29,7 +29,7 @@ def borg_env(check: BorgBackup) -> dict[str, str]:
 
 
 async def read_borg(check: BorgBackup, *, timeout: float) -> BackupObservation:
-    """The newest archive's end time and original size; never raises."""
+    """The newest archive's end time, original size, id and name; never raises."""
     try:
         env = borg_env(check)
     except SecretUnavailableError as exc:
@@ -47,4 +47,14 @@ async def read_borg(check: BorgBackup, *, timeout: float) -> BackupObservation:
         size = int(newest["stats"]["original_size"]) if "stats" in newest else None
     except (KeyError, TypeError, ValueError) as exc:
         return BackupObservation(failure=shape_error("borg", exc))
-    return BackupObservation(last_backup_at=when, size_bytes=size, backup_count=len(archives))
+    return BackupObservation(
+        last_backup_at=when,
+        size_bytes=size,
+        backup_count=len(archives),
+        snapshot_id=_text(newest.get("id")),
+        archive_name=_text(newest.get("name")),
+    )
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)

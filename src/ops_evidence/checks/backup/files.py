@@ -9,7 +9,7 @@ import anyio.to_thread
 
 from ops_evidence.checks.backup.base import BackupObservation
 from ops_evidence.checks.base import Failure
-from ops_evidence.errors import describe_exception
+from ops_evidence.checks.errors import plain_words
 from ops_evidence.inventory.checks import FilesBackup
 
 
@@ -32,4 +32,4 @@ async def read_files(check: FilesBackup) -> BackupObservation:
     try:
         return await anyio.to_thread.run_sync(_newest, check.path, check.pattern)
     except OSError as exc:
-        return BackupObservation(failure=Failure.of("io_error", describe_exception(exc)))
+        return BackupObservation(failure=Failure.of("io_error", plain_words(exc)))

@@ -34,6 +34,7 @@ def observation_from_info(stanzas: Any, stanza: str) -> BackupObservation:
             size_bytes=int(size) if size is not None else None,
             last_run_failed=bool(newest.get("error", False)),
             backup_count=len(backups),
+            archive_name=str(newest["label"]) if "label" in newest else None,
         )
     except StopIteration:
         return BackupObservation(failure=Failure.of("stanza_missing", f"no stanza {stanza}"))

@@ -27,7 +27,7 @@ def restic_env(check: ResticBackup) -> dict[str, str]:
 
 
 async def read_restic(check: ResticBackup, *, timeout: float) -> BackupObservation:
-    """The newest snapshot's time; never raises."""
+    """The newest snapshot's time and id; never raises."""
     try:
         env = restic_env(check)
     except SecretUnavailableError as exc:
@@ -41,9 +41,15 @@ async def read_restic(check: ResticBackup, *, timeout: float) -> BackupObservati
     if isinstance(parsed, Failure):
         return BackupObservation(failure=parsed)
     try:
-        times = [parse_time(snapshot["time"]) for snapshot in parsed]
+        snapshots = [(parse_time(snapshot["time"]), snapshot) for snapshot in parsed]
     except (KeyError, TypeError, ValueError) as exc:
         return BackupObservation(failure=shape_error("restic", exc))
-    if not times:
+    if not snapshots:
         return BackupObservation(backup_count=0)
-    return BackupObservation(last_backup_at=max(times), backup_count=len(times))
+    when, newest = max(snapshots, key=lambda pair: pair[0])
+    snapshot_id = newest.get("id") if isinstance(newest, dict) else None
+    return BackupObservation(
+        last_backup_at=when,
+        backup_count=len(snapshots),
+        snapshot_id=str(snapshot_id) if snapshot_id is not None else None,
+    )
