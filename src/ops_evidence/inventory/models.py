@@ -139,8 +139,9 @@ class ManualGateEvidence(Strict):
     notes: str | None = None
 
 
-# The sections whose entries have ids (`gates` is keyed by gate id, not a list of entities).
-_SECTIONS = (
+# The sections whose entries have ids (`gates` is keyed by gate id, not a list of entities),
+# in the order a file lists them.
+SECTIONS = (
     "environments",
     "hosts",
     "clusters",
@@ -190,7 +191,7 @@ class Inventory(Strict):
         KeyError for any other name, so a typo in the table fails rather than plans nothing."""
         if name == "gates":
             return ()
-        if name not in _SECTIONS:
+        if name not in SECTIONS:
             raise KeyError(name)
         entries: Sequence[Entity] = getattr(self, name)
         return entries
@@ -204,7 +205,7 @@ class Inventory(Strict):
         # Built once: every probe run looks its entry up, and a scan of 1,000 endpoints per run
         # was ~5% of the service's CPU per probe (bench/README.md, service.py profile). The
         # model is frozen, so the index cannot go stale.
-        return {name: {item.id: item for item in self.section(name)} for name in _SECTIONS}
+        return {name: {item.id: item for item in self.section(name)} for name in SECTIONS}
 
     def probe_targets(self) -> dict[str, list[str]]:
         """Event type -> ids of the entities a probe would run for, from the table of event

@@ -5,19 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ops_evidence.events.gate_catalog import load_catalog
-from ops_evidence.inventory.models import Inventory
+from ops_evidence.inventory.models import SECTIONS, Inventory
 
 Loc = tuple[str | int, ...]
 
-_SECTIONS = (
-    "environments",
-    "hosts",
-    "clusters",
-    "services",
-    "endpoints",
-    "access_paths",
-    "backups",
-)
 # (section, field, target section) for every reference an entity can make.
 _REFERENCES = (
     ("hosts", "environment", "environments"),
@@ -39,7 +30,7 @@ def reference_problems(inventory: Inventory) -> Iterator[tuple[Loc, str]]:
     """Yield (location, message) for duplicate ids, references to unknown entities and
     manual evidence for gates the catalog does not have."""
     ids: dict[str, set[str]] = {}
-    for section in _SECTIONS:
+    for section in SECTIONS:
         seen: dict[str, int] = {}
         for index, entity in enumerate(getattr(inventory, section)):
             if entity.id in seen:
