@@ -27,7 +27,6 @@ from ops_evidence.events.types import (
     InventoryDrift,
     ServiceObserved,
 )
-from ops_evidence.inventory.checks import Schedule
 from ops_evidence.probes.base import ProbeContext, ProbeTarget, make_event, verdict
 from ops_evidence.probes.identity import TLS_FINGERPRINT
 from ops_evidence.probes.plan import derived, plan
@@ -137,12 +136,11 @@ def compare(event: EvidenceEvent) -> list[DriftRecord]:
     return []
 
 
-def identity_records(ctx: ProbeContext, environment: str, keys: list[str]) -> list[DriftRecord]:
+def identity_records(ctx: ProbeContext, keys: list[str]) -> list[DriftRecord]:
     """`changed` records for identities that differ from the previous observation (before:
     `declared`, after: `observed`), recent enough to report and not a certificate renewal."""
-    env = ctx.inventory.entity("environments", environment)
-    interval = ctx.inventory.schedule_of(env if isinstance(env, Schedule) else Schedule()).interval
-    since = ctx.now() - max(IDENTITY_REPORTED_FOR, 2 * (interval or timedelta()))
+    # An environment has no schedule of its own: drift runs at the inventory's default interval.
+    since = ctx.now() - max(IDENTITY_REPORTED_FOR, 2 * ctx.inventory.defaults.interval)
     renewal = timedelta(days=ctx.inventory.defaults.tls_renewal_days)
     records = []
     for key in keys:
@@ -178,7 +176,7 @@ def drift_records(ctx: ProbeContext, environment: str) -> list[DriftRecord]:
             and not derived(event.event_type)
         ):
             records.append(_record("unmanaged", event.context_key, "entity", None, "observed"))
-    return records + identity_records(ctx, environment, [t.context_key for t in declared])
+    return records + identity_records(ctx, [t.context_key for t in declared])
 
 
 def _event(ctx: ProbeContext, target: ProbeTarget, records: list[DriftRecord]) -> EvidenceEvent:
