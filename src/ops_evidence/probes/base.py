@@ -12,14 +12,16 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from ops_evidence.checks.base import Failure
 from ops_evidence.checks.http import ClientFactory, fresh_client
 from ops_evidence.events.envelope import EvidenceEvent, new_run_id
 from ops_evidence.inventory.models import Entity, Inventory
-from ops_evidence.probes.identity import Identity, IdentityChange, identities
 from ops_evidence.redact import redact
+
+if TYPE_CHECKING:
+    from ops_evidence.probes.identity import Identity, IdentityChange
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +80,9 @@ class MemoryObservations:
             self._remember_identity(event)
 
     def _remember_identity(self, event: EvidenceEvent) -> None:
+        # Imported here: the plan, which imports this module, must not load the event models.
+        from ops_evidence.probes.identity import IdentityChange, identities
+
         seen = self._identity.setdefault(event.context_key, {})
         for attribute, now in identities(event).items():
             before = seen.get(attribute)
