@@ -5,7 +5,8 @@ by `run_probe`) and compares each with what the inventory declares.
 
     missing    declared but not observed: never probed, down, unreachable, no recent backup
     changed    observed, but different from what is declared (version, status, addresses,
-               a pinned ssh host key …)
+               a pinned ssh host key …), or, where nothing is declared, an identity (host
+               key, certificate, address set) different from the previous observation
     unmanaged  observed but not declared (an observation for an entity the inventory no
                longer lists, or a fact such as a version the inventory leaves undeclared)
 """
