@@ -203,3 +203,31 @@ async def test_host_key_change_end_to_end(sshd: servers.Sshd, other_sshd: server
     [record] = [r for r in records if r.attribute == "host_key"]
     fingerprints = [sshd.fingerprint(k) for k in sshd.public_keys]
     assert record.declared == ",".join(sorted(fingerprints))
+
+
+@pytest.mark.integration
+async def test_address_set_change_end_to_end(
+    dns_port: int, multi_nginx: servers.MultiAddress
+) -> None:
+    """Real dnsmasq and nginx: the `per_address` endpoint resolved to 127.0.0.1 and
+    127.0.0.2, then (its URL moved to a name with an A and an AAAA record) to 127.0.0.1 and
+    ::1: drift reports `changed` `addresses` with both sets."""
+
+    def multi(name: str) -> Inventory:
+        url = f"http://{name}:{multi_nginx.both}/health"
+        resolver = f"127.0.0.1:{dns_port}"
+        spec = {"id": "m", "service": "web", "url": url, "per_address": True, "resolver": resolver}
+        return inventory(endpoints=[spec])
+
+    observations = MemoryObservations()
+    for inv in (multi(servers.MULTI_NAME), multi(servers.DUAL_NAME)):
+        event = await probe(inv, "endpoint:m", ctx=ProbeContext(inv, observations))
+        assert event.attributes.verified, event.attributes.message
+    result = await probe(inv, "environment:local", ctx=ProbeContext(inv, observations))
+    assert isinstance(result, InventoryDrift)
+    [record] = [r for r in result.attributes.records if r.attribute == "addresses"]
+    assert (record.kind, record.declared, record.observed) == (
+        "changed",
+        "127.0.0.1,127.0.0.2",
+        "127.0.0.1,::1",
+    )
