@@ -18,8 +18,10 @@ from ops_evidence.events.types import (
     EndpointVerified,
     InventoryDrift,
 )
+from ops_evidence.events.wire import event_attributes
 from ops_evidence.inventory.models import Inventory
 from ops_evidence.probes import MemoryObservations, ProbeContext
+from ops_evidence.schedule.timetable import fingerprint as emission_digest
 from tests import real_servers as servers
 from tests.probes.inventories import inventory, probe
 from tests.probes.test_access_path_checked import IDENTIFIERS_PENDING
@@ -58,16 +60,23 @@ def inventory_with(defaults: dict[str, Any]) -> Inventory:
     )
 
 
+async def drift_event(inv: Inventory, events: list[EvidenceEvent], now: datetime) -> InventoryDrift:
+    """Drift for `local` at `now`, after recording `events`."""
+    observations = MemoryObservations()
+    for event in events:
+        observations.record(event)
+    result = await probe(
+        inv, "environment:local", ctx=ProbeContext(inv, observations, now=lambda: now)
+    )
+    assert isinstance(result, InventoryDrift)
+    return result
+
+
 async def identity_drift(
     inv: Inventory, events: list[EvidenceEvent], now: datetime
 ) -> list[DriftRecord]:
     """The identity records of drift for `local` at `now`, after recording `events`."""
-    observations = MemoryObservations()
-    for event in events:
-        observations.record(event)
-    ctx = ProbeContext(inv, observations, now=lambda: now)
-    result = await probe(inv, "environment:local", ctx=ctx)
-    assert isinstance(result, InventoryDrift)
+    result = await drift_event(inv, events, now)
     return [r for r in result.attributes.records if r.detail and "between runs" in r.detail]
 
 
@@ -110,6 +119,21 @@ async def test_reported_for_a_day_then_over() -> None:
     events = replaced(60)
     assert await identity_drift(inventory_with({}), events, LATER + timedelta(hours=23))
     assert await identity_drift(inventory_with({}), events, LATER + timedelta(hours=25)) == []
+
+
+async def test_a_change_is_delivered_when_it_appears_and_ends() -> None:
+    """The drift event's emission digest changes when the record appears and changes back
+    when it is over, so both are delivered at once, not at the next heartbeat."""
+
+    async def digest(events: list[EvidenceEvent], now: datetime) -> str:
+        result = await drift_event(inventory_with({}), events, now)
+        return emission_digest(result.event_type, event_attributes(result))
+
+    before = await digest(replaced(60)[:1], LATER)
+    reported = await digest(replaced(60), LATER)
+    over = await digest(replaced(60), LATER + timedelta(hours=25))
+    assert reported != before
+    assert over == before
 
 
 async def test_reported_for_two_drift_intervals_when_longer() -> None:
