@@ -325,4 +325,10 @@ class Defaults(Strict):
     timeout: Duration = timedelta(seconds=10)
     heartbeat: Duration = timedelta(hours=1)
     tls_min_days: int = Field(default=14, ge=0)
+    tls_renewal_days: int = Field(
+        default=30,
+        ge=0,
+        description="A certificate replaced with more days left than this is drift "
+        "(`changed` `tls_fingerprint`); within them it is a renewal (ACME renews at 30).",
+    )
     backup_max_age: Duration = timedelta(hours=26)

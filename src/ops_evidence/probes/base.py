@@ -8,11 +8,11 @@ every failure of the outside world is a `verified: false` event with a reason an
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from ops_evidence.checks.base import Failure
 from ops_evidence.checks.http import ClientFactory, fresh_client
@@ -20,6 +20,9 @@ from ops_evidence.events.envelope import EvidenceEvent, new_run_id
 from ops_evidence.events.identifiers import attribute_shapes
 from ops_evidence.inventory.models import Entity, Inventory
 from ops_evidence.redact import redact_field
+
+if TYPE_CHECKING:
+    from ops_evidence.probes.identity import Identity, IdentityChange
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,19 +55,42 @@ class Observations(Protocol):
     def all(self) -> Iterable[EvidenceEvent]:
         """Every latest event."""
 
+    def identity_changes(self, context_key: str) -> Sequence[IdentityChange]:
+        """The latest change of each identity attribute (`probes.identity`) between two
+        observations of a context key, whenever it happened; the reader decides how long
+        one is worth reporting."""
+
 
 class MemoryObservations:
-    """In-memory `Observations`: one dict, latest wins by `observed_at`."""
+    """In-memory `Observations`: one dict, latest wins by `observed_at`; identity changes
+    are remembered as long as the process lives (nothing survives a restart)."""
 
     def __init__(self) -> None:
         """Start empty."""
         self._latest: dict[str, EvidenceEvent] = {}
+        # Last seen value per key and attribute, kept across observations without it, so an
+        # outage between two different host keys still shows the change.
+        self._identity: dict[str, dict[str, Identity]] = {}
+        self._changes: dict[str, dict[str, IdentityChange]] = {}
 
     def record(self, event: EvidenceEvent) -> None:
         """Keep `event` unless a newer one for the same key is already known."""
         known = self._latest.get(event.context_key)
         if known is None or known.observed_at <= event.observed_at:
             self._latest[event.context_key] = event
+            self._remember_identity(event)
+
+    def _remember_identity(self, event: EvidenceEvent) -> None:
+        # Imported here: the plan, which imports this module, must not load the event models.
+        from ops_evidence.probes.identity import IdentityChange, identities
+
+        seen = self._identity.setdefault(event.context_key, {})
+        for attribute, now in identities(event).items():
+            before = seen.get(attribute)
+            if before is not None and before.value != now.value:
+                change = IdentityChange(attribute, before, now, event.observed_at)
+                self._changes.setdefault(event.context_key, {})[attribute] = change
+            seen[attribute] = now
 
     def latest(self, context_key: str) -> EvidenceEvent | None:
         """The latest event for a context key."""
@@ -73,6 +99,10 @@ class MemoryObservations:
     def all(self) -> Iterable[EvidenceEvent]:
         """Every latest event (a snapshot, safe to iterate while recording)."""
         return list(self._latest.values())
+
+    def identity_changes(self, context_key: str) -> Sequence[IdentityChange]:
+        """The latest change per identity attribute of a context key (one each: bounded)."""
+        return list(self._changes.get(context_key, {}).values())
 
 
 def _utc_now() -> datetime:

@@ -5,13 +5,15 @@ by `run_probe`) and compares each with what the inventory declares.
 
     missing    declared but not observed: never probed, down, unreachable, no recent backup
     changed    observed, but different from what is declared (version, status, addresses,
-               a pinned ssh host key …)
+               a pinned ssh host key …), or, where nothing is declared, an identity (host
+               key, certificate, address set) different from the previous observation
     unmanaged  observed but not declared (an observation for an entity the inventory no
                longer lists, or a fact such as a version the inventory leaves undeclared)
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from ops_evidence.checks.base import Failure
@@ -27,9 +29,13 @@ from ops_evidence.events.types import (
     ServiceObserved,
 )
 from ops_evidence.probes.base import ProbeContext, ProbeTarget, make_event, verdict
+from ops_evidence.probes.identity import TLS_FINGERPRINT
 from ops_evidence.probes.plan import derived, plan
 
 _MAX_RECORDS = 50
+# How long an identity change between runs stays in drift: a day, or two drift intervals if
+# that is longer, so at least one drift event carries it, and then it is over.
+IDENTITY_REPORTED_FOR = timedelta(hours=24)
 # Endpoint failures that mean the answer differs rather than that nothing answered.
 _ENDPOINT_CHANGED = {
     "unexpected_status": "status",
@@ -131,6 +137,26 @@ def compare(event: EvidenceEvent) -> list[DriftRecord]:
     return []
 
 
+def identity_records(ctx: ProbeContext, keys: list[str]) -> list[DriftRecord]:
+    """`changed` records for identities that differ from the previous observation (before:
+    `declared`, after: `observed`), recent enough to report and not a certificate renewal."""
+    # An environment has no schedule of its own: drift runs at the inventory's default interval.
+    since = ctx.now() - max(IDENTITY_REPORTED_FOR, 2 * ctx.inventory.defaults.interval)
+    renewal = timedelta(days=ctx.inventory.defaults.tls_renewal_days)
+    records = []
+    for key in keys:
+        for change in ctx.observations.identity_changes(key):
+            expires = change.before.expires
+            # A certificate replaced inside its renewal window is routine (ACME), not drift.
+            renewed = expires is not None and expires - change.when <= renewal
+            if change.when < since or (change.attribute == TLS_FINGERPRINT and renewed):
+                continue
+            detail = f"not declared; changed between runs at {change.when:%Y-%m-%dT%H:%M:%SZ}"
+            before, after = change.before.value, change.after.value
+            records.append(_record("changed", key, change.attribute, before, after, detail=detail))
+    return records
+
+
 def drift_records(ctx: ProbeContext, environment: str) -> list[DriftRecord]:
     """Every drift record for one environment, from the observations only."""
     declared = [
@@ -151,7 +177,7 @@ def drift_records(ctx: ProbeContext, environment: str) -> list[DriftRecord]:
             and not derived(event.event_type)
         ):
             records.append(_record("unmanaged", event.context_key, "entity", None, "observed"))
-    return records
+    return records + identity_records(ctx, [t.context_key for t in declared])
 
 
 def _event(ctx: ProbeContext, target: ProbeTarget, records: list[DriftRecord]) -> EvidenceEvent:
