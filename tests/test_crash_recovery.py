@@ -12,6 +12,7 @@ import random
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -57,6 +58,31 @@ def _drain(env: dict[str, str], timeout: int = FINAL_DRAIN) -> subprocess.Popen[
     )
 
 
+def _stored(url: str) -> int:
+    count: int = httpx.get(f"{url}/_emulator/counts").json()["interaction_events"]
+    return count
+
+
+def _kill_mid_work(child: subprocess.Popen[bytes], url: str, rng: random.Random) -> int | None:
+    """SIGKILL the child at a random point once it delivers: the events stored then, or None
+    when it drained everything first.
+
+    Counted from its first stored event, not from its start: interpreter start-up alone takes
+    1.5-2 s on a loaded machine, and kills that all land before it would show no progress.
+    """
+    before = _stored(url)
+    deadline = time.monotonic() + 30  # read-backs only (nothing new to store) end it too
+    while child.poll() is None and _stored(url) == before and time.monotonic() < deadline:
+        time.sleep(0.02)  # a poll of the hub's count, bounded by the deadline
+    try:
+        child.wait(timeout=rng.uniform(0.0, 1.2))
+    except subprocess.TimeoutExpired:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        return _stored(url)
+    return None
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("profile", "targets", "kills_wanted", "events"),
@@ -80,14 +106,7 @@ def test_sigkill_at_random_points_loses_and_duplicates_nothing(
         progress: list[int] = []  # events stored at each kill that landed mid-work
         batches = 0
         while len(progress) < kills_wanted:
-            child = _drain(env)
-            try:
-                child.wait(timeout=rng.uniform(0.8, 2.0))
-                stored = None  # drained before the kill came
-            except subprocess.TimeoutExpired:
-                child.send_signal(signal.SIGKILL)
-                child.wait()
-                stored = httpx.get(f"{url}/_emulator/counts").json()["interaction_events"]
+            stored = _kill_mid_work(_drain(env), url, rng)
             if stored is not None and stored < len(keys):
                 progress.append(stored)
                 continue
