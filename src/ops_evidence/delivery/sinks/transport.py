@@ -3,8 +3,10 @@
 Why not httpx's default transport: httpcore's pool costs CPU per request that grows with
 concurrency (it re-checks every pooled connection, through several layers, on each request),
 while a delivery needs only "reuse an idle connection to this origin, or open one". With
-sniffio installed, `bench/delivery.py --transport httpx` (the drain on httpcore's pool) against
-this transport: FIGURES. The connection itself is `http/connection.py`'s.
+sniffio installed, `bench/delivery.py --transport httpx` (the drain on httpcore's pool, the
+rest as the sinks send) against this transport, three runs each, alternating, 2026-12-03: a
+drain of 329 against 727 events/s (medians), 0.23 against 0.55 of wrk's rate in the same
+runs. The connection itself is `http/connection.py`'s.
 
 Semantics the sinks rely on are kept: failures map onto httpx's exceptions, and only
 `ConnectError`/`ConnectTimeout`/`PoolTimeout` mean "the request surely never left" (see
