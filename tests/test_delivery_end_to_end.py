@@ -52,6 +52,14 @@ def test_every_event_lands_exactly_once(
     assert sum(injected["faults"].values()) > 0, "the fault was never injected"
 
 
+# Longer than one lease (60 s): a claimed row that the dispatcher drops unattempted (held past
+# half its lease, or re-claimed while its attempt was being recorded) is due again only when
+# its lease ends. Once, in a CI run under load, the undeclared-type drain below did not finish
+# in 60 s (exit 69); it did not recur in 60 reruns here. These tests check where each event
+# ends up; the stall is a latency question, left open (stop 20's closing note).
+DRAIN_DEADLINE = 150
+
+
 def test_undeclared_type_falls_back_to_state_hub(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -61,7 +69,7 @@ def test_undeclared_type_falls_back_to_state_hub(
         keys = fill_outbox(tmp_path, 10, env)
         for name, value in env.items():
             monkeypatch.setenv(name, value)
-        assert drain(load_settings(), 60, RetryPolicy(base=0.01, cap=0.05)) == 0
+        assert drain(load_settings(), DRAIN_DEADLINE, RetryPolicy(base=0.01, cap=0.05)) == 0
         progress = httpx.get(
             f"{url}/progress/", params={"event_type": "ops_inventory_probe", "limit": 1000}
         ).json()
@@ -79,7 +87,7 @@ def test_revoked_key_falls_back_and_keeps_retrying(
         keys = fill_outbox(tmp_path, 5, env)
         for name, value in env.items():
             monkeypatch.setenv(name, value)
-        assert drain(load_settings(), 60, RetryPolicy(base=0.01, cap=0.05)) == 0
+        assert drain(load_settings(), DRAIN_DEADLINE, RetryPolicy(base=0.01, cap=0.05)) == 0
         progress = httpx.get(f"{url}/progress/", params={"limit": 1000}).json()
         assert sorted(p["idempotency_key"] for p in progress) == sorted(keys)
 
