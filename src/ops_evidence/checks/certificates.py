@@ -10,8 +10,8 @@ Python loses the chain.
 
 Decoded by the OpenSSL the process has loaded anyway, not by the `cryptography` package: its
 X.509 module costs 12.7 MiB of resident memory on import (measured, /proc/self/status around
-the import, Python 3.11), which the idle-RSS bar of 60 MB (bench/footprint.py: 54.9 MiB
-without it) has no room for.
+the import, Python 3.11), which the idle-RSS bar of 60 MB (bench/footprint.py: 56.1 MiB
+without it, median of three on 2026-12-03) has no room for.
 
 Days left are rounded DOWN to one decimal (2.99 days reads 2.9, never a 3.0 that looks like
 it meets `min_days: 3`); the comparison with `min_days` is exact, in seconds.

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import os
+import resource
 import ssl
 from collections.abc import Iterator
 from pathlib import Path
@@ -177,9 +179,6 @@ async def test_a_response_body_over_the_cap_is_a_read_error() -> None:
 @pytest.fixture
 def high_descriptors() -> Iterator[None]:
     """Hold open descriptors until the next one opened is numbered 1024 or more."""
-    import os
-    import resource
-
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if hard != resource.RLIM_INFINITY and hard < 1100:
         pytest.fail(f"this test needs RLIMIT_NOFILE >= 1100, the hard limit is {hard}")
