@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, timedelta
 from functools import cached_property
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
-from pydantic import Field, StringConstraints
+from pydantic import Field, StringConstraints, model_validator
 
 from ops_evidence.config.durations import ByteSize, Duration
 from ops_evidence.events.gate_catalog import GateStatus, load_catalog
@@ -26,6 +26,12 @@ from ops_evidence.inventory.checks import (
     Schedule,
     ServiceCheck,
     Strict,
+)
+from ops_evidence.inventory.restore import (
+    TOOL_SETTINGS,
+    RestoreDrill,
+    live_locations,
+    unsafe_scratch,
 )
 
 EntityId = Annotated[
@@ -125,6 +131,29 @@ class Backup(Entity, Schedule):
     max_age: Duration | None = None
     min_size: ByteSize | None = None
     check: BackupCheck
+    restore: RestoreDrill | None = Field(
+        default=None, description="A restore drill (`ops-restore-tested`); none when absent."
+    )
+
+    @model_validator(mode="after")
+    def _drill_fits_the_tool(self) -> Self:
+        if self.restore is None:
+            return self
+        allowed = TOOL_SETTINGS.get(self.check.kind)
+        if allowed is None:
+            raise ValueError(f"restore: no restore drill for `{self.check.kind}` backups")
+        if wrong := sorted(self.restore.declared_settings() - allowed):
+            raise ValueError(f"restore: {', '.join(wrong)} do not apply to {self.check.kind}")
+        scratch = self.restore.scratch
+        live = (
+            unsafe_scratch(scratch, live_locations(self.check, self.restore)) if scratch else None
+        )
+        if live is not None:
+            raise ValueError(
+                f"restore.scratch {scratch} is or sits inside the live location {live};"
+                " a drill must never restore over live data"
+            )
+        return self
 
 
 class ManualGateEvidence(Strict):
@@ -209,12 +238,17 @@ class Inventory(Strict):
 
     def probe_targets(self) -> dict[str, list[str]]:
         """Event type -> ids of the entities a probe would run for, from the table of event
-        types: its section's probed entries, or for `gates` the shipped catalog's gate ids."""
+        types: its section's probed entries (those that set the type's `config` attribute,
+        when it has one), or for `gates` the shipped catalog's gate ids."""
         return {
             spec.name: (
                 load_catalog().gate_ids()
                 if spec.section == "gates"
-                else [item.id for item in self.section(spec.section) if item.probed]
+                else [
+                    item.id
+                    for item in self.section(spec.section)
+                    if item.probed and (spec.config is None or getattr(item, spec.config, None))
+                ]
             )
             for spec in EVENT_TYPES.values()
         }

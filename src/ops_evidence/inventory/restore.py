@@ -1,0 +1,102 @@
+"""A backup's restore drill (`restore:`): how to restore it into scratch and what to check.
+
+A drill is its own `Schedule`: drills are slow and heavy, so they run rarely (every 7 days,
+30 minutes each, unless declared). Which settings apply depends on the backup's tool; the
+backup (`models.Backup`) refuses the ones its tool has no use for, and refuses a scratch
+that is, or sits inside, one of the backup's live locations (`live_locations`).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import AfterValidator, Field
+
+from ops_evidence.config.durations import ByteSize, Duration
+from ops_evidence.inventory.checks import BackupCheck, Schedule
+
+# Which drill settings each tool reads; a setting declared for another tool is an error, not
+# silently ignored (a `dry_run: true` on restic would look like a safety it does not give).
+TOOL_SETTINGS: dict[str, frozenset[str]] = {
+    "restic": frozenset({"include", "read_data_subset", "verify_checksums"}),
+    "borg": frozenset({"dry_run", "verify_checksums"}),
+    # A restore into scratch needs the server started as its own user; not done yet, so a
+    # pgBackRest drill is `verify` (every file of every backup and the WAL, checksummed).
+    "pgbackrest": frozenset(),
+    "files": frozenset({"command"}),
+}
+_ALL_TOOL_SETTINGS = frozenset().union(*TOOL_SETTINGS.values())
+
+
+def _absolute(value: Path) -> Path:
+    if not value.is_absolute():
+        raise ValueError("must be an absolute path (where the file lives)")
+    return value
+
+
+AbsolutePath = Annotated[Path, AfterValidator(_absolute)]
+Subset = Annotated[str, Field(pattern=r"^(\d{1,3}(\.\d+)?%|\d+/\d+)$")]
+
+
+class RestoreDrill(Schedule):
+    """Restore the newest backup into a scratch folder, verify it, remove the folder."""
+
+    interval: Duration | None = timedelta(days=7)
+    timeout: Duration | None = timedelta(minutes=30)
+    scratch: Path | None = Field(
+        default=None,
+        description="Folder the drill folders are made in; `<state dir>/restore-scratch`.",
+    )
+    max_size: ByteSize = Field(
+        default=10 * 2**30, gt=0, description="The restore fails past this many bytes."
+    )
+    live_paths: list[Path] = Field(
+        default_factory=list,
+        description="More live locations (a database's data directory) scratch must avoid.",
+    )
+    include: list[str] = Field(default_factory=list, description="restic: restore only these.")
+    read_data_subset: Subset | None = Field(
+        default=None, description="restic: also `check --read-data-subset` (`5%`, `1/10`)."
+    )
+    dry_run: bool = Field(default=False, description="borg: `extract --dry-run` (no files).")
+    command: list[str] | None = Field(
+        default=None,
+        min_length=1,
+        description="files: argv run with the newest file's path appended (no shell).",
+    )
+    verify_checksums: list[AbsolutePath] = Field(
+        default_factory=list,
+        max_length=32,
+        description="restic/borg: source files whose sha256 must equal the restored copy's.",
+    )
+
+    def declared_settings(self) -> set[str]:
+        """The tool-specific settings this drill declares."""
+        return set(self.model_fields_set) & _ALL_TOOL_SETTINGS
+
+
+def live_locations(check: BackupCheck, drill: RestoreDrill) -> list[Path]:
+    """Where the backup's data lives: a restore must never write there. The backup folder of
+    a `files` check, a local restic/borg repository, the checksum sources (the live files),
+    and the declared `live_paths`."""
+    places = list(drill.live_paths) + list(drill.verify_checksums)
+    if check.kind == "files":
+        places.append(check.path)
+    if check.kind in ("restic", "borg"):
+        local = check.repository.removeprefix("local:")
+        # sftp:, rest:, s3:, ssh://… are remote: nothing on this machine to protect.
+        if local.startswith("/"):
+            places.append(Path(local))
+    return places
+
+
+def unsafe_scratch(scratch: Path, live: list[Path]) -> Path | None:
+    """The live location `scratch` equals or sits inside, if any (paths resolved)."""
+    resolved = scratch.resolve()
+    for place in live:
+        target = place.resolve()
+        if resolved == target or resolved.is_relative_to(target):
+            return place
+    return None
