@@ -41,6 +41,14 @@ class RestoreResult:
     failure: Failure | None = None
 
 
+def unreadable(failure: Failure) -> Failure:
+    """A tool that could not read the backup (not a credential or timeout problem) failed the
+    restore: the same reason whichever step of the drill found it."""
+    if failure.reason in ("tool_failed", "bad_json"):
+        return Failure.of("restore_failed", failure.message)
+    return failure
+
+
 def too_large(size: int, limit: int) -> Failure:
     """The restore size the tool reports is over the drill's limit."""
     return Failure.of(OVER_MAX_SIZE, f"scratch over max_size: restore is {size} bytes ({limit})")

@@ -19,6 +19,7 @@ from ops_evidence.checks.restore.base import (
     compare_checksums,
     too_large,
     tool_version,
+    unreadable,
 )
 from ops_evidence.checks.restore.scratch import count_files
 from ops_evidence.checks.subprocess import run_tool
@@ -43,7 +44,8 @@ async def restore_borg(
     )
     seen = await read_borg(check, timeout=timeout)
     if seen.failure is not None or seen.archive_name is None:
-        return replace(found, failure=seen.failure or Failure.of("no_backup", "no archive found"))
+        failure = unreadable(seen.failure) if seen.failure else None
+        return replace(found, failure=failure or Failure.of("no_backup", "no archive found"))
     found = replace(
         found,
         snapshot_id=seen.snapshot_id,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ops_evidence.checks.backup.pgbackrest import read_pgbackrest
 from ops_evidence.checks.base import Failure
-from ops_evidence.checks.restore.base import RestoreResult, tool_version
+from ops_evidence.checks.restore.base import RestoreResult, tool_version, unreadable
 from ops_evidence.checks.subprocess import run_tool
 from ops_evidence.inventory.checks import PgBackRestBackup
 from ops_evidence.inventory.restore import RestoreDrill
@@ -29,7 +29,8 @@ async def restore_pgbackrest(
     )
     seen = await read_pgbackrest(check, timeout=timeout)
     if seen.failure is not None or seen.archive_name is None:
-        return replace(found, failure=seen.failure or Failure.of("no_backup", "no backup found"))
+        failure = unreadable(seen.failure) if seen.failure else None
+        return replace(found, failure=failure or Failure.of("no_backup", "no backup found"))
     found = replace(found, archive_name=seen.archive_name, artifact_time=seen.last_backup_at)
     argv = [check.binary, f"--stanza={check.stanza}"]
     if check.config is not None:

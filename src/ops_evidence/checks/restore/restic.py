@@ -22,6 +22,7 @@ from ops_evidence.checks.restore.base import (
     compare_checksums,
     too_large,
     tool_version,
+    unreadable,
 )
 from ops_evidence.checks.restore.scratch import count_files
 from ops_evidence.checks.subprocess import ToolResult, run_tool
@@ -58,7 +59,7 @@ async def _restore_size(run: _Run, snapshot: str) -> int | Failure:
     argv = ["--no-lock", "--no-cache", "stats", snapshot, "--mode", "restore-size", "--json"]
     parsed = tool_json("restic", await run.tool(*argv), AUTH_MARKERS)
     if isinstance(parsed, Failure):
-        return parsed
+        return unreadable(parsed)
     try:
         return int(parsed["total_size"])
     except (KeyError, TypeError, ValueError):
@@ -90,7 +91,8 @@ async def restore_restic(
     )
     seen = await read_restic(check, timeout=timeout)
     if seen.failure is not None or seen.snapshot_id is None:
-        return replace(found, failure=seen.failure or Failure.of("no_backup", "no snapshot found"))
+        failure = unreadable(seen.failure) if seen.failure else None
+        return replace(found, failure=failure or Failure.of("no_backup", "no snapshot found"))
     found = replace(found, snapshot_id=seen.snapshot_id, artifact_time=seen.last_backup_at)
     run = _Run(check, drill, env, target, timeout)
     size = await _restore_size(run, seen.snapshot_id)
