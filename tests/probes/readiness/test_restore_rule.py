@@ -67,7 +67,7 @@ def test_missing_backup_missing_drill_failed_and_stale() -> None:
     ]
     assert evaluate_gate(G07, evidence(inv, restore_seen("blobs", False))).status == "blocked"
     old = restore_seen("blobs", verified=True, at=NOW - timedelta(days=22))
-    [_, stale, _] = restore_drills(evidence(inv, old), G07.rule).findings  # type: ignore[arg-type]
+    [_, stale, _] = restore_drills(evidence(inv, old), RULE).findings
     assert (stale.state, stale.text) == (
         "unseen",
         "store gitea-shared-storage: no recent restore drill",
@@ -78,5 +78,5 @@ def test_a_passed_drill_of_one_backup_is_enough() -> None:
     """Of two backups of one store, one passed drill makes the store ok."""
     inv = inventory(backups=[drilled("a", "gitea-db"), drilled("b", "gitea-db")])
     seen = [restore_seen("a", verified=False), restore_seen("b", verified=True)]
-    [finding, *_] = restore_drills(evidence(inv, *seen), G07.rule).findings  # type: ignore[arg-type]
+    [finding, *_] = restore_drills(evidence(inv, *seen), RULE).findings
     assert (finding.state, finding.text) == ("ok", "store gitea-db")
