@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import gzip
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +49,11 @@ def leftovers(root: Path) -> list[Path]:
     return sorted(root.glob(f"{PREFIX}*")) if root.exists() else []
 
 
+def socket_folders() -> list[Path]:
+    """The PostgreSQL drill's private socket folders left in the temp folder."""
+    return list(Path(tempfile.gettempdir()).glob("oe-pg-*"))
+
+
 def corrupt(path: Path) -> None:
     """Flip bytes through the file (a damaged pack or segment)."""
     data = bytearray(path.read_bytes())
@@ -69,6 +77,15 @@ def borg_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "src").mkdir()
     monkeypatch.setenv("BORG_BASE_DIR", str(tmp_path / "src" / "borg-base"))
     return backup_tools.borg_repo(tmp_path / "src", binary, when=None)
+
+
+@pytest.fixture
+def scratch_in_tmp() -> Iterator[Path]:
+    """A scratch root the `postgres` user can reach (pytest's own temp folder is 0700)."""
+    root = Path(tempfile.mkdtemp(prefix="oe-scratch-", dir="/tmp"))
+    root.chmod(0o711)
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
 
 
 def restic_check(repo: Path, password_file: Path | None = None) -> dict[str, Any]:
@@ -336,3 +353,36 @@ def test_sweep_removes_only_abandoned_marked_folders(tmp_path: Path) -> None:
     (tmp_path / f"{PREFIX}unmarked").mkdir()
     assert sweep(tmp_path) == [tmp_path / f"{PREFIX}dead"]
     assert sorted(p.name for p in tmp_path.iterdir()) == [f"{PREFIX}alive", f"{PREFIX}unmarked"]
+
+
+async def test_pgbackrest_restore_and_sanity_query(
+    pgbackrest: backup_tools.PgBackRest, scratch_in_tmp: Path
+) -> None:
+    """With a sanity query, the newest backup is restored into scratch (as `postgres` when
+    root), the server started on a private socket answers the query, and scratch is gone."""
+    check = {"kind": "pgbackrest", "stanza": pgbackrest.stanza, "config": str(pgbackrest.config)}
+    item = backup(check, sanity_query="select datname from pg_database", run_as="postgres")
+    outcome = await drill(item, scratch_in_tmp, budget=180)
+    result = outcome.result
+    assert result.failure is None, result.failure
+    assert result.files_restored is not None
+    assert result.files_restored > 100  # a whole data directory
+    assert result.check_result is not None
+    assert "sanity query: 3 rows" in result.check_result  # postgres, template0, template1
+    assert outcome.scratch_removed
+    assert socket_folders() == []
+    assert leftovers(scratch_in_tmp) == []
+
+
+async def test_pgbackrest_failing_sanity_query(
+    pgbackrest: backup_tools.PgBackRest, scratch_in_tmp: Path
+) -> None:
+    """A sanity query that fails (no such table) fails the drill; the server is stopped and
+    scratch removed all the same."""
+    check = {"kind": "pgbackrest", "stanza": pgbackrest.stanza, "config": str(pgbackrest.config)}
+    item = backup(check, sanity_query="select * from no_such_table", run_as="postgres")
+    outcome = await drill(item, scratch_in_tmp, budget=180)
+    assert outcome.result.failure is not None
+    assert outcome.result.failure.reason == "sanity_failed"
+    assert "no_such_table" in outcome.result.failure.message
+    assert leftovers(scratch_in_tmp) == []

@@ -22,9 +22,7 @@ from ops_evidence.inventory.checks import BackupCheck, Schedule
 TOOL_SETTINGS: dict[str, frozenset[str]] = {
     "restic": frozenset({"include", "read_data_subset", "verify_checksums"}),
     "borg": frozenset({"dry_run", "verify_checksums"}),
-    # A restore into scratch needs the server started as its own user; not done yet, so a
-    # pgBackRest drill is `verify` (every file of every backup and the WAL, checksummed).
-    "pgbackrest": frozenset(),
+    "pgbackrest": frozenset({"sanity_query", "database", "pg_bin", "run_as"}),
     "files": frozenset({"command"}),
 }
 _ALL_TOOL_SETTINGS = frozenset().union(*TOOL_SETTINGS.values())
@@ -61,6 +59,23 @@ class RestoreDrill(Schedule):
         default=None, description="restic: also `check --read-data-subset` (`5%`, `1/10`)."
     )
     dry_run: bool = Field(default=False, description="borg: `extract --dry-run` (no files).")
+    sanity_query: str | None = Field(
+        default=None,
+        min_length=1,
+        description="pgBackRest: also restore into scratch, start PostgreSQL on a private "
+        "socket and run this query (it must succeed).",
+    )
+    database: str = Field(default="postgres", min_length=1, description="pgBackRest: for it.")
+    pg_bin: Path | None = Field(
+        default=None,
+        description="pgBackRest: PostgreSQL's bin folder; the newest /usr/lib/postgresql/*/bin.",
+    )
+    run_as: str | None = Field(
+        default=None,
+        pattern=r"^[a-z_][a-z0-9_-]{0,31}$",
+        description="pgBackRest: the OS user that restores and runs the server when the "
+        "service runs as root (PostgreSQL refuses root), e.g. `postgres`.",
+    )
     command: list[str] | None = Field(
         default=None,
         min_length=1,
