@@ -75,7 +75,7 @@ async def _extract(
         return replace(found, failure=failure)
     if drill.dry_run:
         return replace(found, check_result="extract --dry-run: every chunk read and authenticated")
-    files, restored = count_files(target)
+    files, restored = await count_files(target)
     said = f"extract: {files} files, every chunk authenticated"
     found = replace(found, files_restored=files, bytes_restored=restored, check_result=said)
     if size is not None and restored != size:

@@ -75,7 +75,7 @@ async def _restore_and_query(
     if result.failure is not None or result.returncode != 0:
         line = result.failure.message if result.failure else result.stderr_line
         return replace(found, failure=Failure.of("restore_failed", f"pgbackrest restore: {line}"))
-    files, restored = count_files(target)
+    files, restored = await count_files(target)
     found = replace(found, files_restored=files, bytes_restored=restored)
     async with started(target, bin_dir, runner) as socket_dir:
         if isinstance(socket_dir, Failure):

@@ -113,7 +113,7 @@ async def _restore(run: _Run, snapshot: str, size: int, found: RestoreResult) ->
     result = await run.tool(*argv, "--verify")
     if failure := _failure(result.failure, result.returncode, result.stderr_line):
         return replace(found, failure=failure)
-    files, restored = count_files(run.target)
+    files, restored = await count_files(run.target)
     said = f"restore --verify: {files} files read back"
     found = replace(found, files_restored=files, bytes_restored=restored, check_result=said)
     if not run.drill.include and restored != size:

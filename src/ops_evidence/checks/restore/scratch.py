@@ -80,10 +80,15 @@ def size_of(folder: Path) -> int:
     return total
 
 
-def count_files(folder: Path) -> tuple[int, int]:
-    """Regular files and their bytes under `folder`."""
+def _count(folder: Path) -> tuple[int, int]:
     files = [p for p in folder.rglob("*") if p.is_file() and not p.is_symlink()]
     return len(files), sum(p.stat().st_size for p in files)
+
+
+async def count_files(folder: Path) -> tuple[int, int]:
+    """Regular files and their bytes under `folder` (in a worker thread: a restored data
+    directory has thousands)."""
+    return await anyio.to_thread.run_sync(_count, folder)
 
 
 def _alive(pid: int) -> bool:
