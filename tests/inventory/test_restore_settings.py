@@ -56,10 +56,13 @@ def test_scratch_in_a_live_location_is_refused(
     tmp_path: Path, check: dict[str, Any], restore: dict[str, Any], live: str
 ) -> None:
     """The drill's scratch equals or sits inside a backup folder, a local repository, a
-    declared live path or a checksum source: a load error naming the file and line."""
-    text = refusal(write(tmp_path, check, restore))
-    assert f"{tmp_path / 'inventory.yaml'}:" in text
-    assert "backups[0] (db): restore.scratch" in text
+    declared live path or a checksum source: a load error naming the file, the line of
+    `restore:`, the backup and both paths."""
+    path = write(tmp_path, check, restore)
+    lines = path.read_text().splitlines()
+    line = next(n for n, text in enumerate(lines, 1) if text.strip().startswith("restore:"))
+    text = refusal(path)
+    assert f"{path}:{line}: backups[0] (db).restore: scratch" in text
     assert f"the live location {live};" in text
 
 

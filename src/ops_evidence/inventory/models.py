@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, timedelta
 from functools import cached_property
-from typing import Annotated, Literal, Self
+from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import Field, StringConstraints, ValidationInfo, field_validator
 
 from ops_evidence.config.durations import ByteSize, Duration
 from ops_evidence.events.gate_catalog import GateStatus, load_catalog
@@ -27,12 +27,7 @@ from ops_evidence.inventory.checks import (
     ServiceCheck,
     Strict,
 )
-from ops_evidence.inventory.restore import (
-    TOOL_SETTINGS,
-    RestoreDrill,
-    live_locations,
-    unsafe_scratch,
-)
+from ops_evidence.inventory.restore import RestoreDrill, refuse_unfit_drill
 
 EntityId = Annotated[
     str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]*$", min_length=1, max_length=63)
@@ -135,25 +130,16 @@ class Backup(Entity, Schedule):
         default=None, description="A restore drill (`ops-restore-tested`); none when absent."
     )
 
-    @model_validator(mode="after")
-    def _drill_fits_the_tool(self) -> Self:
-        if self.restore is None:
-            return self
-        allowed = TOOL_SETTINGS.get(self.check.kind)
-        if allowed is None:
-            raise ValueError(f"restore: no restore drill for `{self.check.kind}` backups")
-        if wrong := sorted(self.restore.declared_settings() - allowed):
-            raise ValueError(f"restore: {', '.join(wrong)} do not apply to {self.check.kind}")
-        scratch = self.restore.scratch
-        live = (
-            unsafe_scratch(scratch, live_locations(self.check, self.restore)) if scratch else None
-        )
-        if live is not None:
-            raise ValueError(
-                f"restore.scratch {scratch} is or sits inside the live location {live};"
-                " a drill must never restore over live data"
-            )
-        return self
+    @field_validator("restore")
+    @classmethod
+    def _drill_fits_the_check(
+        cls, value: RestoreDrill | None, info: ValidationInfo
+    ) -> RestoreDrill | None:
+        # `check` is validated first (field order); when it failed there is nothing to match.
+        check = info.data.get("check")
+        if value is not None and check is not None:
+            refuse_unfit_drill(check, value)
+        return value
 
 
 class ManualGateEvidence(Strict):

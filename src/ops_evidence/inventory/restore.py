@@ -115,3 +115,19 @@ def unsafe_scratch(scratch: Path, live: list[Path]) -> Path | None:
         if resolved == target or resolved.is_relative_to(target):
             return place
     return None
+
+
+def refuse_unfit_drill(check: BackupCheck, drill: RestoreDrill) -> None:
+    """ValueError when the drill does not fit its backup: no drill for the tool, a setting of
+    another tool, or a scratch that is (or sits inside) one of the backup's live locations."""
+    allowed = TOOL_SETTINGS.get(check.kind)
+    if allowed is None:
+        raise ValueError(f"no restore drill for `{check.kind}` backups")
+    if wrong := sorted(drill.declared_settings() - allowed):
+        raise ValueError(f"{', '.join(wrong)} do not apply to {check.kind}")
+    live = unsafe_scratch(drill.scratch, live_locations(check, drill)) if drill.scratch else None
+    if live is not None:
+        raise ValueError(
+            f"scratch {drill.scratch} is or sits inside the live location {live};"
+            " a drill must never restore over live data"
+        )
