@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import itertools
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -15,9 +16,11 @@ from typing import Any
 import anyio
 import pytest
 
+from ops_evidence.checks.restore import drill as drill_module
+from ops_evidence.checks.restore.scratch import DrillPlace
 from ops_evidence.events.types import RestoreTested
 from ops_evidence.logging import configure_logging
-from ops_evidence.probes import ProbeContext, find_target, plan, run_probe
+from ops_evidence.probes import ProbeContext, ProbeTarget, find_target, plan, run_probe
 from tests import backup_tools
 from tests.probes.inventories import inventory
 
@@ -122,25 +125,53 @@ async def test_borg_wrong_passphrase_event(
         assert canary not in text
 
 
-async def test_drills_never_overlap(tmp_path: Path) -> None:
-    """Two drills started together run one after the other: each one's command records its
-    start and end, and the two spans do not intersect."""
+async def test_drills_never_overlap_and_waiting_is_not_their_time(tmp_path: Path) -> None:
+    """Four drills started together run one after the other (each command records its start
+    and end; no two spans intersect), and all four pass within their own 2.5 s timeout
+    although the last waits about 4.5 s for its turn: the wait is not charged to it."""
     folder = tmp_path / "dumps"
     folder.mkdir()
     (folder / "a.gz").write_bytes(gzip.compress(b"ok\n"))
     spans = tmp_path / "spans"
     script = (
         "import sys, time; f = open(sys.argv[1], 'a'); f.write(f'{time.monotonic()} ');"
-        " time.sleep(0.3); f.write(f'{time.monotonic()}\\n')"
+        " time.sleep(1.5); f.write(f'{time.monotonic()}\\n')"
     )
     command = [sys.executable, "-c", script, str(spans)]
-    inv = inventory(backups=[files_backup(n, folder, command=command) for n in ("one", "two")])
+    names = ("one", "two", "three", "four")
+    inv = inventory(
+        backups=[files_backup(n, folder, command=command, timeout="2500ms") for n in names]
+    )
     ctx = ProbeContext(inv, state_dir=tmp_path)
     targets = [t for t in plan(inv) if t.event_type == "ops-restore-tested"]
+    events = []
+
+    async def one(target: ProbeTarget) -> None:
+        events.append(await run_probe(ctx, target))
+
     async with anyio.create_task_group() as tg:
         for target in targets:
-            tg.start_soon(run_probe, ctx, target)
+            tg.start_soon(one, target)
+    assert [e.attributes.reason for e in events] == [None] * 4
     rows = sorted(tuple(map(float, line.split())) for line in spans.read_text().splitlines())
-    assert len(rows) == 2
-    (_, first_end), (second_start, _) = rows
-    assert first_end <= second_start
+    assert len(rows) == 4
+    assert all(end <= start for (_, end), (start, _) in itertools.pairwise(rows))
+
+
+async def test_a_folder_that_stays_fails_the_drill(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`scratch_removed` reports the removal's outcome: when the folder is still there
+    afterwards (a removal that did nothing), the event says so and the drill fails."""
+
+    async def keep(_place: DrillPlace) -> bool:
+        return False  # what remove_place reports when the folder is still there
+
+    monkeypatch.setattr(drill_module, "remove_place", keep)
+    folder = tmp_path / "dumps"
+    folder.mkdir()
+    (folder / "a.gz").write_bytes(gzip.compress(b"ok\n"))
+    inv = inventory(backups=[files_backup("kept", folder, max_size="1MiB")])
+    event = await drill_event(inv, "restore:kept", tmp_path)
+    assert (event.attributes.verified, event.attributes.reason) == (False, "scratch_not_removed")
+    assert event.attributes.scratch_removed is False
