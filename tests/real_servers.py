@@ -27,6 +27,8 @@ REGISTRY_PASSWORD = "canary-Registry-Passw0rd-7f3e"
 # A token-auth user whose issuer grants only `pull` (htpasswd auth has no per-user rights).
 PULL_ONLY_USER = "pull-only-user"
 PULL_ONLY_PASSWORD = "canary-PullOnly-Passw0rd-41c9"
+# A token-auth user granted pull and push but not delete.
+NO_DELETE_USER = "no-delete-user"
 KUBE_TOKEN = "canary-Kube-Token-0c1d2e3f"
 
 

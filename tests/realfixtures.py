@@ -80,7 +80,7 @@ def token_registry(
     tmp_path_factory: pytest.TempPathFactory, certs: servers.Certs
 ) -> Iterator[TokenRegistry]:
     """docker-registry trusting tokens from a test issuer: `REGISTRY_USER` may pull, push and
-    delete, `PULL_ONLY_USER` only pull; deletes enabled."""
+    delete, `NO_DELETE_USER` pull and push, `PULL_ONLY_USER` only pull; deletes enabled."""
     require_tool("docker-registry")
     folder = tmp_path_factory.mktemp("registry-token")
     users = {
@@ -89,6 +89,7 @@ def token_registry(
             frozenset({"pull", "push", "delete", "*"}),
         ),
         servers.PULL_ONLY_USER: (servers.PULL_ONLY_PASSWORD, frozenset({"pull"})),
+        servers.NO_DELETE_USER: (servers.REGISTRY_PASSWORD, frozenset({"pull", "push"})),
     }
     with registry_tokens.token_issuer(certs.valid, users) as issuer:
         auth = servers.TokenAuth(

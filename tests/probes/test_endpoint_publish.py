@@ -152,6 +152,41 @@ async def test_pull_only_user_is_not_verified(
     assert publish.delete == "skipped"
 
 
+async def test_a_refused_delete_is_reported_not_failed(
+    token_registry: TokenRegistry, tmp_path: Path
+) -> None:
+    """A user granted push and pull but not delete: published and verified, the delete
+    `failed` (401) and said so; push and pull are what the check proves."""
+    password = secret_file(tmp_path, servers.REGISTRY_PASSWORD)
+    endpoint = publishing(token_registry.registry, password, user=servers.NO_DELETE_USER)
+    event, publish = await publish_event(endpoint)
+    assert event.attributes.verified, (event.attributes.message, publish)
+    assert publish.delete == "failed"
+    assert step(publish, "delete").status == 401
+    assert step(publish, "delete").detail == "failed: 401 (unauthorized)"
+
+
+async def test_per_address_endpoint_publishes_once(
+    registry_deletes: servers.Registry, tmp_path: Path
+) -> None:
+    """`per_address: true`: the route is probed on each address, the publish runs once for
+    the endpoint (one ping, one manifest pushed) and decides its verdict too."""
+    password = secret_file(tmp_path, servers.REGISTRY_PASSWORD)
+    event, publish = await publish_event(
+        {**publishing(registry_deletes, password), "per_address": True}
+    )
+    assert event.attributes.verified, (event.attributes.message, publish)
+    assert [a.address for a in event.attributes.addresses] == ["127.0.0.1"]
+    assert [s.name for s in publish.steps].count("ping") == 1
+    assert publish.delete == "deleted"
+    refused = secret_file(tmp_path, "not-the-password")
+    event, publish = await publish_event(
+        {**publishing(registry_deletes, refused), "per_address": True}
+    )
+    assert (event.attributes.verified, event.attributes.reason) == (False, "publish_refused")
+    assert event.attributes.addresses[0].verified
+
+
 async def test_route_failure_is_named_first(registry: servers.Registry, tmp_path: Path) -> None:
     """A wrong route expectation stays the event's reason even when the publish verifies."""
     password = secret_file(tmp_path, servers.REGISTRY_PASSWORD)

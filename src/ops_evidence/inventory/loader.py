@@ -71,6 +71,9 @@ def load_inventory(path: Path) -> Inventory:
 def _message(error: Any) -> str:
     if error["type"] == "extra_forbidden":
         return "unknown key"
+    if error["type"] == "missing" and error["loc"]:
+        # The missing key is not in the file, so the location stops at its parent: name it.
+        return f"`{error['loc'][-1]}` is required"
     message = str(error["msg"])
     return message.removeprefix("Value error, ")
 
