@@ -12,7 +12,9 @@ import httpx
 import pytest
 
 from ops_evidence.events.types import EndpointVerified, RegistryPublish
+from ops_evidence.events.wire import event_attributes
 from ops_evidence.logging import configure_logging
+from ops_evidence.schedule.timetable import fingerprint
 from tests import real_servers as servers
 from tests.probes.inventories import inventory, probe
 from tests.realfixtures import TokenRegistry
@@ -185,6 +187,22 @@ async def test_per_address_endpoint_publishes_once(
     )
     assert (event.attributes.verified, event.attributes.reason) == (False, "publish_refused")
     assert event.attributes.addresses[0].verified
+
+
+async def test_repeated_publishes_are_not_a_change(
+    registry_deletes: servers.Registry, tmp_path: Path
+) -> None:
+    """Two runs push two different images (tags, digests) yet assert the same: the same
+    emission fingerprint, so quiet emission does not send every run; a refusal differs."""
+    password = secret_file(tmp_path, servers.REGISTRY_PASSWORD)
+    endpoint = publishing(registry_deletes, password)
+    (first, a), (second, b) = [await publish_event(endpoint) for _ in range(2)]
+    assert a.tag != b.tag
+    assert a.manifest_digest != b.manifest_digest
+    prints = {fingerprint(e.event_type, event_attributes(e)) for e in (first, second)}
+    assert len(prints) == 1
+    refused, _ = await publish_event(publishing(registry_deletes, secret_file(tmp_path, "x-wrong")))
+    assert fingerprint(refused.event_type, event_attributes(refused)) not in prints
 
 
 async def test_route_failure_is_named_first(registry: servers.Registry, tmp_path: Path) -> None:
