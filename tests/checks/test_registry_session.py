@@ -7,9 +7,10 @@ import json
 from datetime import UTC, datetime
 
 import httpx
+import pytest
 
 from ops_evidence.checks.registry.content import digest_of, make_artifact, unique_tag
-from ops_evidence.checks.registry.session import Answer, challenge, granted_by
+from ops_evidence.checks.registry.session import Answer, Session, challenge, granted_by
 from ops_evidence.events.identifiers import shapes_of
 from ops_evidence.events.types import RegistryPublish
 from ops_evidence.redact import redact
@@ -91,3 +92,30 @@ def test_tag_and_digests_survive_redaction() -> None:
     }
     kept = redact(value, shapes=shapes_of(RegistryPublish))
     assert kept == value
+
+
+def challenging(realm: str) -> httpx.AsyncClient:
+    """A client whose every answer is a Bearer challenge naming `realm` (and records asks)."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        asked.append(str(request.url))
+        header = f'Bearer realm="{realm}",service="reg"'
+        return httpx.Response(401, headers={"WWW-Authenticate": header})
+
+    asked: list[str] = []
+    client = httpx.AsyncClient(transport=httpx.MockTransport(answer))
+    client.asked = asked  # type: ignore[attr-defined]  # the test reads what was requested
+    return client
+
+
+@pytest.mark.anyio
+async def test_a_plain_http_realm_of_a_tls_registry_gets_no_credentials() -> None:
+    """The password would cross in clear text to an http:// realm named by an https registry:
+    no token request is made and the `token` step says why."""
+    async with challenging("http://auth.test/token") as client:
+        session = Session(client, "https://reg.test", "ci", "canary-Realm-Passw0rd")
+        assert await session.ping()
+        assert not await session.fetch_token("repository:a/b:pull,push")
+        assert client.asked == ["https://reg.test/v2/"]  # type: ignore[attr-defined]
+    assert session.steps[-1].name == "token"
+    assert session.steps[-1].detail == "token realm http://auth.test/token refused: not https"

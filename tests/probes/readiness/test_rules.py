@@ -160,6 +160,12 @@ def test_g05_needs_publish_evidence_not_only_a_verified_route() -> None:
     )
     stale = endpoint_seen("registry", verified=True, at=STALE, publish=True)
     assert rule("OPS-G05", evidence(inv, stale))[0] == "unknown"
+    # A probe that failed before publishing (e.g. timed out) is a failure, not "no evidence".
+    timed_out = endpoint_seen("registry", verified=False)
+    assert rule("OPS-G05", evidence(inv, timed_out)) == (
+        "blocked",
+        ["0 of 1 registry checks meet the requirement", "endpoint:registry: unexpected_status"],
+    )
 
 
 def test_g05_blocked_when_the_registry_endpoint_fails() -> None:

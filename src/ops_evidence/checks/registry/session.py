@@ -111,7 +111,8 @@ class Session:
         """One request with the current auth; a network failure is an `Answer`, not raised."""
         target = url if url.startswith(("http://", "https://")) else self.base + url
         all_headers = {"Accept-Encoding": "identity", **(headers or {})}
-        if auth:
+        # Credentials go to the registry's own origin only, not to a host a `Location` names.
+        if auth and _origin(target) == _origin(self.base):
             all_headers.update(self._authorization())
         try:
             request = self.client.build_request(
@@ -194,6 +195,11 @@ class Session:
         return await self.send("GET", url, headers=headers, auth=False)
 
 
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parsed = httpx.URL(url)
+    return parsed.scheme, parsed.host, parsed.port
+
+
 def _ping_detail(answer: Answer, found: tuple[str, dict[str, str]] | None) -> str:
     if answer.failure is not None:
         return answer.failure.message
@@ -224,9 +230,11 @@ def _token_detail(answer: Answer) -> str:
 
 
 async def _read_capped(response: httpx.Response) -> bytes:
+    # Decoded bytes: were a proxy to compress despite `identity`, the digest is still of the
+    # content the registry stored.
     chunks: list[bytes] = []
     size = 0
-    async for chunk in response.aiter_raw():
+    async for chunk in response.aiter_bytes():
         chunks.append(chunk[: MAX_BODY - size])
         size += len(chunks[-1])
         if size >= MAX_BODY:

@@ -193,7 +193,10 @@ def _registry_finding(evidence: GateEvidence, endpoint: Endpoint) -> Finding:
         return finding
     publish = getattr(event.attributes, "publish", None)
     if publish is None:
-        # Observed before `publish:` was declared (or by a version without it): no proof yet.
+        # A failure without a publish (a timeout, a crash) stays the failure; a verified route
+        # observed before `publish:` was declared is no proof yet.
+        if finding.state != "ok":
+            return finding
         return replace(finding, state="unseen", text=f"{key}: no recent publish evidence")
     if not publish.verified:
         return replace(finding, state="failed", text=f"{key}: {publish.reason}")
