@@ -131,20 +131,14 @@ class Session:
         """`send`, and once more with a new token when a Bearer challenge asks for a scope."""
         answer = await self.send(method, url, **kwargs)
         found = challenge(answer.headers) if answer.status == 401 else None
-        wants_scope = found is not None and found[0] == "bearer" and "scope" in found[1]
-        if (
-            self.scheme == "bearer"
-            and found is not None
-            and wants_scope
-            and await self.fetch_token(found[1]["scope"])
-        ):
+        scope = found[1].get("scope") if found is not None and found[0] == "bearer" else None
+        if self.scheme == "bearer" and scope and await self.fetch_token(scope):
             answer = await self.send(method, url, **kwargs)
         return answer
 
     def _authorization(self) -> dict[str, str]:
-        if self.scheme == "basic" and self.username is not None and self.password is not None:
-            pair = f"{self.username}:{self.password}".encode()
-            return {"Authorization": f"Basic {base64.b64encode(pair).decode()}"}
+        if self.scheme == "basic":
+            return self._basic()
         if self.scheme == "bearer" and self._token is not None:
             return {"Authorization": f"Bearer {self._token}"}
         return {}
@@ -188,11 +182,14 @@ class Session:
 
     async def _token_request(self, realm: str, params: dict[str, str]) -> Answer:
         url = str(httpx.URL(realm).copy_merge_params(params))
-        headers: dict[str, str] = {}
-        if self.username is not None and self.password is not None:
-            pair = f"{self.username}:{self.password}".encode()
-            headers["Authorization"] = f"Basic {base64.b64encode(pair).decode()}"
-        return await self.send("GET", url, headers=headers, auth=False)
+        return await self.send("GET", url, headers=self._basic(), auth=False)
+
+    def _basic(self) -> dict[str, str]:
+        """The Basic `Authorization` header of the declared user, if one is declared."""
+        if self.username is None or self.password is None:
+            return {}
+        pair = f"{self.username}:{self.password}".encode()
+        return {"Authorization": f"Basic {base64.b64encode(pair).decode()}"}
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:
