@@ -77,7 +77,9 @@ def _digest_failure(stage: str, what: str, expected: str, *observed: str | None)
     wrong = [value for value in observed if value is not None and value != expected]
     if not wrong:
         return None
-    return Failure.of("publish_mismatch", f"{stage}: {what} digest {wrong[0]}, pushed {expected}")
+    # Not "digest <value>": redaction reads that as the HTTP Digest scheme and masks it.
+    text = f"{stage}: {what} read back as {wrong[0]}, pushed {expected}"
+    return Failure.of("publish_mismatch", text)
 
 
 async def _push_blob(session: Session, repository: str, name: str, blob: Blob) -> Failure | None:
