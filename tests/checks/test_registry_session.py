@@ -118,4 +118,6 @@ async def test_a_plain_http_realm_of_a_tls_registry_gets_no_credentials() -> Non
         assert not await session.fetch_token("repository:a/b:pull,push")
         assert client.asked == ["https://reg.test/v2/"]  # type: ignore[attr-defined]
     assert session.steps[-1].name == "token"
-    assert session.steps[-1].detail == "token realm http://auth.test/token refused: not https"
+    assert session.steps[-1].detail == (
+        "realm http://auth.test/token not asked: the registry is https, the realm is not"
+    )

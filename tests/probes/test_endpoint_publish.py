@@ -154,6 +154,19 @@ async def test_pull_only_user_is_not_verified(
     assert publish.delete == "skipped"
 
 
+async def test_a_wrong_password_gets_no_token(
+    token_registry: TokenRegistry, tmp_path: Path
+) -> None:
+    """The realm refuses the credentials: no token, no push attempted, refused, and the
+    reason survives redaction whole."""
+    password = secret_file(tmp_path, "not-the-password")
+    event, publish = await publish_event(publishing(token_registry.registry, password))
+    assert (event.attributes.verified, event.attributes.reason) == (False, "publish_refused")
+    assert publish.reason == "push refused: the realm gave no token (realm answered 401)"
+    assert [s.name for s in publish.steps] == ["ping", "token"]
+    assert step(publish, "token").detail == "realm answered 401"
+
+
 async def test_a_refused_delete_is_reported_not_failed(
     token_registry: TokenRegistry, tmp_path: Path
 ) -> None:

@@ -158,7 +158,11 @@ async def _push_and_pull(session: Session, repository: str, artifact: Artifact) 
     if session.scheme == "bearer" and not await session.fetch_token(
         f"repository:{repository}:pull,push"
     ):
-        return Failure.of("publish_refused", f"token refused: {session.steps[-1].detail}")
+        step = session.steps[-1]
+        refused = step.status in (401, 403)
+        stage = "push refused" if refused else "push failed"
+        code = "publish_refused" if refused else "publish_failed"
+        return Failure.of(code, f"{stage}: the realm gave no token ({step.detail})")
     for name, blob in (("blob", artifact.layer), ("config", artifact.config)):
         failure = await _push_blob(session, repository, name, blob)
         if failure is not None:

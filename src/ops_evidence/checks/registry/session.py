@@ -162,7 +162,9 @@ class Session:
             realm.startswith("http://") and self.base.startswith("https://")
         ):
             # Credentials go to the realm: never in clear text when the registry itself is TLS.
-            detail = f"token realm {compact_url(realm) or '(none)'} refused: not https"
+            # (No "token <word>" in details: redaction would take the word for a token.)
+            where = compact_url(realm) or "(none)"
+            detail = f"realm {where} not asked: the registry is https, the realm is not"
             self.steps.append(Step("token", None, False, detail=detail))
             return False
         params = {"scope": scope, **({"service": s} if (s := self._realm.get("service")) else {})}
@@ -222,8 +224,8 @@ def _token_detail(answer: Answer) -> str:
     if answer.failure is not None:
         return answer.failure.message
     if answer.status == 200:
-        return "token answer without `token` or `access_token`"
-    return f"token refused: {answer.status}"
+        return "realm answer has no `token` or `access_token`"
+    return f"realm answered {answer.status}"
 
 
 async def _read_capped(response: httpx.Response) -> bytes:
