@@ -14,6 +14,7 @@ import pytest
 from ops_evidence.events.types import EndpointVerified, RegistryPublish
 from ops_evidence.events.wire import event_attributes
 from ops_evidence.logging import configure_logging
+from ops_evidence.redact import MASK
 from ops_evidence.schedule.timetable import fingerprint
 from tests import real_servers as servers
 from tests.probes.inventories import inventory, probe
@@ -232,7 +233,8 @@ async def test_no_credential_in_events_logs_or_files(
     registry: servers.Registry, token_registry: TokenRegistry, tmp_path: Path
 ) -> None:
     """Canary passwords and every issued token appear in no event or log line, for passing
-    and refused publishes under both auth schemes (files: tests/cli/test_gates_publish.py)."""
+    and refused publishes under both auth schemes (files: tests/cli/test_gates_publish.py),
+    and redaction masked nothing of the publish evidence."""
     stream = io.StringIO()
     configure_logging("debug", "json", stream)
     runs = [
@@ -245,8 +247,10 @@ async def test_no_credential_in_events_logs_or_files(
     for index, (reg, password, user) in enumerate(runs):
         folder = tmp_path / str(index)
         folder.mkdir()
-        event, _ = await publish_event(publishing(reg, secret_file(folder, password), user))
+        event, publish = await publish_event(publishing(reg, secret_file(folder, password), user))
         texts.append(event.model_dump_json())
+        # Nothing public was masked on the way either (tags, digests, step details, reasons).
+        assert MASK not in publish.model_dump_json()
     assert token_registry.issuer.issued
     canaries = [
         servers.REGISTRY_PASSWORD,
