@@ -14,6 +14,7 @@ from ops_evidence.events.types import MAX_GATE_EVIDENCE, ReadinessGateUpdated
 from ops_evidence.events.wire import event_attributes
 from ops_evidence.probes import ProbeContext, find_target, run_probe
 from ops_evidence.probes.readiness.evaluation import evaluate_gate
+from ops_evidence.probes.readiness.rollout_outcomes import RolloutCommand, RolloutOutcome
 from ops_evidence.probes.readiness.rules import EvidenceRef
 from ops_evidence.schedule.timetable import Emitted, fingerprint, should_emit
 from tests.probes.readiness.evidence import (
@@ -69,7 +70,10 @@ def test_g15_names_its_recorded_outcomes_and_manual_evidence_names_itself() -> N
     that counts is named `inventory:gates.<id>`."""
     manual = {"link": "https://git.test/x", "date": "2026-06-01", "by": "ops", "status": "ready"}
     inv = inventory(gates={"OPS-G15": manual})
-    rollout = {"gate-probe": outcome("gate-probe", ok=True), "smoke": outcome("smoke", ok=False)}
+    rollout: dict[RolloutCommand, RolloutOutcome] = {
+        "gate-probe": outcome("gate-probe", ok=True),
+        "smoke": outcome("smoke", ok=False),
+    }
     result = evaluate_gate(load_catalog().gate("OPS-G15"), evidence(inv, rollout=rollout))
     at = NOW - timedelta(hours=1)
     assert result.evidence == (
