@@ -341,8 +341,9 @@ class ReadinessGateAttributes(Attributes):
     name: str = Field(max_length=_SHORT)
     status: GateStatus
     seed_status: SeedStatus = Field(description="The status the seed recorded (2026-06-14).")
-    decided_by: Literal["evidence", "manual", "none"] = Field(
-        description="Probe evidence, manual evidence from the inventory, or nothing yet."
+    decided_by: Literal["evidence", "manual", "exemption", "none"] = Field(
+        description="Probe evidence, manual evidence or an exemption from the inventory, or "
+        "nothing yet."
     )
     reasons: list[GateReason] = Field(default_factory=list, max_length=MAX_GATE_REASONS)
     waves: list[str] = Field(default_factory=list, description="Waves that require the gate.")

@@ -144,3 +144,27 @@ async def test_new_run_ids_alone_do_not_re_emit_a_gate() -> None:
     assert should_emit(last, prints[1], now=3600.0, heartbeat=3600.0)
     assert len(set(prints[1:])) == 3  # evidence used changed, then the status
     assert (more.attributes.status, stale.attributes.status) == ("ready", "unknown")
+
+
+async def test_an_exempt_gate_event_says_who_exempted_it_until_when() -> None:
+    """The event of an exempt gate: status `exempt`, not verified but no probe failure, the
+    exemption's owner and expiry, the attestation's expiry; valid against the schema."""
+    manual = {
+        "link": "https://git.test/x",
+        "date": "2026-06-01",
+        "by": "ops",
+        "expires": "2027-01-01",
+    }
+    exemption = {"owner": "platform-team", "reason": "later", "expires": "2026-07-01"}
+    inv = inventory(gates={"OPS-G09": manual}, exemptions={"OPS-G09": exemption})
+    event = await gate_event(ProbeContext(inv, now=lambda: NOW), "OPS-G09")
+    attrs = event.attributes
+    assert (attrs.status, attrs.decided_by, attrs.exempt) == ("exempt", "exemption", True)
+    assert (attrs.verified, attrs.reason, attrs.failed) == (False, "exempt", False)
+    assert (attrs.exemption_owner, str(attrs.exemption_expires)) == ("platform-team", "2026-07-01")
+    assert str(attrs.evidence_expires) == "2027-01-01"
+    assert [u.context_key for u in attrs.evidence] == [
+        "inventory:gates.OPS-G09",
+        "inventory:exemptions.OPS-G09",
+    ]
+    jsonschema.validate(json.loads(event.model_dump_json()), event_schema(event.event_type))
