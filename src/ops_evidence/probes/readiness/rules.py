@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -104,8 +104,10 @@ class GateEvidence:
     def recent(self, key: str) -> EvidenceEvent | None:
         """The latest observation of a planned target, unless it is stale."""
         event = self.observations.latest(key)
-        stale = self.stale_since(key)
-        if event is None or key not in self.intervals or (stale and stale < self.now):
+        interval = self.intervals.get(key)
+        if event is None or interval is None:
+            return None
+        if self.now - event.observed_at > interval * STALE_AFTER_INTERVALS:
             return None
         return event
 
@@ -122,7 +124,11 @@ class GateEvidence:
         """The finding for a key without recent evidence: "stale since …" when an older
         observation exists, else "no recent evidence"."""
         stale = self.stale_since(key)
-        what = f"stale since {stale:%Y-%m-%d %H:%M} UTC" if stale else "no recent evidence"
+        what = (
+            f"stale since {stale.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+            if stale
+            else "no recent evidence"
+        )
         return Finding("unseen", f"{label or key}: {what}")
 
     def endpoints_of(self, service_id: str) -> list[Endpoint]:
