@@ -168,3 +168,14 @@ async def test_an_exempt_gate_event_says_who_exempted_it_until_when() -> None:
         "inventory:exemptions.OPS-G09",
     ]
     jsonschema.validate(json.loads(event.model_dump_json()), event_schema(event.event_type))
+
+
+async def test_a_token_in_an_exemption_reason_never_reaches_the_event() -> None:
+    """Exemption text is free text: a canary token pasted into its reason is masked."""
+    token = "ghp_" + "Z9y8X7w6" * 5
+    exemption = {"owner": "ops", "reason": f"see ?access_token={token}", "expires": "2026-07-01"}
+    event = await gate_event(
+        ProbeContext(inventory(exemptions={"OPS-G09": exemption}), now=lambda: NOW), "OPS-G09"
+    )
+    assert event.attributes.status == "exempt"
+    assert token not in event.model_dump_json()
