@@ -23,8 +23,10 @@ from typing import Any
 # Attributes that change on every run without changing what the evidence says.
 # `tls_days_remaining` counts down (a tenth of a day at a time) from `tls_not_after`, which is
 # stable and does count; the verdict still changes when it falls below `min_days`.
+# A gate event's `evidence` names the runs it used (`run_id`, `observed_at`): new every probe
+# run, while the context keys used, the status and the reasons are what it asserts.
 VOLATILE_ATTRIBUTES = frozenset(
-    {"latency_ms", "age_seconds", "message", "observed_at", "tls_days_remaining"}
+    {"latency_ms", "age_seconds", "message", "observed_at", "tls_days_remaining", "run_id"}
 )
 
 
