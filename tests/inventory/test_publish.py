@@ -55,7 +55,7 @@ def test_publish_block_loads(tmp_path: Path) -> None:
         (
             "https://r.test/v2/",
             "username: ci",
-            ":8: endpoints[0] (registry).publish: `repository` is required",
+            ":8: endpoints[0] (registry).publish.repository: Field required",
         ),
         (
             "https://r.test/v2/",

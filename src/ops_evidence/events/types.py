@@ -15,7 +15,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from ops_evidence.events.envelope import Attributes, EvidenceEvent
-from ops_evidence.events.gate_catalog import GATE_ID_PATTERN, GateStatus
+from ops_evidence.events.gate_catalog import GATE_ID_PATTERN, GateStatus, SeedStatus
 from ops_evidence.events.identifiers import (
     ArchiveName,
     Digest,
@@ -32,6 +32,8 @@ _SHORT = 200
 # A gate event's reasons: how many (`probes.readiness.evaluation` keeps to it) and how long each.
 MAX_GATE_REASONS = 12
 MAX_GATE_REASON_LENGTH = _SHORT
+# How many pieces of evidence a gate event names; a gate over many entities says it left some out.
+MAX_GATE_EVIDENCE = 50
 
 
 def _fit_reason(value: Any) -> Any:
@@ -369,6 +371,18 @@ class InventoryDrift(EvidenceEvent):
     attributes: InventoryDriftAttributes
 
 
+class EvidenceUsed(BaseModel):
+    """One piece of evidence a gate's status rests on: an observation (its context key and
+    run), a recorded rollout outcome (`rollout:smoke`), or an inventory entry
+    (`inventory:gates.OPS-G05`, `inventory:exemptions.OPS-G09`), which has no run."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    context_key: str = Field(min_length=1, max_length=_SHORT)
+    run_id: str | None = Field(default=None, max_length=64)
+    observed_at: datetime | None = None
+
+
 class ReadinessGateAttributes(Attributes):
     """A readiness gate's status, computed from evidence, and why.
 
@@ -378,15 +392,35 @@ class ReadinessGateAttributes(Attributes):
     gate: str = Field(pattern=GATE_ID_PATTERN, description="Gate id, e.g. `OPS-G05`.")
     name: str = Field(max_length=_SHORT)
     status: GateStatus
-    seed_status: GateStatus = Field(description="The status the seed recorded (2026-06-14).")
-    decided_by: Literal["evidence", "manual", "none"] = Field(
-        description="Probe evidence, manual evidence from the inventory, or nothing yet."
+    seed_status: SeedStatus = Field(description="The status the seed recorded (2026-06-14).")
+    decided_by: Literal["evidence", "manual", "exemption", "none"] = Field(
+        description="Probe evidence, manual evidence or an exemption from the inventory, or "
+        "nothing yet."
     )
     reasons: list[GateReason] = Field(default_factory=list, max_length=MAX_GATE_REASONS)
     waves: list[str] = Field(default_factory=list, description="Waves that require the gate.")
     evidence_link: str | None = Field(default=None, max_length=_SHORT)
     evidence_date: date | None = None
     evidence_by: str | None = Field(default=None, max_length=64)
+    evidence_expires: date | None = Field(
+        default=None, description="The first day the manual evidence no longer counts."
+    )
+    exempt: bool = Field(
+        default=False,
+        description="An active exemption applies: the status is `exempt`, or `ready` that the "
+        "evidence reached anyway (shown `ready (exempt)`).",
+    )
+    exemption_owner: str | None = Field(default=None, max_length=64)
+    exemption_expires: date | None = None
+    evidence: list[EvidenceUsed] = Field(
+        default_factory=list,
+        max_length=MAX_GATE_EVIDENCE,
+        description="The evidence the status rests on (run ids and times are left out of the "
+        "emission dedupe: a gate is not re-emitted because its probes ran again).",
+    )
+    evidence_truncated: bool = Field(
+        default=False, description=f"More than {MAX_GATE_EVIDENCE} pieces of evidence were used."
+    )
 
     @property
     def failed(self) -> bool:

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, StringConstraints, model_validator
 
 from ops_evidence.config.durations import ByteSize, Duration
-from ops_evidence.events.gate_catalog import GateStatus, load_catalog
+from ops_evidence.events.gate_catalog import SeedStatus, load_catalog
 from ops_evidence.events.vocabulary import EVENT_TYPES
 from ops_evidence.inventory.checks import (
     AccessPathCheck,
@@ -150,15 +150,46 @@ class Backup(Entity, Schedule):
 
 
 class ManualGateEvidence(Strict):
-    """Evidence for a readiness gate that no probe can see: where it is, when, and who says so."""
+    """Evidence for a readiness gate that no probe can see: where it is, when, and who says so.
+
+    It may expire: on `expires`, or `review_every` after its `date`; with both, the earlier
+    day wins (a review period cannot stretch a fixed end, nor the other way round).
+    """
 
     link: str = Field(min_length=1, description="URL or repo path of the evidence.")
     date: Day
     by: str = Field(min_length=1, description="Who recorded it.")
-    status: GateStatus | None = Field(
+    status: SeedStatus | None = Field(
         default=None, description="The status the evidence supports; `partial` when omitted."
     )
     notes: str | None = None
+    expires: Day | None = Field(
+        default=None, description="The first day the attestation no longer counts."
+    )
+    review_every: Duration | None = Field(
+        default=None, description="The attestation no longer counts this long after `date`."
+    )
+
+    @property
+    def expires_on(self) -> Day | None:
+        """The first day the attestation no longer counts, or None when it does not expire."""
+        days = [d for d in (self.expires, self._review_due()) if d is not None]
+        return min(days, default=None)
+
+    def _review_due(self) -> Day | None:
+        # Whole days: an attestation is dated, not timed; `review_every: 36h` is due a day on.
+        if self.review_every is None:
+            return None
+        return self.date + timedelta(days=self.review_every // timedelta(days=1))
+
+
+class GateExemption(Strict):
+    """A readiness gate let off for a while: who decided, why, and until when (all required:
+    an exemption nobody owns or that never ends is a silent `ready`)."""
+
+    owner: str = Field(min_length=1, description="Who owns the exemption.")
+    reason: str = Field(min_length=1, description="Why the gate is exempt.")
+    expires: Day = Field(description="The first day the exemption no longer applies.")
 
 
 # The sections whose entries have ids (`gates` is keyed by gate id, not a list of entities),
@@ -189,6 +220,9 @@ class Inventory(Strict):
     backups: list[Backup] = Field(default_factory=list)
     gates: dict[str, ManualGateEvidence] = Field(
         default_factory=dict, description="Manual evidence per readiness gate id (`OPS-G03`)."
+    )
+    exemptions: dict[str, GateExemption] = Field(
+        default_factory=dict, description="Exemptions per readiness gate id (`OPS-G09`)."
     )
 
     def schedule_of(self, entity: Schedule) -> Schedule:

@@ -93,7 +93,8 @@ def test_g02_partial_for_declaration_gaps_and_stale_evidence() -> None:
         "service db: no owner repo, endpoint, backing stores, lifecycle; no recent evidence"
         in reasons
     )
-    assert "service web: no recent evidence" in reasons
+    # The old observation (11:44) stopped counting three 5m intervals later.
+    assert "service web: stale since 2026-06-15 11:59 UTC" in reasons
 
 
 # OPS-G05: registry endpoint
