@@ -18,9 +18,11 @@ from ops_evidence.events.envelope import Attributes, EvidenceEvent
 from ops_evidence.events.gate_catalog import GATE_ID_PATTERN, GateStatus, SeedStatus
 from ops_evidence.events.identifiers import (
     ArchiveName,
+    Digest,
     EvidenceValue,
     Fingerprint,
     KeyType,
+    ScratchTag,
     Serial,
     SnapshotId,
     Version,
@@ -144,6 +146,51 @@ class AddressVerdict(BaseModel):
     latency_ms: float | None = None
 
 
+# Steps of one publish: ping, token (and a re-fetch), two blobs of two requests each, the
+# manifest's put and get, the blob's get, the delete (and retries after a token re-fetch).
+MAX_PUBLISH_STEPS = 16
+
+
+class PublishStep(BaseModel):
+    """One request of a registry publish and what it showed (never a token or password)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(max_length=32, description="`ping`, `token`, `blob-put`, `delete` …")
+    status: int | None = Field(default=None, description="HTTP status; None: no answer.")
+    ok: bool
+    digest: Digest | None = Field(default=None, description="The digest the step concerns.")
+    detail: str | None = Field(default=None, max_length=300)
+
+
+class RegistryPublish(BaseModel):
+    """A publish on the endpoint's registry: push, pull back, delete in a scratch repository.
+
+    `verified` only when every push and pull answered as the spec says and the digests read
+    back are those pushed; a token's grant is recorded, never taken as proof."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    verified: bool
+    reason: str | None = Field(
+        default=None, max_length=300, description="Which step failed, e.g. `push refused: …`."
+    )
+    repository: str = Field(max_length=200, description="The scratch repository.")
+    tag: ScratchTag | None = Field(default=None, description="This run's unique tag.")
+    auth_scheme: Literal["none", "basic", "bearer"] = Field(
+        description="The auth the registry's `/v2/` challenge asked for."
+    )
+    granted_scope: str | None = Field(
+        default=None, max_length=200, description="What the token realm says it granted."
+    )
+    steps: list[PublishStep] = Field(default_factory=list, max_length=MAX_PUBLISH_STEPS)
+    delete: Literal["deleted", "disabled", "failed", "skipped"] = Field(
+        description="`disabled`: the registry refuses deletes (405/400/UNSUPPORTED)."
+    )
+    manifest_digest: Digest | None = None
+    blob_digest: Digest | None = None
+
+
 class EndpointVerifiedAttributes(TlsChainAttributes):
     """An endpoint answered (or not) as declared."""
 
@@ -167,6 +214,11 @@ class EndpointVerifiedAttributes(TlsChainAttributes):
     )
     tls_min_days: int | None = None
     latency_ms: float | None = None
+    publish: RegistryPublish | None = Field(
+        default=None,
+        description="The publish check, when the endpoint declares `publish:`; `verified` "
+        "is true only when the route and the publish both verified.",
+    )
 
 
 class EndpointVerified(EvidenceEvent):

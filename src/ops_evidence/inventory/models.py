@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, timedelta
 from functools import cached_property
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
+from urllib.parse import urlsplit
 
-from pydantic import Field, StringConstraints
+from pydantic import Field, StringConstraints, model_validator
 
 from ops_evidence.config.durations import ByteSize, Duration
 from ops_evidence.events.gate_catalog import SeedStatus, load_catalog
@@ -23,6 +24,7 @@ from ops_evidence.inventory.checks import (
     Defaults,
     HttpOptions,
     PerAddress,
+    RegistryPublishCheck,
     Schedule,
     ServiceCheck,
     Strict,
@@ -105,6 +107,26 @@ class Endpoint(Entity, Schedule, HttpOptions, PerAddress):
         default=None, description="Defaults to the service's environment."
     )
     tls_min_days: int | None = Field(default=None, ge=0)
+    publish: RegistryPublishCheck | None = Field(
+        default=None,
+        description="Also prove publishing on the registry at the URL's origin (push, pull, "
+        "delete); the endpoint verifies only when the publish does too.",
+    )
+
+    @model_validator(mode="after")
+    def _publish_over_tls(self) -> Self:
+        # The password would cross the network in clear text (Basic, or to the token realm).
+        host = urlsplit(self.url).hostname
+        if (
+            self.publish is not None
+            and self.publish.password is not None
+            and self.url.startswith("http://")
+            and host not in ("127.0.0.1", "localhost", "::1")
+        ):
+            raise ValueError(
+                "`publish` with a password needs an https:// URL (plain http only on loopback)"
+            )
+        return self
 
 
 class AccessPath(Entity, Schedule):

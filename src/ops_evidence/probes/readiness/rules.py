@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
@@ -210,14 +210,39 @@ def service_catalog(evidence: GateEvidence, _rule: Rule) -> RuleResult:
 
 
 def registry_endpoint(evidence: GateEvidence, _rule: Rule) -> RuleResult:
-    """OPS-G05: every registry endpoint (expects `Docker-Distribution-Api-Version`) verified."""
+    """OPS-G05: every registry endpoint (expects `Docker-Distribution-Api-Version`, or declares
+    `publish:`) verified recently, and a publish proves push and pull: a `publish:` endpoint
+    counts only with a recent verified publish, and without any the gate stays `partial`."""
     registries = [
         e
         for e in evidence.inventory.endpoints
-        if any(h.lower() == REGISTRY_HEADER for h in e.expect.headers)
+        if e.publish is not None or any(h.lower() == REGISTRY_HEADER for h in e.expect.headers)
     ]
-    findings = [judge(evidence, context_key("ops-endpoint-verified", e.id)) for e in registries]
-    return RuleResult("registry endpoints", findings)
+    findings = [_registry_finding(evidence, e) for e in registries]
+    if registries and not any(e.publish is not None for e in registries):
+        # A 401 with the header proves the route, not that anyone can publish.
+        findings.append(Finding("gap", "no endpoint declares a publishing check (`publish:`)"))
+    # "checks": the missing publish is counted with the endpoints, and is not one of them.
+    return RuleResult("registry checks", findings)
+
+
+def _registry_finding(evidence: GateEvidence, endpoint: Endpoint) -> Finding:
+    """`judge`'s finding, held to the publish for an endpoint declaring one."""
+    key = context_key("ops-endpoint-verified", endpoint.id)
+    finding = judge(evidence, key)
+    event = evidence.recent(key)
+    if endpoint.publish is None or event is None:
+        return finding
+    publish = getattr(event.attributes, "publish", None)
+    if publish is None:
+        # A failure without a publish (a timeout, a crash) stays the failure; a verified route
+        # observed before `publish:` was declared is no proof yet.
+        if finding.state != "ok":
+            return finding
+        return replace(finding, state="unseen", text=f"{key}: no recent publish evidence")
+    if not publish.verified:
+        return replace(finding, state="failed", text=f"{key}: {publish.reason}")
+    return finding
 
 
 def backups(evidence: GateEvidence, _rule: Rule) -> RuleResult:
