@@ -24,6 +24,11 @@ from tests.tls_chains import Chain, short_intermediate_chain
 LOOPBACK = "127.0.0.1"
 REGISTRY_USER = "probe-user"
 REGISTRY_PASSWORD = "canary-Registry-Passw0rd-7f3e"
+# A token-auth user whose issuer grants only `pull` (htpasswd auth has no per-user rights).
+PULL_ONLY_USER = "pull-only-user"
+PULL_ONLY_PASSWORD = "canary-PullOnly-Passw0rd-41c9"
+# A token-auth user granted pull and push but not delete.
+NO_DELETE_USER = "no-delete-user"
 KUBE_TOKEN = "canary-Kube-Token-0c1d2e3f"
 
 
@@ -275,9 +280,22 @@ class Registry:
     ca_file: Path
 
 
-@contextmanager
-def docker_registry(folder: Path, certs: Certs, htpasswd: str) -> Iterator[Registry]:
-    """The real OCI distribution registry with TLS and bcrypt htpasswd auth."""
+@dataclass(frozen=True)
+class TokenAuth:
+    """`auth: token` settings for docker-registry: the issuer's realm and trust root."""
+
+    realm: str
+    service: str
+    issuer: str
+    rootcertbundle: Path
+
+
+def _registry_auth(folder: Path, htpasswd: str, token: TokenAuth | None) -> str:
+    if token is not None:
+        return (
+            f"auth: {{token: {{realm: '{token.realm}', service: {token.service},"
+            f" issuer: {token.issuer}, rootcertbundle: {token.rootcertbundle}}}}}\n"
+        )
     users = subprocess.run(
         [htpasswd, "-Bbn", REGISTRY_USER, REGISTRY_PASSWORD],  # test-only canary password
         check=True,
@@ -285,14 +303,28 @@ def docker_registry(folder: Path, certs: Certs, htpasswd: str) -> Iterator[Regis
         text=True,
     ).stdout
     (folder / "htpasswd").write_text(users)
+    return f"auth: {{htpasswd: {{realm: test, path: {folder}/htpasswd}}}}\n"
+
+
+@contextmanager
+def docker_registry(
+    folder: Path,
+    certs: Certs,
+    htpasswd: str,
+    *,
+    delete: bool | None = None,
+    token: TokenAuth | None = None,
+) -> Iterator[Registry]:
+    """The real OCI distribution registry with TLS and bcrypt htpasswd auth (or `token`
+    auth); `delete` sets `storage.delete.enabled` (unset: the registry's default, off)."""
     port = free_port()
     chain, key = certs.valid
+    deletes = "" if delete is None else f", delete: {{enabled: {str(delete).lower()}}}"
     (folder / "registry.yml").write_text(
         f"version: 0.1\nlog: {{level: error}}\n"
-        f"storage: {{filesystem: {{rootdirectory: {folder}/data}}}}\n"
+        f"storage: {{filesystem: {{rootdirectory: {folder}/data}}{deletes}}}\n"
         f"http: {{addr: '{LOOPBACK}:{port}', secret: test-only-secret,"
-        f" tls: {{certificate: {chain}, key: {key}}}}}\n"
-        f"auth: {{htpasswd: {{realm: test, path: {folder}/htpasswd}}}}\n"
+        f" tls: {{certificate: {chain}, key: {key}}}}}\n" + _registry_auth(folder, htpasswd, token)
     )
     argv = ["/usr/bin/docker-registry", "serve", str(folder / "registry.yml")]
     with running(argv, lambda: port_open(port), "docker-registry", folder / "registry.log"):

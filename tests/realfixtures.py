@@ -7,12 +7,13 @@ A missing tool skips locally (`require_tool`) and fails under CI=true.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from tests import backup_tools
+from tests import backup_tools, registry_tokens
 from tests import real_servers as servers
 from tests.support import require_tool
 
@@ -52,6 +53,53 @@ def registry(
     htpasswd = require_tool("htpasswd", "apache2-utils")
     with servers.docker_registry(tmp_path_factory.mktemp("registry"), certs, htpasswd) as reg:
         yield reg
+
+
+@pytest.fixture(scope="session")
+def registry_deletes(
+    tmp_path_factory: pytest.TempPathFactory, certs: servers.Certs
+) -> Iterator[servers.Registry]:
+    """docker-registry with htpasswd auth and `storage.delete.enabled: true`."""
+    require_tool("docker-registry")
+    htpasswd = require_tool("htpasswd", "apache2-utils")
+    folder = tmp_path_factory.mktemp("registry-deletes")
+    with servers.docker_registry(folder, certs, htpasswd, delete=True) as reg:
+        yield reg
+
+
+@dataclass(frozen=True)
+class TokenRegistry:
+    """docker-registry in `auth: token` mode and the test's token issuer it trusts."""
+
+    registry: servers.Registry
+    issuer: registry_tokens.TokenIssuer
+
+
+@pytest.fixture(scope="session")
+def token_registry(
+    tmp_path_factory: pytest.TempPathFactory, certs: servers.Certs
+) -> Iterator[TokenRegistry]:
+    """docker-registry trusting tokens from a test issuer: `REGISTRY_USER` may pull, push and
+    delete, `NO_DELETE_USER` pull and push, `PULL_ONLY_USER` only pull; deletes enabled."""
+    require_tool("docker-registry")
+    folder = tmp_path_factory.mktemp("registry-token")
+    users = {
+        servers.REGISTRY_USER: (
+            servers.REGISTRY_PASSWORD,
+            frozenset({"pull", "push", "delete", "*"}),
+        ),
+        servers.PULL_ONLY_USER: (servers.PULL_ONLY_PASSWORD, frozenset({"pull"})),
+        servers.NO_DELETE_USER: (servers.REGISTRY_PASSWORD, frozenset({"pull", "push"})),
+    }
+    with registry_tokens.token_issuer(certs.valid, users) as issuer:
+        auth = servers.TokenAuth(
+            realm=issuer.realm,
+            service=registry_tokens.SERVICE,
+            issuer=registry_tokens.ISSUER,
+            rootcertbundle=issuer.key.write_bundle(folder / "token-root.pem"),
+        )
+        with servers.docker_registry(folder, certs, "", delete=True, token=auth) as reg:
+            yield TokenRegistry(reg, issuer)
 
 
 @pytest.fixture(scope="session")

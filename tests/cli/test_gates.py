@@ -135,3 +135,75 @@ def test_probe_of_a_gate_observes_first(tmp_path: Path) -> None:
     event = json.loads(result.stdout)
     assert event["event_type"] == "ops-readiness-gate-updated"
     assert event["attributes"]["status"] == "ready"
+
+
+EXEMPT_INVENTORY = """\
+version: 1
+name: exempt
+environments:
+  - {id: local, role: test, lifecycle: active, owner: ops}
+  - {id: coulombcore, role: test, lifecycle: active, owner: ops}
+  - {id: railiance01, role: test, lifecycle: active, owner: ops}
+  - {id: threephoenix-prod, role: test, lifecycle: active, owner: ops}
+gates:
+  OPS-G03:
+    link: https://git.test/runbook.md
+    date: 2000-01-01
+    by: ops
+    status: ready
+    review_every: 90d
+exemptions:
+  OPS-G01:
+    owner: platform-team
+    reason: audit pending
+    expires: 2099-01-01
+  OPS-G09:
+    owner: platform-team
+    reason: waiting for the new cluster
+    expires: 2099-01-01
+  OPS-G10:
+    owner: platform-team
+    reason: was waiting for the cluster
+    expires: 2000-01-01
+"""
+
+
+def test_the_table_shows_exempt_gates_and_expired_evidence(tmp_path: Path) -> None:
+    """An exempt gate shows `exempt`, an exempt gate the evidence made ready `ready (exempt)`,
+    an expired exemption and an expired attestation their reason; the summary counts them."""
+    path = tmp_path / "inventory.yaml"
+    path.write_text(EXEMPT_INVENTORY, encoding="utf-8")
+    result = run_cli(["gates", "--inventory", str(path)], {"OPS_EVIDENCE_STATE_DIR": str(tmp_path)})
+    assert result.returncode == 0, result.stderr
+    rows = {
+        line.split()[0]: line for line in result.stdout.splitlines() if line[:4] in ("OPS-", "wave")
+    }
+    assert rows["OPS-G01"].split()[1:3] == ["ready", "(exempt)"]
+    assert rows["OPS-G09"].split()[1] == "exempt"
+    assert (
+        "exempt until 2099-01-01 (owner platform-team): waiting for the new cluster"
+        in rows["OPS-G09"]
+    )
+    assert "exemption expired on 2000-01-01 (owner platform-team)" in rows["OPS-G10"]
+    assert rows["OPS-G03"].split()[1] == "unknown"
+    assert "attestation expired on 2000-03-31" in rows["OPS-G03"]
+    assert "OPS-G09 exempt" in rows["wave-3-threephoenix-foundation"]
+    assert "1 of 15 gates ready, 2 exempt;" in result.stdout
+
+
+def test_json_carries_the_exemption_and_the_evidence_used(tmp_path: Path) -> None:
+    """--json: `exempt`, the exemption entry and the evidence list (the exemption names itself)."""
+    path = tmp_path / "inventory.yaml"
+    path.write_text(EXEMPT_INVENTORY, encoding="utf-8")
+    result = run_cli(
+        ["gates", "--inventory", str(path), "--json"], {"OPS_EVIDENCE_STATE_DIR": str(tmp_path)}
+    )
+    assert result.returncode == 0, result.stderr
+    gates = {g["gate"]: g for g in json.loads(result.stdout)["gates"]}
+    g09 = gates["OPS-G09"]
+    assert (g09["status"], g09["exempt"], g09["decided_by"]) == ("exempt", True, "exemption")
+    assert g09["exemption"]["owner"] == "platform-team"
+    assert g09["evidence"] == [
+        {"context_key": "inventory:exemptions.OPS-G09", "run_id": None, "observed_at": None}
+    ]
+    assert (gates["OPS-G10"]["exempt"], gates["OPS-G10"]["status"]) == (False, "unknown")

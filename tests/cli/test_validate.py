@@ -20,7 +20,7 @@ def test_validate_example_prints_summary() -> None:
     """The README's first command exits 0 and prints counts per event type."""
     result = run_cli(["validate", "--inventory", "examples/railiance.yaml"])
     assert result.returncode == 0, result.stderr
-    assert "ops-endpoint-verified       4" in result.stdout
+    assert "ops-endpoint-verified       5" in result.stdout
     assert "ops-readiness-gate-updated  15" in result.stdout
     assert "endpoint:gitea-registry" in result.stdout
 

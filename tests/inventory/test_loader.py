@@ -27,6 +27,8 @@ INVALID = [
     ("invalid-check-kind.yaml", ":7: access_paths[0] (ssh).check: Input tag 'telnet'"),
     ("invalid-gate-status.yaml", ":8: gates.OPS-G07.status: Input should be 'unknown', 'partial'"),
     ("invalid-unknown-gate.yaml", ":4: gates.OPS-G42: unknown gate 'OPS-G42'"),
+    ("invalid-unknown-exemption.yaml", ":8: exemptions.OPS-G77: unknown gate 'OPS-G77'"),
+    ("invalid-exemption-no-owner.yaml", ":4: exemptions.OPS-G09.owner: Field required"),
 ]
 
 

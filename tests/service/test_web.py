@@ -111,3 +111,25 @@ async def test_status_page_shows_the_backlog_by_status() -> None:
         page = (await client.get("/")).text
     assert "backlog: 1 pending, 0 retrying" in page
     assert "1 deferred" in page
+
+
+async def test_status_page_shows_exempt_gates() -> None:
+    """An exempt gate reads `exempt`; an exempt gate the evidence made ready reads
+    `ready (exempt)`, never a plain ready; the wave it lets through is `yes (exempt)`."""
+    exemption = {"owner": "platform-team", "reason": "audit pending", "expires": "2099-01-01"}
+    inv = inventory(exemptions={"OPS-G01": exemption, "OPS-G09": exemption})
+    view = ServiceView(
+        Metrics(),
+        MemoryOutbox(),
+        ready=True,
+        probes=[(f"gate:{g}", "ops-readiness-gate-updated") for g in ("OPS-G01", "OPS-G09")],
+    )
+    for key in ("gate:OPS-G01", "gate:OPS-G09"):
+        target = find_target(inv, key)
+        assert target is not None
+        page = await _status_page(view, await run_probe(ProbeContext(inv), target), key)
+    assert '<span class="wait">ready (exempt)</span>' in page
+    assert '<span class="ok">ready</span>' not in page
+    assert '<span class="wait">exempt</span>' in page
+    assert "exempt until 2099-01-01 (owner platform-team): audit pending" in page
+    assert "OPS-G09 exempt, OPS-G10 unknown" in page

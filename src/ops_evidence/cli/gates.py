@@ -1,6 +1,7 @@
 """`ops-evidence gates [--inventory FILE] [--observe] [--json]`: the readiness gates and waves.
 
-Evaluates OPS-G01…G15 from the inventory (declarations and manual evidence in `gates:`), the
+Evaluates OPS-G01…G15 from the inventory (declarations, manual evidence in `gates:`,
+exemptions in `exemptions:`), the
 outcomes `gate-probe --record` / `smoke --record` left in the state directory and, with
 `--observe`, one pass of every observation probe first (this probes the inventory's real
 targets). Without `--observe` the gates that need observations report `unknown` (no evidence
@@ -71,7 +72,7 @@ def print_report(gates: list[GateResult], waves: list[WaveResult]) -> None:
         [
             (
                 g.gate.id,
-                g.status,
+                g.label,
                 g.gate.seed_status,
                 g.decided_by,
                 g.gate.name,
@@ -86,7 +87,7 @@ def print_report(gates: list[GateResult], waves: list[WaveResult]) -> None:
         [
             (
                 w.wave.id,
-                "yes" if w.ready else "no",
+                w.label,
                 w.status,
                 ", ".join(f"{gate} {status}" for gate, status in w.gates.items()),
             )
@@ -94,7 +95,10 @@ def print_report(gates: list[GateResult], waves: list[WaveResult]) -> None:
         ],
     )
     ready = sum(g.status == "ready" for g in gates)
+    exempt = sum(g.exempt for g in gates)
+    # An exemption in force is said in the summary too, never folded into "ready".
+    exempt_note = f", {exempt} exempt" if exempt else ""
     print(
-        f"\n{ready} of {len(gates)} gates ready; {sum(w.ready for w in waves)} of "
-        f"{len(waves)} waves ready"
+        f"\n{ready} of {len(gates)} gates ready{exempt_note}; {sum(w.ready for w in waves)} "
+        f"of {len(waves)} waves ready"
     )

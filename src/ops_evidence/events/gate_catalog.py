@@ -1,8 +1,8 @@
 """The gate catalog and the migration waves, loaded from `gate_catalog.yaml` (package data).
 
 Part of the event contract: a gate event's `gate` is one of these ids and its `status` a
-`GateStatus`. The inventory's `gates:` section (manual evidence) names the same ids, and the
-readiness probe (`probes/readiness/`) evaluates them.
+`GateStatus`. The inventory's `gates:` (manual evidence) and `exemptions:` sections name the
+same ids, and the readiness probe (`probes/readiness/`) evaluates them.
 """
 
 from __future__ import annotations
@@ -15,7 +15,11 @@ from typing import Any, Literal, Self
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-GateStatus = Literal["unknown", "partial", "blocked", "ready"]
+# What evidence (a rule, manual evidence, the seed) can say about a gate.
+SeedStatus = Literal["unknown", "partial", "blocked", "ready"]
+# What a gate event can say: also `exempt`, which only an active exemption in the inventory
+# gives (`probes.readiness.evaluation`); no rule, seed or attestation can claim it.
+GateStatus = Literal["unknown", "partial", "blocked", "ready", "exempt"]
 GATE_ID_PATTERN = r"^OPS-G[0-9]{2}$"
 
 
@@ -50,7 +54,7 @@ class Gate(_Frozen):
     name: str
     owners: tuple[str, ...]
     requirement: str
-    seed_status: GateStatus
+    seed_status: SeedStatus
     rule: Rule | None = None
     manual_part: str | None = Field(
         default=None, description="What the rule cannot see; `ready` also needs manual evidence."

@@ -110,6 +110,11 @@ SnapshotId = Annotated[str, Identifier("snapshot", r"[0-9a-f]{8,64}", 64)]
 ArchiveName = Annotated[str, Identifier("archive", r"[A-Za-z0-9][A-Za-z0-9._@+:-]{0,199}", 200)]
 """A backup archive's name (`host-2026-06-14T02:00:00`): no spaces, no `=`."""
 
+ScratchTag = Annotated[
+    str, Identifier("scratch-tag", r"ops-evidence-[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}", 64)
+]
+"""The unique tag a registry publish pushes under: `ops-evidence-<utc time>-<8 hex>`."""
+
 EvidenceValue = Annotated[str, Identifier("evidence", f"{_VERSION}|{_FINGERPRINT}|{_SERIAL}", 200)]
 """A value quoted from evidence that was redacted already (a drift record's declared and
 observed values): kept when it has the shape of a version, digest, fingerprint or serial,

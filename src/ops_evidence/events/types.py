@@ -15,12 +15,14 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from ops_evidence.events.envelope import Attributes, EvidenceEvent
-from ops_evidence.events.gate_catalog import GATE_ID_PATTERN, GateStatus
+from ops_evidence.events.gate_catalog import GATE_ID_PATTERN, GateStatus, SeedStatus
 from ops_evidence.events.identifiers import (
     ArchiveName,
+    Digest,
     EvidenceValue,
     Fingerprint,
     KeyType,
+    ScratchTag,
     Serial,
     SnapshotId,
     Version,
@@ -30,6 +32,8 @@ _SHORT = 200
 # A gate event's reasons: how many (`probes.readiness.evaluation` keeps to it) and how long each.
 MAX_GATE_REASONS = 12
 MAX_GATE_REASON_LENGTH = _SHORT
+# How many pieces of evidence a gate event names; a gate over many entities says it left some out.
+MAX_GATE_EVIDENCE = 50
 
 
 def _fit_reason(value: Any) -> Any:
@@ -142,6 +146,51 @@ class AddressVerdict(BaseModel):
     latency_ms: float | None = None
 
 
+# Steps of one publish: ping, token (and a re-fetch), two blobs of two requests each, the
+# manifest's put and get, the blob's get, the delete (and retries after a token re-fetch).
+MAX_PUBLISH_STEPS = 16
+
+
+class PublishStep(BaseModel):
+    """One request of a registry publish and what it showed (never a token or password)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(max_length=32, description="`ping`, `token`, `blob-put`, `delete` …")
+    status: int | None = Field(default=None, description="HTTP status; None: no answer.")
+    ok: bool
+    digest: Digest | None = Field(default=None, description="The digest the step concerns.")
+    detail: str | None = Field(default=None, max_length=300)
+
+
+class RegistryPublish(BaseModel):
+    """A publish on the endpoint's registry: push, pull back, delete in a scratch repository.
+
+    `verified` only when every push and pull answered as the spec says and the digests read
+    back are those pushed; a token's grant is recorded, never taken as proof."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    verified: bool
+    reason: str | None = Field(
+        default=None, max_length=300, description="Which step failed, e.g. `push refused: …`."
+    )
+    repository: str = Field(max_length=200, description="The scratch repository.")
+    tag: ScratchTag | None = Field(default=None, description="This run's unique tag.")
+    auth_scheme: Literal["none", "basic", "bearer"] = Field(
+        description="The auth the registry's `/v2/` challenge asked for."
+    )
+    granted_scope: str | None = Field(
+        default=None, max_length=200, description="What the token realm says it granted."
+    )
+    steps: list[PublishStep] = Field(default_factory=list, max_length=MAX_PUBLISH_STEPS)
+    delete: Literal["deleted", "disabled", "failed", "skipped"] = Field(
+        description="`disabled`: the registry refuses deletes (405/400/UNSUPPORTED)."
+    )
+    manifest_digest: Digest | None = None
+    blob_digest: Digest | None = None
+
+
 class EndpointVerifiedAttributes(TlsChainAttributes):
     """An endpoint answered (or not) as declared."""
 
@@ -165,6 +214,11 @@ class EndpointVerifiedAttributes(TlsChainAttributes):
     )
     tls_min_days: int | None = None
     latency_ms: float | None = None
+    publish: RegistryPublish | None = Field(
+        default=None,
+        description="The publish check, when the endpoint declares `publish:`; `verified` "
+        "is true only when the route and the publish both verified.",
+    )
 
 
 class EndpointVerified(EvidenceEvent):
@@ -376,6 +430,18 @@ class InventoryDrift(EvidenceEvent):
     attributes: InventoryDriftAttributes
 
 
+class EvidenceUsed(BaseModel):
+    """One piece of evidence a gate's status rests on: an observation (its context key and
+    run), a recorded rollout outcome (`rollout:smoke`), or an inventory entry
+    (`inventory:gates.OPS-G05`, `inventory:exemptions.OPS-G09`), which has no run."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    context_key: str = Field(min_length=1, max_length=_SHORT)
+    run_id: str | None = Field(default=None, max_length=64)
+    observed_at: datetime | None = None
+
+
 class ReadinessGateAttributes(Attributes):
     """A readiness gate's status, computed from evidence, and why.
 
@@ -385,15 +451,35 @@ class ReadinessGateAttributes(Attributes):
     gate: str = Field(pattern=GATE_ID_PATTERN, description="Gate id, e.g. `OPS-G05`.")
     name: str = Field(max_length=_SHORT)
     status: GateStatus
-    seed_status: GateStatus = Field(description="The status the seed recorded (2026-06-14).")
-    decided_by: Literal["evidence", "manual", "none"] = Field(
-        description="Probe evidence, manual evidence from the inventory, or nothing yet."
+    seed_status: SeedStatus = Field(description="The status the seed recorded (2026-06-14).")
+    decided_by: Literal["evidence", "manual", "exemption", "none"] = Field(
+        description="Probe evidence, manual evidence or an exemption from the inventory, or "
+        "nothing yet."
     )
     reasons: list[GateReason] = Field(default_factory=list, max_length=MAX_GATE_REASONS)
     waves: list[str] = Field(default_factory=list, description="Waves that require the gate.")
     evidence_link: str | None = Field(default=None, max_length=_SHORT)
     evidence_date: date | None = None
     evidence_by: str | None = Field(default=None, max_length=64)
+    evidence_expires: date | None = Field(
+        default=None, description="The first day the manual evidence no longer counts."
+    )
+    exempt: bool = Field(
+        default=False,
+        description="An active exemption applies: the status is `exempt`, or `ready` that the "
+        "evidence reached anyway (shown `ready (exempt)`).",
+    )
+    exemption_owner: str | None = Field(default=None, max_length=64)
+    exemption_expires: date | None = None
+    evidence: list[EvidenceUsed] = Field(
+        default_factory=list,
+        max_length=MAX_GATE_EVIDENCE,
+        description="The evidence the status rests on (run ids and times are left out of the "
+        "emission dedupe: a gate is not re-emitted because its probes ran again).",
+    )
+    evidence_truncated: bool = Field(
+        default=False, description=f"More than {MAX_GATE_EVIDENCE} pieces of evidence were used."
+    )
 
     @property
     def failed(self) -> bool:

@@ -108,6 +108,35 @@ class HttpOptions(Strict):
     bearer_token: Secret | None = None
 
 
+# An OCI repository name (distribution spec v1.1): lowercase path components.
+_OCI_REPOSITORY = (
+    r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$"
+)
+
+
+class RegistryPublishCheck(Strict):
+    """Prove publishing on a registry endpoint: push, pull back and delete a small image in a
+    scratch repository, as the declared user (Basic, or a token from the registry's realm)."""
+
+    repository: str = Field(
+        pattern=_OCI_REPOSITORY,
+        max_length=200,
+        description="Scratch repository pushed to (e.g. `ops-evidence/scratch`); every run "
+        "adds a uniquely tagged image to it.",
+    )
+    username: str | None = Field(default=None, min_length=1, max_length=200)
+    password: Secret | None = Field(default=None, description="The user's password or token.")
+    delete: bool = Field(
+        default=True, description="Delete the pushed manifest by digest afterwards."
+    )
+
+    @model_validator(mode="after")
+    def _user_with_password(self) -> Self:
+        if (self.username is None) != (self.password is None):
+            raise ValueError("give `username` and `password` together, or neither")
+        return self
+
+
 class HttpServiceCheck(HttpOptions):
     """Observe a service through its health URL (and optionally read its version)."""
 

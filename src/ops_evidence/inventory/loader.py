@@ -79,9 +79,13 @@ def _locate(path: Path, root: yaml.Node | None, data: Any, loc: Loc, message: st
     """`file:line: key.path (id): message`, following `loc` through the YAML node tree."""
     node, value, line = root, data, 1
     parts: list[str] = []
-    for step in loc:
+    for index, step in enumerate(loc):
         if isinstance(node, yaml.MappingNode) and isinstance(step, str):
             child = next(((k, v) for k, v in node.value if k.value == step), None)
+            if child is None and index == len(loc) - 1:
+                # A required key that is missing: name it, at its parent's line.
+                parts.append(f".{step}" if parts else step)
+                continue
             if child is None:
                 continue  # a union tag pydantic adds to the path; not in the file
             line = child[0].start_mark.line + 1

@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, timedelta
 from functools import cached_property
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
+from urllib.parse import urlsplit
 
-from pydantic import Field, StringConstraints, ValidationInfo, field_validator
+from pydantic import Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
 from ops_evidence.config.durations import ByteSize, Duration
-from ops_evidence.events.gate_catalog import GateStatus, load_catalog
+from ops_evidence.events.gate_catalog import SeedStatus, load_catalog
 from ops_evidence.events.vocabulary import EVENT_TYPES
 from ops_evidence.inventory.checks import (
     AccessPathCheck,
@@ -23,6 +24,7 @@ from ops_evidence.inventory.checks import (
     Defaults,
     HttpOptions,
     PerAddress,
+    RegistryPublishCheck,
     Schedule,
     ServiceCheck,
     Strict,
@@ -106,6 +108,26 @@ class Endpoint(Entity, Schedule, HttpOptions, PerAddress):
         default=None, description="Defaults to the service's environment."
     )
     tls_min_days: int | None = Field(default=None, ge=0)
+    publish: RegistryPublishCheck | None = Field(
+        default=None,
+        description="Also prove publishing on the registry at the URL's origin (push, pull, "
+        "delete); the endpoint verifies only when the publish does too.",
+    )
+
+    @model_validator(mode="after")
+    def _publish_over_tls(self) -> Self:
+        # The password would cross the network in clear text (Basic, or to the token realm).
+        host = urlsplit(self.url).hostname
+        if (
+            self.publish is not None
+            and self.publish.password is not None
+            and self.url.startswith("http://")
+            and host not in ("127.0.0.1", "localhost", "::1")
+        ):
+            raise ValueError(
+                "`publish` with a password needs an https:// URL (plain http only on loopback)"
+            )
+        return self
 
 
 class AccessPath(Entity, Schedule):
@@ -143,15 +165,46 @@ class Backup(Entity, Schedule):
 
 
 class ManualGateEvidence(Strict):
-    """Evidence for a readiness gate that no probe can see: where it is, when, and who says so."""
+    """Evidence for a readiness gate that no probe can see: where it is, when, and who says so.
+
+    It may expire: on `expires`, or `review_every` after its `date`; with both, the earlier
+    day wins (a review period cannot stretch a fixed end, nor the other way round).
+    """
 
     link: str = Field(min_length=1, description="URL or repo path of the evidence.")
     date: Day
     by: str = Field(min_length=1, description="Who recorded it.")
-    status: GateStatus | None = Field(
+    status: SeedStatus | None = Field(
         default=None, description="The status the evidence supports; `partial` when omitted."
     )
     notes: str | None = None
+    expires: Day | None = Field(
+        default=None, description="The first day the attestation no longer counts."
+    )
+    review_every: Duration | None = Field(
+        default=None, description="The attestation no longer counts this long after `date`."
+    )
+
+    @property
+    def expires_on(self) -> Day | None:
+        """The first day the attestation no longer counts, or None when it does not expire."""
+        days = [d for d in (self.expires, self._review_due()) if d is not None]
+        return min(days, default=None)
+
+    def _review_due(self) -> Day | None:
+        # Whole days: an attestation is dated, not timed; `review_every: 36h` is due a day on.
+        if self.review_every is None:
+            return None
+        return self.date + timedelta(days=self.review_every // timedelta(days=1))
+
+
+class GateExemption(Strict):
+    """A readiness gate let off for a while: who decided, why, and until when (all required:
+    an exemption nobody owns or that never ends is a silent `ready`)."""
+
+    owner: str = Field(min_length=1, description="Who owns the exemption.")
+    reason: str = Field(min_length=1, description="Why the gate is exempt.")
+    expires: Day = Field(description="The first day the exemption no longer applies.")
 
 
 # The sections whose entries have ids (`gates` is keyed by gate id, not a list of entities),
@@ -182,6 +235,9 @@ class Inventory(Strict):
     backups: list[Backup] = Field(default_factory=list)
     gates: dict[str, ManualGateEvidence] = Field(
         default_factory=dict, description="Manual evidence per readiness gate id (`OPS-G03`)."
+    )
+    exemptions: dict[str, GateExemption] = Field(
+        default_factory=dict, description="Exemptions per readiness gate id (`OPS-G09`)."
     )
 
     def schedule_of(self, entity: Schedule) -> Schedule:

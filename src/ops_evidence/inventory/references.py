@@ -28,7 +28,7 @@ _REFERENCES = (
 
 def reference_problems(inventory: Inventory) -> Iterator[tuple[Loc, str]]:
     """Yield (location, message) for duplicate ids, references to unknown entities and
-    manual evidence for gates the catalog does not have."""
+    manual evidence or exemptions for gates the catalog does not have."""
     ids: dict[str, set[str]] = {}
     for section in SECTIONS:
         seen: dict[str, int] = {}
@@ -50,10 +50,14 @@ def reference_problems(inventory: Inventory) -> Iterator[tuple[Loc, str]]:
                     (section, index, field),
                     f"{owner} {entity.id!r} refers to unknown {singular} {ref!r}",
                 )
+    yield from _unknown_gates(inventory)
+
+
+def _unknown_gates(inventory: Inventory) -> Iterator[tuple[Loc, str]]:
+    """Manual evidence or exemptions for gate ids the catalog does not have."""
     known_gates = load_catalog().gate_ids()
-    for gate_id in inventory.gates:
-        if gate_id not in known_gates:
-            yield (
-                ("gates", gate_id),
-                (f"unknown gate {gate_id!r} (the catalog has {known_gates[0]}…{known_gates[-1]})"),
-            )
+    for section in ("gates", "exemptions"):
+        for gate_id in getattr(inventory, section):
+            if gate_id not in known_gates:
+                known = f"{known_gates[0]}…{known_gates[-1]}"
+                yield ((section, gate_id), f"unknown gate {gate_id!r} (the catalog has {known})")

@@ -34,7 +34,8 @@ from ops_evidence.events.types import MAX_ADDRESSES, AddressVerdict, EndpointVer
 from ops_evidence.inventory.checks import HttpOptions
 from ops_evidence.inventory.models import Endpoint
 from ops_evidence.probes.base import ProbeContext, ProbeTarget, entity, make_event, verdict
-from ops_evidence.probes.endpoint_verified import failure_event, probe_endpoint
+from ops_evidence.probes.endpoint_publish import with_publish
+from ops_evidence.probes.endpoint_verified import failure_event, probe_endpoint, probe_route
 
 # The probes on the addresses need some time of their own, however long resolution took.
 _MIN_PROBE_SECONDS = 0.5
@@ -53,7 +54,9 @@ async def probe_endpoint_addresses(ctx: ProbeContext, target: ProbeTarget) -> Ev
     left = max(target.timeout_seconds - (time.perf_counter() - started), _MIN_PROBE_SECONDS)
     each = replace(target, timeout=timedelta(seconds=left))
     probed = await _probe_each(ctx, each, host, resolved.addresses[:MAX_ADDRESSES])
-    return _combined(ctx, target, endpoint, probed, len(resolved.addresses))
+    combined = _combined(ctx, target, endpoint, probed, len(resolved.addresses))
+    # The publish runs once for all addresses (`endpoint_publish`, why).
+    return await with_publish(ctx, target, combined, started)
 
 
 async def _resolve(host: str, endpoint: Endpoint, budget: float) -> DnsResult:
@@ -84,7 +87,7 @@ async def _probe_each(
 
     async def one(address: str) -> None:
         pinned = replace(ctx, client_factory=_pinned(host, address))
-        events[address] = await probe_endpoint(pinned, target)
+        events[address] = await probe_route(pinned, target)
 
     async with anyio.create_task_group() as group:
         for address in addresses:
@@ -130,7 +133,7 @@ def _combined(
     endpoint: Endpoint,
     probed: list[tuple[str, EndpointVerified]],
     total: int,
-) -> EvidenceEvent:
+) -> EndpointVerified:
     """One event for all addresses: verified when at least `needed` of them are."""
     needed = endpoint.min_addresses or total
     ordered = [event for _, event in sorted(probed)]

@@ -7,6 +7,7 @@ declared ones are quoted back as `observed_headers`.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from ops_evidence.checks.base import Failure
@@ -15,6 +16,7 @@ from ops_evidence.events.envelope import EvidenceEvent
 from ops_evidence.events.types import EndpointVerified
 from ops_evidence.inventory.models import Endpoint
 from ops_evidence.probes.base import ProbeContext, ProbeTarget, entity, make_event, verdict
+from ops_evidence.probes.endpoint_publish import with_publish
 from ops_evidence.probes.tls_evidence import expiry_failure, tls_attributes
 from ops_evidence.redact import HEADER_ALLOW_LIST, allowed_headers, compact_url
 
@@ -72,6 +74,14 @@ def failure_event(ctx: ProbeContext, target: ProbeTarget, failure: Failure) -> E
 
 
 async def probe_endpoint(ctx: ProbeContext, target: ProbeTarget) -> EvidenceEvent:
+    """Request the endpoint once, then publish when it declares `publish:`; verified when
+    status, headers and TLS lifetime hold, and the publish does."""
+    started = time.perf_counter()
+    event = await probe_route(ctx, target)
+    return await with_publish(ctx, target, event, started)
+
+
+async def probe_route(ctx: ProbeContext, target: ProbeTarget) -> EndpointVerified:
     """Request the endpoint once; verified when status, headers and TLS lifetime hold."""
     endpoint = entity(ctx.inventory, "endpoints", target.entity_id, Endpoint)
     min_days = _min_days(ctx, endpoint)

@@ -23,8 +23,24 @@ from typing import Any
 # Attributes that change on every run without changing what the evidence says.
 # `tls_days_remaining` counts down (a tenth of a day at a time) from `tls_not_after`, which is
 # stable and does count; the verdict still changes when it falls below `min_days`.
+# A gate event's `evidence` names the runs it used (`run_id`, `observed_at`): new every probe
+# run, while the context keys used, the status and the reasons are what it asserts.
+# A publish (`ops-endpoint-verified`'s `publish`) pushes a new random image under a new tag on
+# every run: its tag and digests are new each time while the verdict is the same, so they are
+# left out too (every run would be emitted otherwise); each step's digest is `digest`.
 VOLATILE_ATTRIBUTES = frozenset(
-    {"latency_ms", "age_seconds", "message", "observed_at", "tls_days_remaining"}
+    {
+        "latency_ms",
+        "age_seconds",
+        "message",
+        "observed_at",
+        "tls_days_remaining",
+        "run_id",
+        "tag",
+        "digest",
+        "manifest_digest",
+        "blob_digest",
+    }
 )
 
 

@@ -101,11 +101,20 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
-_STATUS_CLASS = {"ready": "ok", "blocked": "bad", "partial": "wait", "unknown": ""}
+_STATUS_CLASS = {
+    "ready": "ok",
+    "blocked": "bad",
+    "partial": "wait",
+    "unknown": "",
+    "exempt": "wait",
+}
 
 
-def _status(status: str) -> str:
-    return f'<span class="{_STATUS_CLASS.get(status, "")}">{html.escape(status)}</span>'
+def _status(status: str, exempt: bool = False) -> str:
+    # An exemption is never shown as a plain `ready`.
+    text = f"{status} (exempt)" if exempt and status == "ready" else status
+    css = "wait" if exempt else _STATUS_CLASS.get(status, "")
+    return f'<span class="{css}">{html.escape(text)}</span>'
 
 
 def _gates(view: ServiceView) -> list[str]:
@@ -123,12 +132,17 @@ def _gates(view: ServiceView) -> list[str]:
         statuses[attrs.gate] = attrs.status
         reasons = html.escape("; ".join(attrs.reasons))
         rows.append(
-            [html.escape(attrs.gate), html.escape(attrs.name), _status(attrs.status), reasons]
+            [
+                html.escape(attrs.gate),
+                html.escape(attrs.name),
+                _status(attrs.status, attrs.exempt),
+                reasons,
+            ]
         )
     waves = [
         [
             html.escape(w.wave.id),
-            "yes" if w.ready else "no",
+            w.label,
             _status(w.status),
             html.escape(", ".join(f"{g} {s}" for g, s in w.gates.items())),
         ]

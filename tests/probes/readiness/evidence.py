@@ -11,6 +11,7 @@ from ops_evidence.events.types import (
     BackupVerifiedAttributes,
     EndpointVerified,
     EndpointVerifiedAttributes,
+    RegistryPublish,
     ServiceObserved,
     ServiceObservedAttributes,
 )
@@ -45,12 +46,24 @@ def catalogued_service(service_id: str, **fields: Any) -> dict[str, Any]:
     }
 
 
-def endpoint(endpoint_id: str, service: str, registry: bool = False) -> dict[str, Any]:
-    """An endpoint of `service`; a registry endpoint expects the OCI challenge header."""
+def endpoint(
+    endpoint_id: str, service: str, registry: bool = False, publish: bool = False
+) -> dict[str, Any]:
+    """An endpoint of `service`; a registry endpoint expects the OCI challenge header, and
+    with `publish` declares a publishing check (password from a variable)."""
     expect: dict[str, Any] = {"status": 401 if registry else 200}
     if registry:
         expect["headers"] = {"Docker-Distribution-Api-Version": "registry/2.0"}
-    return {"id": endpoint_id, "service": service, "url": "https://r.test/v2/", "expect": expect}
+    declared = {
+        "id": endpoint_id,
+        "service": service,
+        "url": "https://r.test/v2/",
+        "expect": expect,
+    }
+    if publish:
+        credentials = {"username": "ci", "password": {"env": "REGISTRY_PASSWORD"}}
+        declared["publish"] = {"repository": "ops/scratch", **credentials}
+    return declared
 
 
 def backup(backup_id: str, store: str) -> dict[str, Any]:
@@ -70,13 +83,27 @@ def inventory(**sections: Any) -> Inventory:
     return Inventory.model_validate(data)
 
 
-def endpoint_seen(endpoint_id: str, verified: bool, at: datetime = FRESH) -> EvidenceEvent:
-    """An ops-endpoint-verified observation."""
+def endpoint_seen(
+    endpoint_id: str, verified: bool, at: datetime = FRESH, publish: bool | None = None
+) -> EvidenceEvent:
+    """An ops-endpoint-verified observation; `publish` adds a publish that verified (True)
+    or whose push was refused (False), and the event's verdict follows it."""
+    published = None
+    if publish is not None:
+        published = RegistryPublish(
+            verified=publish,
+            reason=None if publish else "push refused: blob upload 401 (denied)",
+            repository="ops/scratch",
+            auth_scheme="basic",
+            delete="deleted" if publish else "skipped",
+        )
+    ok = verified and publish is not False
     attributes = EndpointVerifiedAttributes(
-        verified=verified,
-        reason=None if verified else "unexpected_status",
+        verified=ok,
+        reason=None if ok else ("unexpected_status" if not verified else "publish_refused"),
         endpoint=endpoint_id,
         url="https://r.test/v2/",
+        publish=published,
     )
     return EndpointVerified.build(
         context_key=f"endpoint:{endpoint_id}", attributes=attributes, observed_at=at

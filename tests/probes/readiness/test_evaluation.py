@@ -69,23 +69,35 @@ def test_manual_evidence_decides_a_manual_gate(claimed: str | None, expected: st
 
 
 def test_a_rule_with_a_manual_part_is_partial_until_manual_evidence_claims_ready() -> None:
-    """OPS-G05: a verified registry endpoint proves the route, not push/pull: partial."""
+    """OPS-G14: health checks and endpoint probes are declared, logs and metrics are not
+    visible to a rule: partial until manual evidence claims ready."""
     sections: dict[str, Any] = {
         "services": [catalogued_service("gitea")],
-        "endpoints": [endpoint("registry", "gitea", registry=True)],
+        "endpoints": [endpoint("ui", "gitea")],
     }
-    seen = endpoint_seen("registry", verified=True)
-    g05 = load_catalog().gate("OPS-G05")
-    partial = evaluate_gate(g05, evidence(inventory(**sections), seen))
+    g14 = load_catalog().gate("OPS-G14")
+    partial = evaluate_gate(g14, evidence(inventory(**sections)))
     assert partial.status == "partial"
     assert partial.decided_by == "evidence"
     assert partial.reasons[-1] == (
-        "needs manual evidence claiming ready for: docker login, push and pull with governed secrets"
+        "needs manual evidence claiming ready for: logs and metrics documented per service"
     )
-    with_manual = inventory(**sections, gates={"OPS-G05": manual("ready")})
-    ready = evaluate_gate(g05, evidence(with_manual, seen))
+    with_manual = inventory(**sections, gates={"OPS-G14": manual("ready")})
+    ready = evaluate_gate(g14, evidence(with_manual))
     assert ready.status == "ready"
     assert "manual evidence: https://git.test/runbook.md (2026-06-20, operator)" in ready.reasons
+
+
+def test_g05_is_ready_from_a_publish_without_manual_evidence() -> None:
+    """OPS-G05 has no manual part: a recent verified publish makes it ready on its own."""
+    inv = inventory(
+        services=[catalogued_service("gitea")],
+        endpoints=[endpoint("registry", "gitea", registry=True, publish=True)],
+    )
+    seen = endpoint_seen("registry", verified=True, publish=True)
+    result = evaluate_gate(load_catalog().gate("OPS-G05"), evidence(inv, seen))
+    assert (result.status, result.decided_by) == ("ready", "evidence")
+    assert result.reasons == ["all 1 registry checks meet the requirement"]
 
 
 def test_a_manual_ready_claim_does_not_override_failing_evidence() -> None:

@@ -50,8 +50,9 @@ async def gate_event(ctx: ProbeContext, gate_id: str) -> ReadinessGateUpdated:
 
 
 async def test_gate_event_carries_status_reasons_and_waves() -> None:
-    """A verified registry endpoint makes G05 partial (push/pull unproven): not verified,
-    reason `partial`, the reasons, the waves, and a body valid against the committed schema."""
+    """A verified registry route without a publish makes G05 partial (push/pull unproven):
+    not verified, reason `partial`, the reasons, the waves, and a body valid against the
+    committed schema."""
     ctx = ProbeContext(REGISTRY, now=lambda: NOW)
     ctx.observations.record(endpoint_seen("registry", verified=True))
     event = await gate_event(ctx, "OPS-G05")
@@ -61,7 +62,8 @@ async def test_gate_event_carries_status_reasons_and_waves() -> None:
     assert (attrs.verified, attrs.reason) == (False, "partial")
     assert (attrs.failed, attrs.verdict) == (False, "status")
     assert attrs.waves == ["wave-1-registry-proof"]
-    assert attrs.message == "all 1 registry endpoints meet the requirement"
+    assert attrs.message == "1 of 2 registry checks meet the requirement"
+    assert attrs.reasons[1] == "no endpoint declares a publishing check (`publish:`)"
     jsonschema.validate(json.loads(event.model_dump_json()), event_schema(event.event_type))
 
 
@@ -187,7 +189,8 @@ async def test_an_unchanged_gate_has_the_same_fingerprint() -> None:
         fingerprint(e.event_type, event_attributes(e)) for e in (first, second, changed)
     ]
     assert fingerprints[0] == fingerprints[1] != fingerprints[2]
-    assert (first.attributes.status, changed.attributes.status) == ("unknown", "blocked")
+    # Partial before any observation: no `publish:` declared is a gap the inventory shows.
+    assert (first.attributes.status, changed.attributes.status) == ("partial", "blocked")
 
 
 def test_gate_and_drift_jobs_run_after_the_observations() -> None:

@@ -66,11 +66,11 @@ def test_missing_backup_missing_drill_failed_and_stale() -> None:
         ("gap", "store state-hub-data: no backup declared"),
     ]
     assert evaluate_gate(G07, evidence(inv, restore_seen("blobs", False))).status == "blocked"
-    old = restore_seen("blobs", verified=True, at=NOW - timedelta(days=22))
+    old = restore_seen("blobs", verified=True, at=NOW - timedelta(days=22))  # stale after 21
     [_, stale, _] = restore_drills(evidence(inv, old), RULE).findings
     assert (stale.state, stale.text) == (
         "unseen",
-        "store gitea-shared-storage: no recent restore drill",
+        "store gitea-shared-storage: restore:blobs: stale since 2026-06-14 12:00 UTC",
     )
 
 
@@ -80,3 +80,4 @@ def test_a_passed_drill_of_one_backup_is_enough() -> None:
     seen = [restore_seen("a", verified=False), restore_seen("b", verified=True)]
     [finding, *_] = restore_drills(evidence(inv, *seen), RULE).findings
     assert (finding.state, finding.text) == ("ok", "store gitea-db")
+    assert [ref.context_key for ref in finding.used] == ["restore:b"]  # the drill that passed

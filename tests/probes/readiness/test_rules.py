@@ -93,21 +93,80 @@ def test_g02_partial_for_declaration_gaps_and_stale_evidence() -> None:
         "service db: no owner repo, endpoint, backing stores, lifecycle; no recent evidence"
         in reasons
     )
-    assert "service web: no recent evidence" in reasons
+    # The old observation (11:44) stopped counting three 5m intervals later.
+    assert "service web: stale since 2026-06-15 11:59 UTC" in reasons
 
 
 # OPS-G05: registry endpoint
 
 
-def test_g05_ready_when_the_registry_endpoint_verified() -> None:
-    """The endpoint expecting Docker-Distribution-Api-Version verified recently: rule ready."""
+NO_PUBLISH = "no endpoint declares a publishing check (`publish:`)"
+
+
+def test_g05_ready_when_a_publish_verified() -> None:
+    """The registry endpoint declaring `publish:` verified recently with a verified publish,
+    the route-only registry endpoint too: ready, no manual part."""
+    inv = inventory(
+        services=[catalogued_service("gitea")],
+        endpoints=[
+            endpoint("registry", "gitea", registry=True),
+            endpoint("publish", "gitea", publish=True),
+            endpoint("ui", "gitea"),
+        ],
+    )
+    seen = [
+        endpoint_seen("registry", verified=True),
+        endpoint_seen("publish", verified=True, publish=True),
+    ]
+    status, reasons = rule("OPS-G05", evidence(inv, *seen))
+    assert status == "ready"
+    assert reasons == ["all 2 registry checks meet the requirement"]
+
+
+def test_g05_partial_when_only_the_route_is_proven() -> None:
+    """A verified registry route (401 plus the header) without any `publish:` is a gap: a
+    401 proves the route, not publishing, so the gate is partial, never ready."""
     inv = inventory(
         services=[catalogued_service("gitea")],
         endpoints=[endpoint("registry", "gitea", registry=True), endpoint("ui", "gitea")],
     )
     status, reasons = rule("OPS-G05", evidence(inv, endpoint_seen("registry", verified=True)))
-    assert status == "ready"
-    assert reasons == ["all 1 registry endpoints meet the requirement"]
+    assert status == "partial"
+    assert reasons == ["1 of 2 registry checks meet the requirement", NO_PUBLISH]
+
+
+def test_g05_blocked_when_the_push_is_refused() -> None:
+    """A refused push is a missing precondition: blocked, with the step and status."""
+    inv = inventory(
+        services=[catalogued_service("gitea")],
+        endpoints=[endpoint("registry", "gitea", registry=True, publish=True)],
+    )
+    seen = endpoint_seen("registry", verified=True, publish=False)
+    status, reasons = rule("OPS-G05", evidence(inv, seen))
+    assert status == "blocked"
+    assert "endpoint:registry: push refused: blob upload 401 (denied)" in reasons
+
+
+def test_g05_needs_publish_evidence_not_only_a_verified_route() -> None:
+    """A `publish:` endpoint whose recent observation has no publish (observed before it was
+    declared) has no proof yet; a stale publish counts no more than none."""
+    inv = inventory(
+        services=[catalogued_service("gitea")],
+        endpoints=[endpoint("registry", "gitea", registry=True, publish=True)],
+    )
+    status, reasons = rule("OPS-G05", evidence(inv, endpoint_seen("registry", verified=True)))
+    assert (status, reasons) == (
+        "unknown",
+        ["no evidence yet", "endpoint:registry: no recent publish evidence"],
+    )
+    stale = endpoint_seen("registry", verified=True, at=STALE, publish=True)
+    assert rule("OPS-G05", evidence(inv, stale))[0] == "unknown"
+    # A probe that failed before publishing (e.g. timed out) is a failure, not "no evidence".
+    timed_out = endpoint_seen("registry", verified=False)
+    assert rule("OPS-G05", evidence(inv, timed_out)) == (
+        "blocked",
+        ["0 of 1 registry checks meet the requirement", "endpoint:registry: unexpected_status"],
+    )
 
 
 def test_g05_blocked_when_the_registry_endpoint_fails() -> None:
@@ -122,15 +181,15 @@ def test_g05_blocked_when_the_registry_endpoint_fails() -> None:
 
 
 def test_g05_unknown_without_a_registry_endpoint_or_observation() -> None:
-    """No registry endpoint declared, or one never observed: unknown."""
+    """No registry endpoint declared, or a publishing one never observed: unknown."""
     plain = inventory(services=[catalogued_service("web")], endpoints=[endpoint("ui", "web")])
     assert rule("OPS-G05", evidence(plain)) == (
         "unknown",
-        ["no registry endpoints in the inventory"],
+        ["no registry checks in the inventory"],
     )
     inv = inventory(
         services=[catalogued_service("gitea")],
-        endpoints=[endpoint("registry", "gitea", registry=True)],
+        endpoints=[endpoint("registry", "gitea", registry=True, publish=True)],
     )
     assert rule("OPS-G05", evidence(inv))[0] == "unknown"
 

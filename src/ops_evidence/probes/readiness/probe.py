@@ -14,7 +14,7 @@ from typing import Any
 from ops_evidence.checks.base import Failure
 from ops_evidence.events.envelope import EvidenceEvent
 from ops_evidence.events.gate_catalog import load_catalog
-from ops_evidence.events.types import ReadinessGateUpdated
+from ops_evidence.events.types import MAX_GATE_EVIDENCE, ReadinessGateUpdated
 from ops_evidence.probes.base import ProbeContext, ProbeTarget, make_event, verdict
 from ops_evidence.probes.readiness.evaluation import GateResult, evaluate_gate
 from ops_evidence.probes.readiness.rules import GateEvidence, planned_intervals
@@ -35,9 +35,33 @@ def gate_attributes(result: GateResult) -> dict[str, Any]:
         "evidence_link": manual.link if manual else None,
         "evidence_date": manual.date if manual else None,
         "evidence_by": manual.by if manual else None,
+        "evidence_expires": manual.expires_on if manual else None,
+        **_exemption(result),
+        **_evidence(result),
         "verified": ready,
         "reason": None if ready else result.status,
         "message": result.reasons[0] if result.reasons else None,
+    }
+
+
+def _exemption(result: GateResult) -> dict[str, Any]:
+    exemption = result.exemption if result.exempt else None
+    return {
+        "exempt": result.exempt,
+        "exemption_owner": exemption.owner if exemption else None,
+        "exemption_expires": exemption.expires if exemption else None,
+    }
+
+
+def _evidence(result: GateResult) -> dict[str, Any]:
+    # Bounded: a gate over a thousand endpoints names the first MAX_GATE_EVIDENCE and says so.
+    used = result.evidence[:MAX_GATE_EVIDENCE]
+    return {
+        "evidence": [
+            {"context_key": r.context_key, "run_id": r.run_id, "observed_at": r.observed_at}
+            for r in used
+        ],
+        "evidence_truncated": len(result.evidence) > MAX_GATE_EVIDENCE,
     }
 
 

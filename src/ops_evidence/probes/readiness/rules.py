@@ -3,7 +3,9 @@
 A rule looks at the inventory, the latest observations of the probes and the recorded
 rollout outcomes, and returns one finding per item the gate requires (an environment, a
 service, a store …). A finding is `ok`, a declaration `gap`, a `failed` observation, or
-`unseen` (no recent evidence yet). `aggregate` turns the findings into a status:
+`unseen` (no recent evidence yet, or only evidence older than its freshness limit: "stale
+since …"). Each finding names the evidence it used (`Finding.used`). `aggregate` turns the
+findings into a status:
 
     no items      unknown   nothing the rule could judge
     all ok        ready
@@ -16,16 +18,15 @@ Rules make no network calls: the service runs the readiness probe after the obse
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
 from ops_evidence.events.envelope import EvidenceEvent
-from ops_evidence.events.gate_catalog import GateStatus, Rule
+from ops_evidence.events.gate_catalog import Rule, SeedStatus
 from ops_evidence.events.vocabulary import context_key
 from ops_evidence.inventory.models import Endpoint, Inventory
 from ops_evidence.probes.base import Observations
@@ -45,11 +46,28 @@ REGISTRY_HEADER = "docker-distribution-api-version"
 
 
 @dataclass(frozen=True, slots=True)
+class EvidenceRef:
+    """One piece of evidence a finding rests on: an observation's context key and run, or a
+    recorded outcome / inventory entry (`rollout:smoke`, `inventory:gates.OPS-G05`) without
+    a run."""
+
+    context_key: str
+    run_id: str | None = None
+    observed_at: datetime | None = None
+
+    @classmethod
+    def of(cls, event: EvidenceEvent) -> EvidenceRef:
+        """The reference to an observation."""
+        return cls(event.context_key, event.run_id, event.observed_at)
+
+
+@dataclass(frozen=True, slots=True)
 class Finding:
-    """One required item and what the evidence says about it."""
+    """One required item, what the evidence says about it, and the evidence it used."""
 
     state: FindingState
     text: str
+    used: tuple[EvidenceRef, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +111,26 @@ class GateEvidence:
             return None
         return event
 
+    def stale_since(self, key: str) -> datetime | None:
+        """When the latest observation of a planned target stops (or stopped) counting: its
+        time plus the freshness limit. None without an observation or a plan for it."""
+        event = self.observations.latest(key)
+        interval = self.intervals.get(key)
+        if event is None or interval is None:
+            return None
+        return event.observed_at + interval * STALE_AFTER_INTERVALS
+
+    def unseen(self, key: str, label: str | None = None) -> Finding:
+        """The finding for a key without recent evidence: "stale since …" when an older
+        observation exists, else "no recent evidence"."""
+        stale = self.stale_since(key)
+        what = (
+            f"stale since {stale.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+            if stale
+            else "no recent evidence"
+        )
+        return Finding("unseen", f"{label or key}: {what}")
+
     def endpoints_of(self, service_id: str) -> list[Endpoint]:
         """The endpoints declared for a service."""
         return [e for e in self.inventory.endpoints if e.service == service_id]
@@ -102,10 +140,11 @@ def judge(evidence: GateEvidence, key: str) -> Finding:
     """A finding from the latest recent observation of one context key."""
     event = evidence.recent(key)
     if event is None:
-        return Finding("unseen", f"{key}: no recent evidence")
+        return evidence.unseen(key)
+    used = (EvidenceRef.of(event),)
     if event.attributes.verified:
-        return Finding("ok", key)
-    return Finding("failed", f"{key}: {event.attributes.reason or 'not verified'}")
+        return Finding("ok", key, used)
+    return Finding("failed", f"{key}: {event.attributes.reason or 'not verified'}", used)
 
 
 def _gap_or_ok(label: str, missing: list[str], joiner: str = ", ") -> Finding:
@@ -156,27 +195,54 @@ def service_catalog(evidence: GateEvidence, _rule: Rule) -> RuleResult:
         ]
         keys = [context_key("ops-service-observed", service.id)]
         keys += [context_key("ops-endpoint-verified", e.id) for e in endpoints]
-        seen = any(evidence.recent(k) is not None for k in keys)
+        used = tuple(EvidenceRef.of(e) for k in keys if (e := evidence.recent(k)) is not None)
         label = f"service {service.id}"
         if missing:
-            suffix = "" if seen else "; no recent evidence"
-            findings.append(Finding("gap", f"{label}: no {', '.join(missing)}{suffix}"))
-        elif seen:
-            findings.append(Finding("ok", label))
+            suffix = "" if used else "; no recent evidence"
+            findings.append(Finding("gap", f"{label}: no {', '.join(missing)}{suffix}", used))
+        elif used:
+            findings.append(Finding("ok", label, used))
         else:
-            findings.append(Finding("unseen", f"{label}: no recent evidence"))
+            # Name the staleness of whichever key was observed once, if any was.
+            stale = next((k for k in keys if evidence.stale_since(k)), keys[0])
+            findings.append(evidence.unseen(stale, label))
     return RuleResult("catalogued services", findings)
 
 
 def registry_endpoint(evidence: GateEvidence, _rule: Rule) -> RuleResult:
-    """OPS-G05: every registry endpoint (expects `Docker-Distribution-Api-Version`) verified."""
+    """OPS-G05: every registry endpoint (expects `Docker-Distribution-Api-Version`, or declares
+    `publish:`) verified recently, and a publish proves push and pull: a `publish:` endpoint
+    counts only with a recent verified publish, and without any the gate stays `partial`."""
     registries = [
         e
         for e in evidence.inventory.endpoints
-        if any(h.lower() == REGISTRY_HEADER for h in e.expect.headers)
+        if e.publish is not None or any(h.lower() == REGISTRY_HEADER for h in e.expect.headers)
     ]
-    findings = [judge(evidence, context_key("ops-endpoint-verified", e.id)) for e in registries]
-    return RuleResult("registry endpoints", findings)
+    findings = [_registry_finding(evidence, e) for e in registries]
+    if registries and not any(e.publish is not None for e in registries):
+        # A 401 with the header proves the route, not that anyone can publish.
+        findings.append(Finding("gap", "no endpoint declares a publishing check (`publish:`)"))
+    # "checks": the missing publish is counted with the endpoints, and is not one of them.
+    return RuleResult("registry checks", findings)
+
+
+def _registry_finding(evidence: GateEvidence, endpoint: Endpoint) -> Finding:
+    """`judge`'s finding, held to the publish for an endpoint declaring one."""
+    key = context_key("ops-endpoint-verified", endpoint.id)
+    finding = judge(evidence, key)
+    event = evidence.recent(key)
+    if endpoint.publish is None or event is None:
+        return finding
+    publish = getattr(event.attributes, "publish", None)
+    if publish is None:
+        # A failure without a publish (a timeout, a crash) stays the failure; a verified route
+        # observed before `publish:` was declared is no proof yet.
+        if finding.state != "ok":
+            return finding
+        return replace(finding, state="unseen", text=f"{key}: no recent publish evidence")
+    if not publish.verified:
+        return replace(finding, state="failed", text=f"{key}: {publish.reason}")
+    return finding
 
 
 def backups(evidence: GateEvidence, _rule: Rule) -> RuleResult:
@@ -191,14 +257,17 @@ def backups(evidence: GateEvidence, _rule: Rule) -> RuleResult:
         covering = [b for b in inventory.backups if b.store == store]
         judged = [judge(evidence, context_key("ops-backup-verified", b.id)) for b in covering]
         failed = [f.text for f in judged if f.state == "failed"]
+        used = tuple(ref for f in judged for ref in f.used)
+        stale = [f.text for f in judged if "stale since" in f.text]
         if not covering:
             findings.append(Finding("gap", f"{label}: no backup declared"))
         elif any(f.state == "ok" for f in judged):
-            findings.append(Finding("ok", label))
+            findings.append(Finding("ok", label, used))
         elif failed:
-            findings.append(Finding("failed", f"{label}: {failed[0]}"))
+            findings.append(Finding("failed", f"{label}: {failed[0]}", used))
         else:
-            findings.append(Finding("unseen", f"{label}: no recent backup evidence"))
+            text = stale[0] if stale else "no recent backup evidence"
+            findings.append(Finding("unseen", f"{label}: {text}"))
     return RuleResult("persistent stores", findings)
 
 
@@ -211,19 +280,21 @@ def restore_drills(evidence: GateEvidence, rule: Rule) -> RuleResult:
         covering = [b for b in evidence.inventory.backups if b.store == store]
         drilled = [b for b in covering if b.restore is not None]
         judged = [judge(evidence, context_key("ops-restore-tested", b.id)) for b in drilled]
-        passed = next((f for f in judged if f.state == "ok"), None)
-        failed = [f.text for f in judged if f.state == "failed"]
+        passed = [f for f in judged if f.state == "ok"]
+        failed = [f for f in judged if f.state == "failed"]
+        stale = [f.text for f in judged if "stale since" in f.text]
         if not covering:
             findings.append(Finding("gap", f"{label}: no backup declared"))
         elif not drilled:
             findings.append(Finding("gap", f"{label}: no restore drill declared"))
-        elif passed is not None:
-            # `replace` keeps what else `judge` recorded on the finding.
-            findings.append(dataclasses.replace(passed, text=label))
+        elif passed:
+            findings.append(Finding("ok", label, passed[0].used))
         elif failed:
-            findings.append(Finding("failed", f"{label}: {failed[0]}"))
+            used = tuple(ref for f in failed for ref in f.used)
+            findings.append(Finding("failed", f"{label}: {failed[0].text}", used))
         else:
-            findings.append(Finding("unseen", f"{label}: no recent restore drill"))
+            text = stale[0] if stale else "no recent restore drill"
+            findings.append(Finding("unseen", f"{label}: {text}"))
     return RuleResult("stores needing a restore drill", findings)
 
 
@@ -246,11 +317,14 @@ def inter_hub_bootstrap(evidence: GateEvidence, _rule: Rule) -> RuleResult:
         if outcome is None:
             text = f"{command}: no recorded outcome (run `ops-evidence {command} --record`)"
             findings.append(Finding("unseen", text))
-        elif outcome.ok:
-            findings.append(Finding("ok", f"{command} passed on {outcome.at:%Y-%m-%d}"))
+            continue
+        # A recorded outcome has no run id: its time names it.
+        used = (EvidenceRef(f"rollout:{command}", observed_at=outcome.at),)
+        if outcome.ok:
+            findings.append(Finding("ok", f"{command} passed on {outcome.at:%Y-%m-%d}", used))
         else:
             text = f"{command} failed on {outcome.at:%Y-%m-%d}: {outcome.detail}"
-            findings.append(Finding("failed", text))
+            findings.append(Finding("failed", text, used))
     return RuleResult("rollout checks", findings)
 
 
@@ -266,7 +340,7 @@ RULES: dict[str, Callable[[GateEvidence, Rule], RuleResult]] = {
 _ORDER: dict[FindingState, int] = {"failed": 0, "gap": 1, "unseen": 2, "ok": 3}
 
 
-def aggregate(result: RuleResult) -> tuple[GateStatus, list[str]]:
+def aggregate(result: RuleResult) -> tuple[SeedStatus, list[str]]:
     """A rule's status and reasons (a count first, then the problems, worst first)."""
     findings = result.findings
     if not findings:
@@ -278,5 +352,5 @@ def aggregate(result: RuleResult) -> tuple[GateStatus, list[str]]:
         return "ready", [f"all {ok} {result.noun} meet the requirement"]
     if states == {"unseen"}:
         return "unknown", ["no evidence yet", *problems]
-    status: GateStatus = "blocked" if "failed" in states else "partial"
+    status: SeedStatus = "blocked" if "failed" in states else "partial"
     return status, [f"{ok} of {len(findings)} {result.noun} meet the requirement", *problems]
