@@ -1,23 +1,28 @@
 """`gates --observe` on an inventory whose three G07 stores are backed up by real restic,
 borg and files backups with restore drills: OPS-G07 is `ready` from evidence alone, no
-manual part, no canary secret in the output, nothing left in scratch."""
+manual part, no canary secret in the output, nothing left in scratch; with a publishing
+registry endpoint too (the real token-auth docker-registry), G05 and G07 are both ready."""
 
 from __future__ import annotations
 
 import gzip
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
 from tests import backup_tools
+from tests import real_servers as servers
+from tests.cli.test_gates_publish import write_inventory
+from tests.realfixtures import TokenRegistry
 from tests.support import require_tool, run_cli
 
 pytestmark = pytest.mark.integration
 
 
-def _inventory(tmp_path: Path) -> Path:
+def _backups(tmp_path: Path) -> list[dict[str, Any]]:
     restic = backup_tools.restic_repo(_folder(tmp_path, "r"), require_tool("restic"), when=None)
     borg_bin = require_tool("borg", "borgbackup")
     borg = backup_tools.borg_repo(_folder(tmp_path, "b"), borg_bin, when=None)
@@ -43,10 +48,14 @@ def _inventory(tmp_path: Path) -> Path:
             "restore": {"max_size": "1MiB"},
         },
     ]
+    return [{**b, "environment": "local"} for b in backups]
+
+
+def _inventory(tmp_path: Path) -> Path:
     data = {
         "version": 1,
         "environments": [{"id": "local", "role": "test"}],
-        "backups": [{**b, "environment": "local"} for b in backups],
+        "backups": _backups(tmp_path),
     }
     path = tmp_path / "inventory.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
@@ -59,16 +68,21 @@ def _folder(tmp_path: Path, name: str) -> Path:
     return folder
 
 
-def test_g07_ready_from_restore_drills(tmp_path: Path) -> None:
-    """Each named store's drill passes, so G07 is ready, decided by evidence."""
-    inventory = _inventory(tmp_path)
-    state = tmp_path / "state"
-    env = {
-        "OPS_EVIDENCE_STATE_DIR": str(state),
+def _env(tmp_path: Path) -> dict[str, str]:
+    """The repositories' secrets (canaries) by variable, borg's state in the test folder."""
+    return {
         "RPW": backup_tools.RESTIC_PASSWORD,
         "BPW": backup_tools.BORG_PASSPHRASE,
         "BORG_BASE_DIR": str(tmp_path / "b" / "borg-base"),
     }
+
+
+def test_g07_ready_from_restore_drills(tmp_path: Path) -> None:
+    """Each named store's drill passes, so G07 is ready, decided by evidence."""
+    inventory = _inventory(tmp_path)
+    state = tmp_path / "state"
+    env = _env(tmp_path)
+    env["OPS_EVIDENCE_STATE_DIR"] = str(state)
     result = run_cli(
         ["gates", "--inventory", str(inventory), "--observe", "--json"], env, timeout=300
     )
@@ -80,3 +94,31 @@ def test_g07_ready_from_restore_drills(tmp_path: Path) -> None:
     for canary in (backup_tools.RESTIC_PASSWORD, backup_tools.BORG_PASSPHRASE):
         assert canary not in result.stdout + result.stderr
     assert list((state / "restore-scratch").iterdir()) == []
+
+
+def test_g05_and_g07_ready_on_a_fully_evidenced_inventory(
+    token_registry: TokenRegistry, tmp_path: Path
+) -> None:
+    """A registry endpoint publishing to the real token-auth docker-registry and the three
+    drilled backups: `gates --observe` shows G05 and G07 ready, neither with manual evidence."""
+    data = yaml.safe_load(write_inventory(tmp_path, token_registry.registry).read_text())
+    data["backups"] = _backups(tmp_path)
+    inventory = tmp_path / "full.yaml"
+    inventory.write_text(yaml.safe_dump(data, sort_keys=False))
+    env = {**_env(tmp_path), "OPS_EVIDENCE_STATE_DIR": str(tmp_path / "state")}
+    result = run_cli(
+        ["gates", "--inventory", str(inventory), "--observe", "--json"], env, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    gates = {g["gate"]: g for g in json.loads(result.stdout)["gates"]}
+    for gate in ("OPS-G05", "OPS-G07"):
+        assert (gates[gate]["status"], gates[gate]["decided_by"]) == ("ready", "evidence"), gates[
+            gate
+        ]
+        assert gates[gate]["manual_evidence"] is None
+    for canary in (
+        backup_tools.RESTIC_PASSWORD,
+        servers.REGISTRY_PASSWORD,
+        *token_registry.issuer.issued,
+    ):
+        assert canary not in result.stdout + result.stderr
