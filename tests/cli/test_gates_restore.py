@@ -111,13 +111,12 @@ def test_g05_and_g07_ready_on_a_fully_evidenced_inventory(
     )
     assert result.returncode == 0, result.stderr
     gates = {g["gate"]: g for g in json.loads(result.stdout)["gates"]}
-    for gate in ("OPS-G05", "OPS-G07"):
-        assert (gates[gate]["status"], gates[gate]["decided_by"]) == ("ready", "evidence"), gates[
-            gate
-        ]
-        assert gates[gate]["manual_evidence"] is None
+    for gate in (gates["OPS-G05"], gates["OPS-G07"]):
+        assert (gate["status"], gate["decided_by"]) == ("ready", "evidence"), gate
+        assert gate["manual_evidence"] is None
     for canary in (
         backup_tools.RESTIC_PASSWORD,
+        backup_tools.BORG_PASSPHRASE,
         servers.REGISTRY_PASSWORD,
         *token_registry.issuer.issued,
     ):
