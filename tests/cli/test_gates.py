@@ -65,8 +65,8 @@ def test_recorded_gate_probe_and_smoke_make_g15_ready(tmp_path: Path) -> None:
     assert "recorded smoke pass in" in smoke.stderr
     json.loads(smoke.stdout)  # --record keeps stdout pure JSON
     recorded = load_outcomes(tmp_path)
-    # The verdicts survive redaction as written ("passed: 7" would have been masked).
-    assert recorded["smoke"].detail == "all 7 checks passed"
+    # The verdicts survive redaction as written ("passed: 8" would have been masked).
+    assert recorded["smoke"].detail == "all 8 checks passed"
     assert recorded["gate-probe"].detail == "submission can go live"
     result = run_cli(
         ["gates", "--inventory", str(EXAMPLE_INVENTORY), "--json"],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from ops_evidence.config.widget_mapping import parse_widget_mapping
+from ops_evidence.events.vocabulary import EVENT_TYPES
 from tests.cli.rollout_support import CANARY, canary_hub, hub_env
 from tests.conftest import REPO
 from tests.support import run_cli
@@ -22,7 +23,7 @@ def test_dry_run_then_create_then_nothing_left_to_create() -> None:
         first = run_cli([*args, "--json"], env)
         second = run_cli([*args, "--json"], env)
     assert dry.returncode == 0, dry.stderr
-    assert "18 would create, 6 existing" in dry.stdout
+    assert f"18 would create, {len(EVENT_TYPES)} existing" in dry.stdout
     first_report, second_report = json.loads(first.stdout), json.loads(second.stdout)
     assert [w["action"] for w in first_report["widgets"]].count("created") == 18
     assert {w["action"] for w in second_report["widgets"]} == {"exists"}
@@ -40,4 +41,4 @@ def test_aggregate_only_prints_a_pasteable_mapping() -> None:
     assert result.returncode == 0, result.stderr
     mapping = parse_widget_mapping(result.stdout.strip().splitlines()[-1])
     assert mapping.entities == {}
-    assert len(mapping.event_types) == 6
+    assert len(mapping.event_types) == len(EVENT_TYPES)

@@ -34,13 +34,15 @@ def _registry_event(**attrs: object) -> EndpointVerified:
     )
 
 
-def test_six_types_with_committed_schemas() -> None:
-    """The five seed event types plus ops-readiness-gate-updated exist; event-types/ equals the models."""
+def test_seven_types_with_committed_schemas() -> None:
+    """The five seed event types, ops-restore-tested and ops-readiness-gate-updated exist;
+    event-types/ equals the models."""
     assert event_types() == [
         "ops-service-observed",
         "ops-endpoint-verified",
         "ops-access-path-checked",
         "ops-backup-verified",
+        "ops-restore-tested",
         "ops-inventory-drift",
         "ops-readiness-gate-updated",
     ]

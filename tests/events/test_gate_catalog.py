@@ -51,9 +51,9 @@ def test_catalog_has_the_five_waves() -> None:
 
 
 def test_rules_cover_the_gates_evidence_can_decide() -> None:
-    """G01, G02, G05, G06, G14 and G15 have rules; the rest wait for manual evidence."""
+    """G01, G02, G05, G06, G07, G14 and G15 have rules; the rest wait for manual evidence."""
     ruled = [g.id for g in load_catalog().gates if g.rule is not None]
-    assert ruled == ["OPS-G01", "OPS-G02", "OPS-G05", "OPS-G06", "OPS-G14", "OPS-G15"]
+    assert ruled == ["OPS-G01", "OPS-G02", "OPS-G05", "OPS-G06", "OPS-G07", "OPS-G14", "OPS-G15"]
 
 
 def test_catalog_is_package_data() -> None:

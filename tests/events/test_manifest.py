@@ -11,13 +11,14 @@ import yaml
 from ops_evidence.events import event_types, vocabulary
 from ops_evidence.events.manifest import build_manifest, render_manifest
 from tests.conftest import REPO
-from tests.restore_tested import add_restore_tested
+from tests.risk_raised import add_risk_raised
 
 SEED_EVENT_TYPES = [
     "ops-service-observed",
     "ops-endpoint-verified",
     "ops-access-path-checked",
     "ops-backup-verified",
+    "ops-restore-tested",  # a later type the seeds name (issue 16)
     "ops-inventory-drift",
     "ops-readiness-gate-updated",
 ]
@@ -26,6 +27,7 @@ SEED_WIDGET_TYPES = [
     "ops-endpoint-card",
     "ops-access-path-card",
     "ops-backup-card",
+    "ops-restore-card",
     "ops-drift-card",
     "ops-readiness-card",
 ]
@@ -52,9 +54,9 @@ def test_each_event_type_carries_its_committed_schema_and_widget_type() -> None:
 
 def test_manifest_follows_the_registry(monkeypatch: pytest.MonkeyPatch) -> None:
     """A type added to the table of event types appears with no edit to the manifest."""
-    add_restore_tested(monkeypatch)
+    add_risk_raised(monkeypatch)
     names = [e["name"] for e in build_manifest()["eventTypes"]]
-    assert names == [*event_types()[:-1], "ops-restore-tested"]
+    assert names == [*event_types()[:-1], "ops-risk-raised"]
 
 
 @pytest.mark.parametrize("fmt", ["json", "yaml"])

@@ -27,15 +27,15 @@ def test_a_row_naming_the_wrong_model_is_refused(monkeypatch: pytest.MonkeyPatch
     publishing that type's schema under the new name."""
     backup = vocabulary.EVENT_TYPES["ops-backup-verified"]
     monkeypatch.setitem(
-        vocabulary.EVENT_TYPES, "ops-restore-tested", dataclasses.replace(backup, name="x")
+        vocabulary.EVENT_TYPES, "ops-risk-raised", dataclasses.replace(backup, name="x")
     )
     with pytest.raises(TypeError, match="EVENT_TYPE is 'ops-backup-verified'"):
-        event_model("ops-restore-tested")
+        event_model("ops-risk-raised")
     monkeypatch.setitem(
-        vocabulary.EVENT_TYPES, "ops-restore-tested", dataclasses.replace(backup, model="Nope")
+        vocabulary.EVENT_TYPES, "ops-risk-raised", dataclasses.replace(backup, model="Nope")
     )
     with pytest.raises(TypeError, match="no event model 'Nope'"):
-        event_model("ops-restore-tested")
+        event_model("ops-risk-raised")
 
 
 def test_each_section_is_an_inventory_section() -> None:

@@ -12,6 +12,7 @@ import shutil
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import anyio
 
@@ -51,9 +52,14 @@ def _last_line(stderr: bytes) -> str:
 
 
 async def run_tool(
-    argv: Sequence[str], *, env: Mapping[str, str] | None = None, timeout: float = 30.0
+    argv: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 30.0,
+    cwd: Path | None = None,
 ) -> ToolResult:
-    """Run `argv` with `env` added to a minimal environment; never raises."""
+    """Run `argv` with `env` added to a minimal environment (in `cwd`); never raises. A
+    cancelled run kills the tool (anyio's process close)."""
     binary = shutil.which(argv[0])
     if binary is None:
         return ToolResult(failure=Failure.of("tool_missing", f"{argv[0]} is not installed"))
@@ -64,6 +70,7 @@ async def run_tool(
                 [binary, *argv[1:]],
                 env={**base, **(env or {})},
                 check=False,
+                cwd=cwd,
                 stdin=subprocess.DEVNULL,  # a tool that prompts must fail, not hang
             )
     except TimeoutError:

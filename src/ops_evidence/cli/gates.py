@@ -30,6 +30,7 @@ from ops_evidence.probes.readiness.evaluation import (
     evaluate_waves,
 )
 from ops_evidence.probes.readiness.probe import gate_evidence
+from ops_evidence.probes.restore_tested import sweep_leftovers
 
 
 def register(sub: Any) -> None:
@@ -52,6 +53,8 @@ def run(args: argparse.Namespace) -> int:
     settings, inventory = settings_and_inventory(args)
     ctx = ProbeContext(inventory, state_dir=settings.state_dir)
     if args.observe:
+        # Restore drills run too: first remove what a killed drill left (as `run` does).
+        sweep_leftovers(inventory, settings.state_dir)
         anyio.run(observe, ctx)
     gates = evaluate_gates(gate_evidence(ctx))
     waves = evaluate_waves({g.gate.id: g.status for g in gates})

@@ -15,6 +15,7 @@ import anyio
 
 from ops_evidence.cli.common import add_inventory_argument, print_table, settings_and_inventory
 from ops_evidence.delivery.outbox.models import Delivery
+from ops_evidence.probes.restore_tested import sweep_leftovers
 from ops_evidence.schedule.probe_jobs import build_jobs
 from ops_evidence.schedule.runner import RunRecord
 from ops_evidence.service.lifecycle import Service
@@ -41,6 +42,8 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Start the service or a single pass."""
     settings, inventory = settings_and_inventory(args)
+    # Before any drill starts: what a killed drill left in its scratch (probes.restore_tested).
+    sweep_leftovers(inventory, settings.state_dir)
     jobs = build_jobs(inventory, state_dir=settings.state_dir)
     service = Service(settings, jobs, dry_run=args.dry_run, grace=args.grace)
     if not args.once:

@@ -44,7 +44,6 @@ FaultStatus = Literal[500, 502, 503]
 # Event types the seeds name for later slices: registered in Inter-Hub's event-type
 # registry but not declared by the ops-hub manifest, so `smoke` can prove a rejection.
 LATER_EVENT_TYPES = (
-    "ops-restore-tested",
     "ops-risk-raised",
     "ops-migration-gate-passed",
     "ops-migration-gate-failed",

@@ -37,9 +37,13 @@ class Rule(_Frozen):
         "backups",
         "health-checks",
         "inter-hub-bootstrap",
+        "restore-drills",
     ]
     environments: tuple[str, ...] = Field(
         default=(), description="`environments`: the environment ids that must be declared."
+    )
+    stores: tuple[str, ...] = Field(
+        default=(), description="`restore-drills`: the stores that need a recent passed drill."
     )
 
 

@@ -1,5 +1,5 @@
-"""The evidence event types published in `event-types/`: the five of the first slice and
-`ops-readiness-gate-updated`.
+"""The evidence event types published in `event-types/`: the five of the first slice,
+`ops-restore-tested` and `ops-readiness-gate-updated`.
 
 Adding a type: one model here, named by its row in `vocabulary.EVENT_TYPES` (the table of
 event types), plus its probe (docs/operations.md, "Adding an event type"). Schemas, manifest
@@ -326,6 +326,65 @@ class BackupVerified(EvidenceEvent):
     }
     event_type: Literal["ops-backup-verified"]
     attributes: BackupVerifiedAttributes
+
+
+class ChecksumSample(BaseModel):
+    """One declared source file compared with its restored copy by sha256."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    path: str = Field(description="The source file (its live location).")
+    matched: bool
+    detail: str | None = Field(default=None, max_length=_SHORT, description="Why not matched.")
+
+
+class RestoreTestedAttributes(Attributes):
+    """A backup was restored into scratch and checked; the scratch was removed afterwards."""
+
+    backup: str = Field(description="Inventory backup id.")
+    store: str = Field(description="The data store it protects.")
+    tool: Literal["restic", "borg", "pgbackrest", "files"]
+    tool_version: Version | None = None
+    repository: str | None = Field(default=None, description="Repository, stanza or folder.")
+    snapshot_id: SnapshotId | None = Field(
+        default=None, description="The restored snapshot's (restic) or archive's (borg) id."
+    )
+    archive_name: ArchiveName | None = Field(
+        default=None, description="The archive's name (borg), backup label (pgBackRest), file."
+    )
+    artifact_time: datetime | None = Field(default=None, description="When the backup was made.")
+    rpo_seconds: float | None = Field(
+        default=None, description="The restored backup's age at the drill: the recovery point."
+    )
+    duration_seconds: float | None = Field(
+        default=None, description="How long the restore and its checks took: the recovery time."
+    )
+    files_restored: int | None = None
+    bytes_restored: int | None = None
+    max_size_bytes: int
+    dry_run: bool = False
+    checksums: list[ChecksumSample] = Field(default_factory=list, max_length=32)
+    check_result: str | None = Field(
+        default=None, max_length=_SHORT, description="What the verification said, in words."
+    )
+    scratch_removed: bool = Field(
+        description="The drill folder was removed (checked after the removal, before this event)."
+    )
+
+
+class RestoreTested(EvidenceEvent):
+    """`ops-restore-tested`: a restore drill of a backup (restore, verify, remove scratch)."""
+
+    EVENT_TYPE = "ops-restore-tested"
+    SAMPLE_ATTRIBUTES: ClassVar[Mapping[str, Any]] = {
+        "backup": "smoke",
+        "store": "smoke",
+        "tool": "files",
+        "max_size_bytes": 1024,
+        "scratch_removed": True,
+    }
+    event_type: Literal["ops-restore-tested"]
+    attributes: RestoreTestedAttributes
 
 
 class DriftRecord(BaseModel):

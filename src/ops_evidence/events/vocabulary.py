@@ -49,6 +49,9 @@ class EventTypeSpec:
     widget_name_prefix: str
     # Computed from the other probes' observations (no network), so run after them in a pass.
     derived: bool = False
+    # The entity attribute holding the type's own settings (`restore` on a backup): the type
+    # runs only for entries where it is set, on the schedule it declares.
+    config: str | None = None
 
 
 def _table(*specs: EventTypeSpec) -> dict[str, EventTypeSpec]:
@@ -88,6 +91,15 @@ EVENT_TYPES: Final[dict[str, EventTypeSpec]] = _table(
         section="backups",
         prefix="backup",
         widget_name_prefix="ops-backup-",
+    ),
+    EventTypeSpec(
+        "ops-restore-tested",
+        model="RestoreTested",
+        widget_type="ops-restore-card",
+        section="backups",
+        prefix="restore",
+        widget_name_prefix="ops-restore-",
+        config="restore",
     ),
     EventTypeSpec(
         "ops-inventory-drift",

@@ -13,7 +13,7 @@ from functools import cached_property
 from typing import Annotated, Literal, Self
 from urllib.parse import urlsplit
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
 from ops_evidence.config.durations import ByteSize, Duration
 from ops_evidence.events.gate_catalog import SeedStatus, load_catalog
@@ -29,6 +29,7 @@ from ops_evidence.inventory.checks import (
     ServiceCheck,
     Strict,
 )
+from ops_evidence.inventory.restore import RestoreDrill, refuse_unfit_drill
 
 EntityId = Annotated[
     str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]*$", min_length=1, max_length=63)
@@ -147,6 +148,20 @@ class Backup(Entity, Schedule):
     max_age: Duration | None = None
     min_size: ByteSize | None = None
     check: BackupCheck
+    restore: RestoreDrill | None = Field(
+        default=None, description="A restore drill (`ops-restore-tested`); none when absent."
+    )
+
+    @field_validator("restore")
+    @classmethod
+    def _drill_fits_the_check(
+        cls, value: RestoreDrill | None, info: ValidationInfo
+    ) -> RestoreDrill | None:
+        # `check` is validated first (field order); when it failed there is nothing to match.
+        check = info.data.get("check")
+        if value is not None and check is not None:
+            refuse_unfit_drill(check, value)
+        return value
 
 
 class ManualGateEvidence(Strict):
@@ -265,12 +280,17 @@ class Inventory(Strict):
 
     def probe_targets(self) -> dict[str, list[str]]:
         """Event type -> ids of the entities a probe would run for, from the table of event
-        types: its section's probed entries, or for `gates` the shipped catalog's gate ids."""
+        types: its section's probed entries (those that set the type's `config` attribute,
+        when it has one), or for `gates` the shipped catalog's gate ids."""
         return {
             spec.name: (
                 load_catalog().gate_ids()
                 if spec.section == "gates"
-                else [item.id for item in self.section(spec.section) if item.probed]
+                else [
+                    item.id
+                    for item in self.section(spec.section)
+                    if item.probed and (spec.config is None or getattr(item, spec.config, None))
+                ]
             )
             for spec in EVENT_TYPES.values()
         }

@@ -14,6 +14,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+import anyio
+
 from ops_evidence.checks.base import Failure
 from ops_evidence.checks.http import ClientFactory, fresh_client
 from ops_evidence.events.envelope import EvidenceEvent, new_run_id
@@ -123,6 +125,8 @@ class ProbeContext:
     # Planned interval per context key, filled on first use by the readiness probes: each of the
     # fifteen reads it on every evaluation, and planning walks the whole inventory.
     intervals: dict[str, timedelta] = field(default_factory=dict)
+    # Held by the probes that must not overlap (restore drills: `ProbeSpec.serial`).
+    serial: anyio.Lock = field(default_factory=anyio.Lock)
 
 
 E = TypeVar("E", bound=EvidenceEvent)

@@ -6,9 +6,11 @@
 Which entities a type runs for (`Inventory.probe_targets`), its context key, whether it is
 derived, and the inventory entry whose schedule and environment a target takes, all come
 from the type's `EventTypeSpec` (`events.vocabulary.EVENT_TYPES`): nothing here names an
-event type. Derived targets (drift, readiness gates) are computed from the other probes'
-observations, make no network calls and come last. Use targets from `plan(ctx.inventory)`
-of the inventory a `ProbeContext` holds: after a reload, plan again. `ProbeTarget.interval`
+event type. A type with its own settings on the entry (`config`, a backup's `restore:`)
+takes its schedule from them. Derived targets (drift, readiness gates) are computed from
+the other probes' observations, make no network calls and come last.
+Use targets from `plan(ctx.inventory)` of the inventory a `ProbeContext` holds: after a
+reload, plan again. `ProbeTarget.interval`
 says how often to run a target, `timeout` bounds one run, and `heartbeat` is how often an
 unchanged result should still be emitted (the emitter's concern).
 """
@@ -42,10 +44,10 @@ def plan(inventory: Inventory) -> list[ProbeTarget]:
     """Every probe to run, derived ones (drift, gates) last, schedules resolved from defaults."""
     targets: list[ProbeTarget] = []
     for event_type, ids in inventory.probe_targets().items():
-        section = EVENT_TYPES[event_type].section
+        spec = EVENT_TYPES[event_type]
         for entity_id in ids:
-            item = inventory.entity(section, entity_id)
-            schedule = inventory.schedule_of(item if isinstance(item, Schedule) else Schedule())
+            item = inventory.entity(spec.section, entity_id)
+            schedule = inventory.schedule_of(_schedule_source(item, spec.config))
             assert schedule.interval is not None
             assert schedule.timeout is not None
             assert schedule.heartbeat is not None
@@ -62,6 +64,13 @@ def plan(inventory: Inventory) -> list[ProbeTarget]:
             )
     # Stable: the table's order within each group, whatever order the rows were added in.
     return sorted(targets, key=lambda target: derived(target.event_type))
+
+
+def _schedule_source(item: Entity | None, config: str | None) -> Schedule:
+    """The entry's schedule, or its type's settings' (a backup's `restore:`) when the type
+    has its own."""
+    source = getattr(item, config, None) if config else item
+    return source if isinstance(source, Schedule) else Schedule()
 
 
 def _environment_of(inventory: Inventory, item: Entity | None) -> str | None:

@@ -24,6 +24,7 @@ Adding an event type is two edits (docs/operations.md, "Adding an event type"): 
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -39,6 +40,7 @@ from ops_evidence.probes import (
     endpoint_per_address,
     endpoint_verified,
     inventory_drift,
+    restore_tested,
     service_observed,
 )
 from ops_evidence.probes.base import ProbeContext, ProbeTarget
@@ -60,6 +62,9 @@ class ProbeSpec:
 
     probe: ProbeFunction
     on_failure: FailureEvent
+    # Runs one at a time (`ProbeContext.serial`): restore drills never overlap. The wait for
+    # the turn is outside the target's timeout, so it does not eat the drill's budget.
+    serial: bool = False
 
 
 PROBES: dict[str, ProbeSpec] = {
@@ -73,6 +78,9 @@ PROBES: dict[str, ProbeSpec] = {
         access_path_checked.probe_access_path, access_path_checked.failure_event
     ),
     "ops-backup-verified": ProbeSpec(backup_verified.probe_backup, backup_verified.failure_event),
+    "ops-restore-tested": ProbeSpec(
+        restore_tested.probe_restore, restore_tested.failure_event, serial=True
+    ),
     "ops-inventory-drift": ProbeSpec(inventory_drift.probe_drift, inventory_drift.failure_event),
     "ops-readiness-gate-updated": ProbeSpec(readiness.probe_gate, readiness.failure_event),
 }
@@ -88,8 +96,9 @@ async def run_probe(ctx: ProbeContext, target: ProbeTarget) -> EvidenceEvent:
     spec = probes()[target.event_type]
     event: EvidenceEvent | None = None
     try:
-        with anyio.move_on_after(target.timeout_seconds + _BACKSTOP_GRACE):
-            event = await spec.probe(ctx, target)
+        async with ctx.serial if spec.serial else contextlib.nullcontext():
+            with anyio.move_on_after(target.timeout_seconds + _BACKSTOP_GRACE):
+                event = await spec.probe(ctx, target)
         if event is None:
             message = f"no result within {target.timeout_seconds}s"
             event = spec.on_failure(ctx, target, Failure.of("timeout", message))

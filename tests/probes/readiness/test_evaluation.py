@@ -44,11 +44,11 @@ def gate(gate_id: str, **inventory_sections: Any) -> GateResult:
 
 
 def test_a_manual_gate_stays_unknown_without_manual_evidence() -> None:
-    """OPS-G07 (restore path) has no rule: without manual evidence it is unknown, never more."""
-    result = gate("OPS-G07")
+    """OPS-G08 (secrets path) has no rule: without manual evidence it is unknown, never more."""
+    result = gate("OPS-G08")
     assert result.status == "unknown"
     assert result.decided_by == "none"
-    assert result.reasons == ["no manual evidence (add gates.OPS-G07 to the inventory)"]
+    assert result.reasons == ["no manual evidence (add gates.OPS-G08 to the inventory)"]
 
 
 @pytest.mark.parametrize(
@@ -57,12 +57,12 @@ def test_a_manual_gate_stays_unknown_without_manual_evidence() -> None:
 )
 def test_manual_evidence_decides_a_manual_gate(claimed: str | None, expected: str) -> None:
     """With manual evidence, the claimed status holds; no claim means partial."""
-    result = gate("OPS-G07", gates={"OPS-G07": manual(claimed, notes="restored into staging")})
+    result = gate("OPS-G08", gates={"OPS-G08": manual(claimed, notes="secret paths documented")})
     assert result.status == expected
     assert result.decided_by == "manual"
     assert result.reasons == [
         "manual evidence: https://git.test/runbook.md (2026-06-20, operator)",
-        "restored into staging",
+        "secret paths documented",
     ]
     assert result.manual is not None
     assert result.manual.date == date(2026, 6, 20)

@@ -145,7 +145,7 @@ async def test_a_reason_at_the_limit_quoting_a_credential_still_makes_an_event()
     assert len(notes) == MAX_GATE_REASON_LENGTH
     inv = inventory(
         gates={
-            "OPS-G07": {
+            "OPS-G08": {
                 "link": "https://git.test/log",
                 "date": "2026-06-20",
                 "by": "ops",
@@ -154,7 +154,7 @@ async def test_a_reason_at_the_limit_quoting_a_credential_still_makes_an_event()
             }
         }
     )
-    event = await gate_event(ProbeContext(inv), "OPS-G07")
+    event = await gate_event(ProbeContext(inv), "OPS-G08")
     assert event.attributes.status == "partial"
     assert len(event.attributes.reasons[-1]) == MAX_GATE_REASON_LENGTH
     assert "hunter2" not in event.model_dump_json()
@@ -165,7 +165,7 @@ async def test_manual_evidence_link_is_redacted() -> None:
     token = "ghp_" + "a1B2c3D4" * 5
     inv = inventory(
         gates={
-            "OPS-G07": {
+            "OPS-G08": {
                 "link": f"https://git.test/log?access_token={token}",
                 "date": "2026-06-20",
                 "by": "ops",
@@ -173,7 +173,7 @@ async def test_manual_evidence_link_is_redacted() -> None:
             }
         }
     )
-    event = await gate_event(ProbeContext(inv), "OPS-G07")
+    event = await gate_event(ProbeContext(inv), "OPS-G08")
     assert event.attributes.status == "ready"
     assert token not in event.model_dump_json()
 

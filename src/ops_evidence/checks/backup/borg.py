@@ -22,6 +22,9 @@ def borg_env(check: BorgBackup) -> dict[str, str]:
         "TZ": "UTC",
         "BORG_RELOCATED_REPO_ACCESS_IS_OK": "no",
         "BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK": "no",
+        # Without it an error ends in borg's system report, and that last line is what a
+        # failure's message shows; with it, the error itself (`Data integrity error: …`).
+        "BORG_SHOW_SYSINFO": "no",
     }
     if check.passphrase is not None:
         env["BORG_PASSPHRASE"] = check.passphrase.read()

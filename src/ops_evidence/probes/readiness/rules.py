@@ -271,6 +271,33 @@ def backups(evidence: GateEvidence, _rule: Rule) -> RuleResult:
     return RuleResult("persistent stores", findings)
 
 
+def restore_drills(evidence: GateEvidence, rule: Rule) -> RuleResult:
+    """OPS-G07: each store the gate names has a backup declaring a restore drill whose latest
+    recent `ops-restore-tested` verified (restored, checked, scratch removed)."""
+    findings = []
+    for store in rule.stores:
+        label = f"store {store}"
+        covering = [b for b in evidence.inventory.backups if b.store == store]
+        drilled = [b for b in covering if b.restore is not None]
+        judged = [judge(evidence, context_key("ops-restore-tested", b.id)) for b in drilled]
+        passed = [f for f in judged if f.state == "ok"]
+        failed = [f for f in judged if f.state == "failed"]
+        stale = [f.text for f in judged if "stale since" in f.text]
+        if not covering:
+            findings.append(Finding("gap", f"{label}: no backup declared"))
+        elif not drilled:
+            findings.append(Finding("gap", f"{label}: no restore drill declared"))
+        elif passed:
+            findings.append(Finding("ok", label, passed[0].used))
+        elif failed:
+            used = tuple(ref for f in failed for ref in f.used)
+            findings.append(Finding("failed", f"{label}: {failed[0].text}", used))
+        else:
+            text = stale[0] if stale else "no recent restore drill"
+            findings.append(Finding("unseen", f"{label}: {text}"))
+    return RuleResult("stores needing a restore drill", findings)
+
+
 def health_checks(evidence: GateEvidence, _rule: Rule) -> RuleResult:
     """OPS-G14: every catalogued service has a health check and an endpoint probe."""
     findings = []
@@ -308,6 +335,7 @@ RULES: dict[str, Callable[[GateEvidence, Rule], RuleResult]] = {
     "backups": backups,
     "health-checks": health_checks,
     "inter-hub-bootstrap": inter_hub_bootstrap,
+    "restore-drills": restore_drills,
 }
 _ORDER: dict[FindingState, int] = {"failed": 0, "gap": 1, "unseen": 2, "ok": 3}
 

@@ -1,0 +1,96 @@
+"""What every restorer reports, and the checks they share (tool version, size, checksums)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import anyio.to_thread
+
+from ops_evidence.checks.base import Failure
+from ops_evidence.checks.subprocess import run_tool
+
+# Reason for a restore that grew, or would grow, past `max_size`.
+OVER_MAX_SIZE = "over_max_size"
+
+
+@dataclass(frozen=True, slots=True)
+class Checksum:
+    """A declared source file against its restored copy."""
+
+    path: str
+    matched: bool
+    detail: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RestoreResult:
+    """What a restorer did and found; `failure` when the drill did not pass."""
+
+    tool_version: str | None = None
+    repository: str | None = None
+    snapshot_id: str | None = None
+    archive_name: str | None = None
+    artifact_time: datetime | None = None
+    files_restored: int | None = None
+    bytes_restored: int | None = None
+    checksums: tuple[Checksum, ...] = field(default=())
+    check_result: str | None = None
+    failure: Failure | None = None
+
+
+def unreadable(failure: Failure) -> Failure:
+    """A tool that could not read the backup (not a credential or timeout problem) failed the
+    restore: the same reason whichever step of the drill found it."""
+    if failure.reason in ("tool_failed", "bad_json"):
+        return Failure.of("restore_failed", failure.message)
+    return failure
+
+
+def too_large(size: int, limit: int) -> Failure:
+    """The restore size the tool reports is over the drill's limit."""
+    return Failure.of(OVER_MAX_SIZE, f"scratch over max_size: restore is {size} bytes ({limit})")
+
+
+async def tool_version(argv: list[str], *, timeout: float) -> str | None:
+    """The version word of `<tool> version` output (`restic 0.14.0 compiled …` -> 0.14.0)."""
+    result = await run_tool(argv, timeout=timeout)
+    if result.failure is not None or result.returncode != 0:
+        return None
+    words = result.stdout.decode("utf-8", "replace").split()
+    return words[1] if len(words) > 1 else None
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _compare(source: Path, target: Path) -> Checksum:
+    # restic and borg both restore an absolute source path below the target, slash dropped.
+    copy = target / source.relative_to("/")
+    try:
+        matched = _sha256(source) == _sha256(copy)
+    except FileNotFoundError as exc:
+        return Checksum(str(source), matched=False, detail=f"missing: {exc.filename}")
+    except OSError as exc:
+        return Checksum(str(source), matched=False, detail=f"unreadable: {exc.strerror}")
+    return Checksum(str(source), matched, None if matched else "sha256 differs")
+
+
+async def compare_checksums(sources: list[Path], target: Path) -> tuple[Checksum, ...]:
+    """Each declared source file's sha256 against its restored copy (in a worker thread)."""
+    return tuple([await anyio.to_thread.run_sync(_compare, source, target) for source in sources])
+
+
+def checksum_failure(checksums: tuple[Checksum, ...]) -> Failure | None:
+    """A failure naming the first sampled file whose copy differs, if any."""
+    bad = [c for c in checksums if not c.matched]
+    if not bad:
+        return None
+    return Failure.of("checksum_mismatch", f"{len(bad)} sampled file(s) differ: {bad[0].path}")

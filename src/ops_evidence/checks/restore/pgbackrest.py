@@ -1,0 +1,87 @@
+"""pgBackRest: `verify` the stanza's repository (every backup file and WAL segment
+checksummed); with a declared `sanity_query`, also restore the newest backup into scratch,
+start PostgreSQL on it (`postgres.py`: a private socket, no TCP) and run the query.
+
+The newest backup's label and stop time come from `info`, as for the reader. The restore
+is `--type=immediate --target-action=promote` (recover to the backup's consistent point,
+then open) with `--pg1-path` pointing at scratch, so the stanza's live data directory is
+never written. PostgreSQL refuses to run as root: a service running as root declares
+`run_as` (e.g. `postgres`), and the drill folder is handed to that user.
+"""
+
+from __future__ import annotations
+
+import stat
+from dataclasses import replace
+from pathlib import Path
+
+from ops_evidence.checks.backup.pgbackrest import read_pgbackrest
+from ops_evidence.checks.base import Failure
+from ops_evidence.checks.restore.base import RestoreResult, tool_version, unreadable
+from ops_evidence.checks.restore.postgres import Runner, pg_bin_folder, sanity_query, started
+from ops_evidence.checks.restore.scratch import count_files
+from ops_evidence.checks.subprocess import run_tool
+from ops_evidence.inventory.checks import PgBackRestBackup
+from ops_evidence.inventory.restore import RestoreDrill
+
+
+def _base(check: PgBackRestBackup) -> list[str]:
+    argv = [check.binary, f"--stanza={check.stanza}"]
+    return [*argv, f"--config={check.config}"] if check.config is not None else argv
+
+
+async def restore_pgbackrest(
+    check: PgBackRestBackup, drill: RestoreDrill, target: Path, timeout: float
+) -> RestoreResult:
+    """Verify the repository of the stanza (and restore and query it); never raises."""
+    found = RestoreResult(
+        tool_version=await tool_version([check.binary, "version"], timeout=timeout),
+        repository=check.stanza,
+    )
+    seen = await read_pgbackrest(check, timeout=timeout)
+    if seen.failure is not None or seen.archive_name is None:
+        failure = unreadable(seen.failure) if seen.failure else None
+        return replace(found, failure=failure or Failure.of("no_backup", "no backup found"))
+    found = replace(found, archive_name=seen.archive_name, artifact_time=seen.last_backup_at)
+    result = await run_tool([*_base(check), "verify"], timeout=timeout)
+    if result.failure is not None:
+        return replace(found, failure=result.failure)
+    if result.returncode != 0:
+        message = f"pgbackrest verify exited {result.returncode}: {result.stderr_line}"
+        return replace(found, failure=Failure.of("verify_failed", message))
+    found = replace(found, check_result="verify: every backup file and WAL segment checksummed")
+    if drill.sanity_query is None:
+        return found
+    return await _restore_and_query(check, drill, target, Runner(drill.run_as, timeout), found)
+
+
+def _hand_over(target: Path, runner: Runner) -> None:
+    # The user must reach the drill folder: the scratch root gets search (not read) for others.
+    root = target.parent.parent
+    root.chmod(root.stat().st_mode | stat.S_IXGRP | stat.S_IXOTH)
+    runner.give(target.parent, target)
+
+
+async def _restore_and_query(
+    check: PgBackRestBackup, drill: RestoreDrill, target: Path, runner: Runner, found: RestoreResult
+) -> RestoreResult:
+    bin_dir = pg_bin_folder(drill.pg_bin)
+    if bin_dir is None:
+        return replace(found, failure=Failure.of("tool_missing", "no PostgreSQL bin folder"))
+    _hand_over(target, runner)
+    argv = [*_base(check), f"--pg1-path={target}", f"--set={found.archive_name}"]
+    argv += ["--type=immediate", "--target-action=promote", "--archive-mode=off", "restore"]
+    result = await runner.run(argv)
+    if result.failure is not None or result.returncode != 0:
+        line = result.failure.message if result.failure else result.stderr_line
+        return replace(found, failure=Failure.of("restore_failed", f"pgbackrest restore: {line}"))
+    files, restored = await count_files(target)
+    found = replace(found, files_restored=files, bytes_restored=restored)
+    async with started(target, bin_dir, runner) as socket_dir:
+        if isinstance(socket_dir, Failure):
+            return replace(found, failure=socket_dir)
+        rows, failure = await sanity_query(
+            bin_dir, socket_dir, drill.database, drill.sanity_query or "", runner
+        )
+    said = f"{found.check_result}; restored {found.archive_name}, sanity query: {rows} rows"
+    return replace(found, check_result=said, failure=failure)
