@@ -102,11 +102,18 @@ def test_oci_labels() -> None:
 
 
 def test_installs_the_backup_tools_the_probes_call() -> None:
-    """restic, borgbackup, pgbackrest and openssh-client (ssh-keyscan) come from Debian in
+    """restic, borgbackup, pgbackrest, openssh-client (ssh-keyscan) and zstd come from Debian in
     the runtime stage."""
     runs = " ".join(_final("RUN"))
     assert "apt-get install" in runs
-    for package in ("restic", "borgbackup", "pgbackrest", "ca-certificates", "openssh-client"):
+    for package in (
+        "restic",
+        "borgbackup",
+        "pgbackrest",
+        "ca-certificates",
+        "openssh-client",
+        "zstd",
+    ):
         assert re.search(rf"\s{package}(\s|$)", runs), package
     assert "rm -rf /var/lib/apt/lists" in runs
 
