@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 import anyio
 import pytest
@@ -84,6 +85,48 @@ async def test_once_runs_everything_and_drift_last() -> None:
     assert sorted(seen) == ["endpoint:a", "endpoint:b", "endpoint:drift"]
     assert order[-1] == "endpoint:drift"
     assert all(r.emitted for r in records)
+
+
+async def test_derived_jobs_do_not_wait_for_a_job_not_awaited() -> None:
+    """Drift starts after the awaited observations' first run, while a job not `awaited`
+    (a restore drill) is still running its first; an awaited job still holds it back."""
+    hold = anyio.Event()
+    slow, quick, drift = Probe("drill", hold), Probe("quick"), Probe("drift")
+    _, submit = _collector()
+    jobs = [replace(_job(slow), awaited=False), _job(quick), _job(drift, drift=True)]
+    scheduler = Scheduler(jobs, submit, MemoryProbeState(), initial_spread=0.01)
+    await scheduler.load_state()
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(scheduler.run)
+        with anyio.fail_after(5):
+            await slow.started.wait()
+            await drift.ran.wait()
+        assert (slow.runs, slow.active, quick.runs, drift.runs) == (0, 1, 1, 1)
+        hold.set()
+        scheduler.stop()
+
+
+async def test_derived_jobs_wait_for_an_awaited_job() -> None:
+    """An awaited observation still running its first run holds drift back."""
+    hold = anyio.Event()
+    slow, drift = Probe("slow"), Probe("drift")
+    slow.hold = hold
+    _, submit = _collector()
+    scheduler = Scheduler(
+        [_job(slow), _job(drift, drift=True)], submit, MemoryProbeState(), initial_spread=0.01
+    )
+    await scheduler.load_state()
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(scheduler.run)
+        with anyio.fail_after(5):
+            await slow.started.wait()
+        await anyio.wait_all_tasks_blocked()
+        assert drift.runs == 0
+        hold.set()
+        with anyio.fail_after(5):
+            await drift.ran.wait()
+        assert drift.runs == 1
+        scheduler.stop()
 
 
 async def test_restart_does_not_re_emit_unchanged_results() -> None:

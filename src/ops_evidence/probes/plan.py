@@ -8,11 +8,10 @@ derived, and the inventory entry whose schedule and environment a target takes, 
 from the type's `EventTypeSpec` (`events.vocabulary.EVENT_TYPES`): nothing here names an
 event type. A type with its own settings on the entry (`config`, a backup's `restore:`)
 takes its schedule from them. Derived targets (drift, readiness gates) are computed from
-the other probes' observations, make no network calls and come last.
-Use targets from `plan(ctx.inventory)` of the inventory a `ProbeContext` holds: after a
-reload, plan again. `ProbeTarget.interval`
-says how often to run a target, `timeout` bounds one run, and `heartbeat` is how often an
-unchanged result should still be emitted (the emitter's concern).
+the other probes' observations, make no network calls and come last. Use targets from
+`plan(ctx.inventory)` of the inventory a `ProbeContext` holds: after a reload, plan again.
+`ProbeTarget.interval` says how often to run a target, `timeout` bounds one run, and
+`heartbeat` is how often an unchanged result should still be emitted (the emitter's concern).
 """
 
 from __future__ import annotations

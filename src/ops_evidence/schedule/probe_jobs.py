@@ -9,15 +9,16 @@ from ops_evidence.events.vocabulary import EVENT_TYPES
 from ops_evidence.inventory.models import Inventory
 from ops_evidence.probes.base import ProbeContext, ProbeTarget
 from ops_evidence.probes.plan import derived, plan
-from ops_evidence.probes.registry import run_probe
+from ops_evidence.probes.registry import probes, run_probe
 from ops_evidence.schedule.runner import Job
 
 
 def build_jobs(
     inventory: Inventory, ctx: ProbeContext | None = None, *, state_dir: Path | None = None
 ) -> list[Job]:
-    """One job per planned probe target; derived jobs (drift, gates) wait for the other
-    observations. `state_dir` is where the gate rules find recorded rollout outcomes."""
+    """One job per planned probe target; derived jobs (drift, gates) wait for the first run
+    of the other observations, restore drills excepted. `state_dir` is where the gate rules
+    find recorded rollout outcomes."""
     ctx = ctx or ProbeContext(inventory, state_dir=state_dir)
     return [
         Job(
@@ -29,6 +30,8 @@ def build_jobs(
             run=functools.partial(run_probe, ctx, target),
             view_context=_view_context(inventory, target),
             after_observations=derived(target.event_type),
+            # Serial probes (restore drills) queue for minutes: derived jobs do not wait.
+            awaited=not probes()[target.event_type].serial,
         )
         for target in plan(inventory)
     ]
