@@ -9,8 +9,9 @@ from pathlib import Path
 
 import anyio.to_thread
 
+from ops_evidence.checks.backup.base import BackupObservation
 from ops_evidence.checks.base import Failure
-from ops_evidence.checks.subprocess import run_tool
+from ops_evidence.checks.subprocess import ToolResult, run_tool
 
 # Reason for a restore that grew, or would grow, past `max_size`.
 OVER_MAX_SIZE = "over_max_size"
@@ -47,6 +48,27 @@ def unreadable(failure: Failure) -> Failure:
     if failure.reason in ("tool_failed", "bad_json"):
         return Failure.of("restore_failed", failure.message)
     return failure
+
+
+def exit_failure(tool: str, result: ToolResult, auth_markers: tuple[str, ...]) -> Failure | None:
+    """None when the restoring tool exited 0; else `auth_failed` when its error line names
+    the credentials, `restore_failed` otherwise (the tool could not read the backup)."""
+    if result.failure is not None:
+        return result.failure
+    if result.returncode == 0:
+        return None
+    line = result.stderr_line
+    if any(marker in line.lower() for marker in auth_markers):
+        return Failure.of("auth_failed", f"{tool}: {line}")
+    return Failure.of("restore_failed", f"{tool} exited {result.returncode}: {line}")
+
+
+def no_newest(seen: BackupObservation, newest: str | None, missing: str) -> Failure | None:
+    """Why there is nothing to restore (the backup's newest entry could not be read, or there
+    is none), or None when `newest` names it."""
+    if seen.failure is not None:
+        return unreadable(seen.failure)
+    return Failure.of("no_backup", missing) if newest is None else None
 
 
 def too_large(size: int, limit: int) -> Failure:

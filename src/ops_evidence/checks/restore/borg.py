@@ -17,9 +17,10 @@ from ops_evidence.checks.restore.base import (
     RestoreResult,
     checksum_failure,
     compare_checksums,
+    exit_failure,
+    no_newest,
     too_large,
     tool_version,
-    unreadable,
 )
 from ops_evidence.checks.restore.scratch import count_files
 from ops_evidence.checks.subprocess import run_tool
@@ -43,9 +44,8 @@ async def restore_borg(
         repository=check.repository,
     )
     seen = await read_borg(check, timeout=timeout)
-    if seen.failure is not None or seen.archive_name is None:
-        failure = unreadable(seen.failure) if seen.failure else None
-        return replace(found, failure=failure or Failure.of("no_backup", "no archive found"))
+    if failure := no_newest(seen, seen.archive_name, "no archive found"):
+        return replace(found, failure=failure)
     found = replace(
         found,
         snapshot_id=seen.snapshot_id,
@@ -71,7 +71,7 @@ async def _extract(
     dry_run = ["--dry-run"] if drill.dry_run else []
     argv = [check.binary, "extract", *dry_run, f"::{found.archive_name}"]
     result = await run_tool(argv, env=env, timeout=timeout, cwd=target)
-    if failure := _failure(result.failure, result.returncode, result.stderr_line):
+    if failure := exit_failure("borg", result, AUTH_MARKERS):
         return replace(found, failure=failure)
     if drill.dry_run:
         return replace(found, check_result="extract --dry-run: every chunk read and authenticated")
@@ -83,13 +83,3 @@ async def _extract(
         return replace(found, failure=Failure.of("restore_incomplete", message))
     checksums = await compare_checksums(list(drill.verify_checksums), target)
     return replace(found, checksums=checksums, failure=checksum_failure(checksums))
-
-
-def _failure(result_failure: Failure | None, returncode: int | None, line: str) -> Failure | None:
-    if result_failure is not None:
-        return result_failure
-    if returncode == 0:
-        return None
-    if any(marker in line.lower() for marker in AUTH_MARKERS):
-        return Failure.of("auth_failed", f"borg: {line}")
-    return Failure.of("restore_failed", f"borg extract exited {returncode}: {line}")

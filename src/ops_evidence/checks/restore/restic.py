@@ -20,6 +20,8 @@ from ops_evidence.checks.restore.base import (
     RestoreResult,
     checksum_failure,
     compare_checksums,
+    exit_failure,
+    no_newest,
     too_large,
     tool_version,
     unreadable,
@@ -31,16 +33,6 @@ from ops_evidence.inventory.restore import RestoreDrill
 from ops_evidence.inventory.secrets import SecretUnavailableError
 
 AUTH_MARKERS = ("wrong password", "no key found")
-
-
-def _failure(result_failure: Failure | None, returncode: int | None, line: str) -> Failure | None:
-    if result_failure is not None:
-        return result_failure
-    if returncode == 0:
-        return None
-    if any(marker in line.lower() for marker in AUTH_MARKERS):
-        return Failure.of("auth_failed", f"restic: {line}")
-    return Failure.of("restore_failed", f"restic exited {returncode}: {line}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +60,7 @@ async def _restore_size(run: _Run, snapshot: str) -> int | Failure:
 
 async def _check_subset(run: _Run, subset: str, found: RestoreResult) -> RestoreResult:
     result = await run.tool("--no-cache", "check", f"--read-data-subset={subset}")
-    failure = _failure(result.failure, result.returncode, result.stderr_line)
+    failure = exit_failure("restic", result, AUTH_MARKERS)
     if failure is not None:
         if failure.reason == "restore_failed":
             failure = Failure.of("check_failed", f"restic check: {result.stderr_line}")
@@ -90,9 +82,9 @@ async def restore_restic(
         repository=check.repository,
     )
     seen = await read_restic(check, timeout=timeout)
-    if seen.failure is not None or seen.snapshot_id is None:
-        failure = unreadable(seen.failure) if seen.failure else None
-        return replace(found, failure=failure or Failure.of("no_backup", "no snapshot found"))
+    if failure := no_newest(seen, seen.snapshot_id, "no snapshot found"):
+        return replace(found, failure=failure)
+    assert seen.snapshot_id is not None
     found = replace(found, snapshot_id=seen.snapshot_id, artifact_time=seen.last_backup_at)
     run = _Run(check, drill, env, target, timeout)
     size = await _restore_size(run, seen.snapshot_id)
@@ -111,7 +103,7 @@ async def _restore(run: _Run, snapshot: str, size: int, found: RestoreResult) ->
     for pattern in run.drill.include:
         argv += ["--include", pattern]
     result = await run.tool(*argv, "--verify")
-    if failure := _failure(result.failure, result.returncode, result.stderr_line):
+    if failure := exit_failure("restic", result, AUTH_MARKERS):
         return replace(found, failure=failure)
     files, restored = await count_files(run.target)
     said = f"restore --verify: {files} files read back"
