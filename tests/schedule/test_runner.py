@@ -87,13 +87,13 @@ async def test_once_runs_everything_and_drift_last() -> None:
     assert all(r.emitted for r in records)
 
 
-async def test_derived_jobs_do_not_wait_for_a_job_not_awaited() -> None:
-    """Drift starts after the awaited observations' first run, while a job not `awaited`
-    (a restore drill) is still running its first; an awaited job still holds it back."""
+async def test_derived_jobs_do_not_wait_for_a_job_with_a_turn() -> None:
+    """Drift starts after the other observations' first run, while a job that waits for a
+    turn (a restore drill) is still running its first."""
     hold = anyio.Event()
     slow, quick, drift = Probe("drill", hold), Probe("quick"), Probe("drift")
     _, submit = _collector()
-    jobs = [replace(_job(slow), awaited=False), _job(quick), _job(drift, drift=True)]
+    jobs = [replace(_job(slow), turn=anyio.Lock), _job(quick), _job(drift, drift=True)]
     scheduler = Scheduler(jobs, submit, MemoryProbeState(), initial_spread=0.01)
     await scheduler.load_state()
     async with anyio.create_task_group() as tg:
@@ -106,8 +106,8 @@ async def test_derived_jobs_do_not_wait_for_a_job_not_awaited() -> None:
         scheduler.stop()
 
 
-async def test_derived_jobs_wait_for_an_awaited_job() -> None:
-    """An awaited observation still running its first run holds drift back."""
+async def test_derived_jobs_wait_for_a_job_without_a_turn() -> None:
+    """An observation without a turn still running its first run holds drift back."""
     hold = anyio.Event()
     slow, drift = Probe("slow"), Probe("drift")
     slow.hold = hold
@@ -207,3 +207,44 @@ async def test_a_refused_event_is_offered_again_on_the_next_run() -> None:
     assert len(offered) == 2  # accepted once, then unchanged: not emitted again
     assert [r.emitted for r in records[:2]] == [False, True]
     assert "endpoint:a" in await state.open()
+
+
+def _drill(probe: Probe, lock: anyio.Lock, timeout: float = 5) -> Job:
+    return replace(_job(probe), key=f"restore:{probe.name}", timeout=timeout, turn=lambda: lock)
+
+
+async def test_a_job_waiting_for_its_turn_holds_no_slot() -> None:
+    """Two drills share one turn: while the second waits, it holds no concurrency slot, so
+    another probe runs in the slot it would have taken."""
+    lock, hold = anyio.Lock(), anyio.Event()
+    first, second, other = Probe("first", hold), Probe("second"), Probe("other")
+    jobs = [_drill(first, lock), _drill(second, lock), _job(other)]
+    scheduler = Scheduler(jobs, _collector()[1], MemoryProbeState(), concurrency=2)
+    await scheduler.load_state()
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(scheduler.run_once)
+        with anyio.fail_after(5):
+            await first.started.wait()
+            await other.ran.wait()
+        assert (first.active, second.runs, other.runs) == (1, 0, 1)
+        hold.set()
+    assert (first.runs, second.runs, second.max_active + first.max_active) == (1, 1, 2)
+
+
+async def test_the_cut_off_does_not_count_the_wait_for_a_turn() -> None:
+    """A drill queued behind another for longer than its own cut-off (timeout x 2 + 1 s)
+    still runs and records its event: the cut-off starts with its turn."""
+    lock, hold = anyio.Lock(), anyio.Event()
+    first, second = Probe("first", hold), Probe("second")
+    jobs = [_drill(first, lock), _drill(second, lock, timeout=0.05)]
+    scheduler = Scheduler(jobs, _collector()[1], MemoryProbeState())
+    await scheduler.load_state()
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(scheduler.run_once)
+        with anyio.fail_after(5):
+            await first.started.wait()
+        # The time passing is what is tested: longer than the second drill's 1.1 s cut-off.
+        await anyio.sleep(1.3)
+        hold.set()
+    record = scheduler.results["restore:second"]
+    assert (record.error, second.runs) == (None, 1)

@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 import anyio
 import structlog
@@ -62,8 +63,9 @@ class ProbeSpec:
 
     probe: ProbeFunction
     on_failure: FailureEvent
-    # Runs one at a time (`ProbeContext.serial`): restore drills never overlap. The wait for
-    # the turn is outside the target's timeout, so it does not eat the drill's budget.
+    # Runs one at a time (`ProbeContext.serial`, see `turn`): restore drills never overlap in
+    # one process. The wait for the turn is outside the target's timeout, the scheduler's
+    # cut-off and its concurrency slots, so it eats neither the drill's budget nor a slot.
     serial: bool = False
 
 
@@ -91,12 +93,22 @@ def probes() -> dict[str, ProbeSpec]:
     return PROBES
 
 
-async def run_probe(ctx: ProbeContext, target: ProbeTarget) -> EvidenceEvent:
-    """Run the target's probe with a timeout backstop; record and return its event."""
+def turn(ctx: ProbeContext, target: ProbeTarget) -> contextlib.AbstractAsyncContextManager[Any]:
+    """What a run of the target waits for before it starts: `ctx.serial` for a serial probe
+    (restore drills take turns), nothing for the others. A caller that bounds the run or
+    holds a concurrency slot takes the turn first, so the wait counts against neither."""
+    return ctx.serial if probes()[target.event_type].serial else contextlib.nullcontext()
+
+
+async def run_probe(
+    ctx: ProbeContext, target: ProbeTarget, *, turn_taken: bool = False
+) -> EvidenceEvent:
+    """Run the target's probe with a timeout backstop; record and return its event. Waits
+    for its `turn` first unless the caller has taken it (`turn_taken`)."""
     spec = probes()[target.event_type]
     event: EvidenceEvent | None = None
     try:
-        async with ctx.serial if spec.serial else contextlib.nullcontext():
+        async with contextlib.nullcontext() if turn_taken else turn(ctx, target):
             with anyio.move_on_after(target.timeout_seconds + _BACKSTOP_GRACE):
                 event = await spec.probe(ctx, target)
         if event is None:
@@ -124,8 +136,9 @@ async def observe(ctx: ProbeContext, environment: str | None = None, concurrency
     limiter = anyio.CapacityLimiter(concurrency)
 
     async def one(target: ProbeTarget) -> None:
-        async with limiter:
-            await run_probe(ctx, target)
+        # A drill waiting for its turn holds no slot: the other probes go ahead meanwhile.
+        async with turn(ctx, target), limiter:
+            await run_probe(ctx, target, turn_taken=True)
 
     async with anyio.create_task_group() as tg:
         for target in plan(ctx.inventory):

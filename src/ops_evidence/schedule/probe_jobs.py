@@ -9,7 +9,7 @@ from ops_evidence.events.vocabulary import EVENT_TYPES
 from ops_evidence.inventory.models import Inventory
 from ops_evidence.probes.base import ProbeContext, ProbeTarget
 from ops_evidence.probes.plan import derived, plan
-from ops_evidence.probes.registry import probes, run_probe
+from ops_evidence.probes.registry import probes, run_probe, turn
 from ops_evidence.schedule.runner import Job
 
 
@@ -20,21 +20,24 @@ def build_jobs(
     of the other observations, restore drills excepted. `state_dir` is where the gate rules
     find recorded rollout outcomes."""
     ctx = ctx or ProbeContext(inventory, state_dir=state_dir)
-    return [
-        Job(
-            key=target.context_key,
-            event_type=target.event_type,
-            interval=target.interval.total_seconds(),
-            timeout=target.timeout.total_seconds(),
-            heartbeat=target.heartbeat.total_seconds(),
-            run=functools.partial(run_probe, ctx, target),
-            view_context=_view_context(inventory, target),
-            after_observations=derived(target.event_type),
-            # Serial probes (restore drills) queue for minutes: derived jobs do not wait.
-            awaited=not probes()[target.event_type].serial,
-        )
-        for target in plan(inventory)
-    ]
+    return [_job(inventory, ctx, target) for target in plan(inventory)]
+
+
+def _job(inventory: Inventory, ctx: ProbeContext, target: ProbeTarget) -> Job:
+    # A serial probe (a restore drill) waits for its turn in the scheduler, before its slot
+    # and its cut-off, so run_probe is told the turn is taken.
+    serial = probes()[target.event_type].serial
+    return Job(
+        key=target.context_key,
+        event_type=target.event_type,
+        interval=target.interval.total_seconds(),
+        timeout=target.timeout.total_seconds(),
+        heartbeat=target.heartbeat.total_seconds(),
+        run=functools.partial(run_probe, ctx, target, turn_taken=serial),
+        view_context=_view_context(inventory, target),
+        after_observations=derived(target.event_type),
+        turn=functools.partial(turn, ctx, target) if serial else None,
+    )
 
 
 def _view_context(inventory: Inventory, target: ProbeTarget) -> str | None:

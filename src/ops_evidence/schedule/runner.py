@@ -4,17 +4,20 @@ Drives the pure `Timetable` with the real clock on the service's task group. A p
 bounded by its timeout; the global limiter caps concurrent probes. Results are emitted
 (submitted to the outbox) on change or heartbeat; the last emission per probe is persisted so
 a restart does not re-emit everything. Jobs flagged `after_observations` (drift, readiness
-gates) start only after every other probe has run once (except those not `awaited`: the
-restore drills), as they are computed from those observations.
+gates) start only after every other probe has run once (except those that wait for a
+`turn`: the restore drills), as they are computed from those observations.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
+from typing import Any
 
 import anyio
 
@@ -42,10 +45,12 @@ class Job:
     run: Callable[[], Awaitable[EvidenceEvent]]
     view_context: str | None = None
     after_observations: bool = False
-    # Whether the `after_observations` jobs wait for this job's first run. A restore drill
-    # does not hold them back: drills run one at a time for minutes each, and the gates
-    # should not wait that long after a start (OPS-G07 reads "no evidence yet" meanwhile).
-    awaited: bool = True
+    # What a run waits for before it starts (a restore drill: its turn, as drills run one at
+    # a time), taken before the concurrency slot and the cut-off so the wait counts against
+    # neither. A job with a turn is also not awaited by the `after_observations` jobs: drills
+    # queue for minutes each, and the gates should not wait that long after a start (OPS-G07
+    # reads "no evidence yet" meanwhile).
+    turn: Callable[[], AbstractAsyncContextManager[Any]] | None = None
 
 
 @dataclass
@@ -100,7 +105,7 @@ class Scheduler:
         for job in self.jobs:
             if not job.after_observations:
                 table.add(job.key, job.interval, now, spread_cap=self.initial_spread)
-        pending_first = {j.key for j in self.jobs if j.awaited and not j.after_observations}
+        pending_first = {j.key for j in self.jobs if j.turn is None and not j.after_observations}
         async with anyio.create_task_group() as tg:
             while not self._stopping:
                 for key, scheduled in table.pop_due(self.clock()):
@@ -135,7 +140,7 @@ class Scheduler:
             self._wake.set()
 
     async def _run_job(self, job: Job, scheduled: float, force_emit: bool) -> RunRecord:
-        async with self._limiter:
+        async with job.turn() if job.turn else contextlib.nullcontext(), self._limiter:
             started = self.clock()
             event, error = await self._probe(job)
             duration = self.clock() - started
