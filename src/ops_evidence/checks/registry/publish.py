@@ -7,6 +7,8 @@ and the layer back and compare their digests with what was pushed (the registry'
 Then delete the manifest by digest: `202` is `deleted`; `405`, `400` or `UNSUPPORTED` is
 `disabled` (the registry keeps what was pushed; reported, not a failure); anything else is
 `failed`, also without failing the check, since push and pull are what it proves.
+With credentials declared, a registry that asks for none anywhere in the flow does not
+verify: the push proved nothing about the declared user.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from ops_evidence.inventory.checks import RegistryPublishCheck
 from ops_evidence.inventory.secrets import SecretUnavailableError
 
 DeleteOutcome = Literal["deleted", "disabled", "failed", "skipped"]
+# A semicolon, not a colon: redaction reads `credentials: <word>` as a secret and masks it.
+UNEXERCISED = "the registry asked no credentials; the declared ones were not exercised"
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +188,10 @@ async def publish(
         return PublishResult(check.repository, artifact.tag, failure=unavailable)
     session = Session(client, base.rstrip("/"), check.username, password)
     failure = await _push_and_pull(session, check.repository, artifact)
+    if failure is None and password is not None and session.scheme == "none":
+        # OPS-G05 asks for publishing with governed credentials: an anonymously writable
+        # registry proves that anyone can push, not that the declared user can.
+        failure = Failure.of("publish_failed", UNEXERCISED)
     pushed = any(s.name == "manifest-put" and s.ok for s in session.steps)
     delete: DeleteOutcome = "skipped"
     if check.delete and pushed:

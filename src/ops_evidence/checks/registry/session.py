@@ -2,6 +2,7 @@
 
 `GET /v2/` without credentials tells the scheme: 200 needs none, a `Basic` challenge takes the
 declared username and password on every request, a `Bearer` challenge names a token realm.
+When `/v2/` is open, the first later request that answers a challenge sets the scheme.
 The token is fetched from the realm (Basic credentials, `service`, `scope`) and fetched again
 for the scope a later `401` challenge names (distribution asks for `*` to delete). A token
 is only a claim: what it was granted is recorded when the realm or the token says, and only
@@ -128,9 +129,16 @@ class Session:
         return Answer(response.status_code, response.headers, body)
 
     async def authorised(self, method: str, url: str, **kwargs: Any) -> Answer:
-        """`send`, and once more with a new token when a Bearer challenge asks for a scope."""
+        """`send`, and once more with a new token when a Bearer challenge asks for a scope,
+        or with the declared credentials when a registry whose `/v2/` was open asks Basic."""
         answer = await self.send(method, url, **kwargs)
         found = challenge(answer.headers) if answer.status == 401 else None
+        if found is not None and self.scheme == "none" and found[0] in ("basic", "bearer"):
+            # An open `/v2/` does not make the rest open: the first request that asks decides.
+            self.scheme = "basic" if found[0] == "basic" else "bearer"
+            self._realm = found[1]
+            if self.scheme == "basic" and self.password is not None:
+                return await self.send(method, url, **kwargs)
         scope = found[1].get("scope") if found is not None and found[0] == "bearer" else None
         if self.scheme == "bearer" and scope and await self.fetch_token(scope):
             answer = await self.send(method, url, **kwargs)
