@@ -26,13 +26,15 @@ CANARY = "canary-Fake-Passw0rd-7c1e"
 @dataclass
 class FakeRegistry:
     """Blobs and manifests in dicts, no auth; `tamper` serves altered manifest bytes and
-    `delete_error` answers deletes with that OCI error code (as a 405 would be); `basic`
+    `delete_error` answers deletes with that OCI error code (as a 405 would be);
+    `upload_origin` prefixes upload Locations (another origin); `basic`
     (an `Authorization` value) leaves `/v2/` open but challenges every other request
     without it. `seen` records each request's `Authorization` header."""
 
     tamper: bool = False
     delete_error: str | None = None
     basic: str | None = None
+    upload_origin: str = ""
     blobs: dict[str, bytes] = field(default_factory=dict)
     manifests: dict[str, bytes] = field(default_factory=dict)
     seen: list[str | None] = field(default_factory=list)
@@ -44,7 +46,8 @@ class FakeRegistry:
         if path == "/v2/" or refusal is not None:
             return refusal or httpx.Response(200)
         if method == "POST" and path.endswith("/blobs/uploads/"):
-            return httpx.Response(202, headers={"Location": f"{path}upload-1?_state=x"})
+            location = f"{self.upload_origin}{path}upload-1?_state=x"
+            return httpx.Response(202, headers={"Location": location})
         if method == "PUT" and "/blobs/uploads/" in path:
             digest = request.url.params["digest"]
             self.blobs[digest] = request.content
@@ -156,3 +159,22 @@ async def test_an_unsupported_delete_is_disabled() -> None:
     result = await run(FakeRegistry(delete_error="UNSUPPORTED"))
     assert result.failure is None
     assert result.delete == "disabled"
+
+
+@pytest.mark.parametrize(
+    "elsewhere", ["http://reg.test", "https://other.test", "https://reg.test:8443"]
+)
+async def test_an_upload_location_on_another_origin_gets_no_credentials(
+    monkeypatch: pytest.MonkeyPatch, elsewhere: str
+) -> None:
+    """An upload `Location` on another scheme, host or port is sent no `Authorization`: the
+    registry refuses it and the publish fails as a refused push."""
+    pair = base64.b64encode(f"ci:{CANARY}".encode()).decode()
+    fake = FakeRegistry(basic=f"Basic {pair}", upload_origin=elsewhere)
+    result = await run(fake, declaring_credentials(monkeypatch))
+    assert result.failure is not None
+    assert (result.failure.reason, result.failure.message) == (
+        "publish_refused",
+        "push refused: blob put 401",
+    )
+    assert fake.seen[-1] is None
