@@ -8,6 +8,7 @@ import pytest
 
 from ops_evidence.errors import ConfigError
 from ops_evidence.inventory import load_inventory
+from ops_evidence.inventory.models import in_clear_text
 from tests.conftest import EXAMPLE_INVENTORY
 
 PUBLISH = """version: 1
@@ -101,3 +102,28 @@ def test_example_declares_the_g05_publish() -> None:
     assert endpoint.publish.password is not None
     assert endpoint.publish.password.file is not None
     assert "OPS-G05" not in inventory.gates
+
+
+@pytest.mark.parametrize(
+    ("url", "clear"),
+    [
+        ("http://r.test/v2/", True),
+        ("HTTP://r.test/v2/", True),
+        ("Http://r.test/v2/", True),
+        ("https://r.test/v2/", False),
+        ("HTTPS://r.test/v2/", False),
+        ("http://127.0.0.1:5000/v2/", False),
+        ("HTTP://localhost:5000/v2/", False),
+    ],
+)
+def test_clear_text_is_judged_by_the_scheme_in_any_case(url: str, clear: bool) -> None:
+    """URL schemes are case-insensitive: `HTTP://` to a remote host is clear text as much as
+    `http://` (the `url` pattern refuses upper case today; this check does not lean on it)."""
+    assert in_clear_text(url) is clear
+
+
+def test_an_upper_case_http_url_with_a_password_is_refused(tmp_path: Path) -> None:
+    """`HTTP://` with a password does not load, as `http://` does not."""
+    with pytest.raises(ConfigError) as caught:
+        load_inventory(write(tmp_path, "HTTP://r.test/v2/", GOOD))
+    assert ":7: endpoints[0] (registry)" in caught.value.render()

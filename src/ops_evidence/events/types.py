@@ -178,7 +178,8 @@ class RegistryPublish(BaseModel):
     repository: str = Field(max_length=200, description="The scratch repository.")
     tag: ScratchTag | None = Field(default=None, description="This run's unique tag.")
     auth_scheme: Literal["none", "basic", "bearer"] = Field(
-        description="The auth the registry's `/v2/` challenge asked for."
+        description="The auth the registry asked for (on `/v2/`, else the first request "
+        "it challenged); `none`: it never asked."
     )
     granted_scope: str | None = Field(
         default=None, max_length=200, description="What the token realm says it granted."

@@ -99,6 +99,17 @@ class Service(Entity, Schedule):
         return self.check is not None
 
 
+def in_clear_text(url: str) -> bool:
+    """Whether `url` leaves this machine without TLS: any scheme but https (in any case, as
+    URL schemes are case-insensitive), to a host that is not loopback."""
+    parts = urlsplit(url)
+    return parts.scheme.lower() != "https" and parts.hostname not in (
+        "127.0.0.1",
+        "localhost",
+        "::1",
+    )
+
+
 class Endpoint(Entity, Schedule, HttpOptions, PerAddress):
     """A URL that must answer as declared (status, headers, TLS lifetime), on one address or,
     with `per_address`, on every address its host name resolves to."""
@@ -117,12 +128,10 @@ class Endpoint(Entity, Schedule, HttpOptions, PerAddress):
     @model_validator(mode="after")
     def _publish_over_tls(self) -> Self:
         # The password would cross the network in clear text (Basic, or to the token realm).
-        host = urlsplit(self.url).hostname
         if (
             self.publish is not None
             and self.publish.password is not None
-            and self.url.startswith("http://")
-            and host not in ("127.0.0.1", "localhost", "::1")
+            and in_clear_text(self.url)
         ):
             raise ValueError(
                 "`publish` with a password needs an https:// URL (plain http only on loopback)"

@@ -21,7 +21,7 @@ import anyio
 import httpx
 
 from ops_evidence.checks.base import Failure
-from ops_evidence.checks.registry.publish import PublishResult, publish
+from ops_evidence.checks.registry.publish import PublishResult, start
 from ops_evidence.events.envelope import EvidenceEvent
 from ops_evidence.events.types import MAX_PUBLISH_STEPS, EndpointVerified
 from ops_evidence.inventory.models import Endpoint
@@ -30,6 +30,11 @@ from ops_evidence.probes.base import ProbeContext, ProbeTarget, make_event, verd
 # A publish makes up to a dozen requests in what the route left of the timeout, and at least
 # this long: under run_probe's 2 s backstop grace, so a slow route still yields its event.
 _MIN_PUBLISH_SECONDS = 1.0
+# After a timeout, the delete of a pushed image gets what is left before run_probe's backstop
+# (`_BACKSTOP_GRACE` past the target's timeout, in probes/registry.py) less a margin to build
+# the event in: 0.5 to 1.5 s. Past the backstop the event itself would be lost.
+_BACKSTOP_GRACE = 2.0
+_EVENT_MARGIN = 0.5
 
 
 def origin(url: str) -> str:
@@ -63,17 +68,27 @@ def publish_attributes(result: PublishResult) -> dict[str, Any]:
     }
 
 
-async def _run(ctx: ProbeContext, endpoint: Endpoint, budget: float) -> PublishResult:
+async def _run(
+    ctx: ProbeContext, endpoint: Endpoint, budget: float, cleanup: float
+) -> PublishResult:
+    """The publish within `budget` seconds; after a timeout the delete gets `cleanup` more."""
     assert endpoint.publish is not None
-    check = endpoint.publish
-    result: PublishResult | None = None
-    with anyio.move_on_after(budget):
-        async with ctx.client_factory(endpoint, budget) as client:
-            result = await publish(check, origin(endpoint.url), client, ctx.now())
-    if result is None:
-        failure = Failure.of("timeout", f"publish: no result within {budget:.1f}s")
-        return PublishResult(check.repository, None, failure=failure)
-    return result
+    async with ctx.client_factory(endpoint, budget) as client:
+        publication = start(endpoint.publish, origin(endpoint.url), client, ctx.now())
+        if isinstance(publication, PublishResult):
+            return publication
+        failure: Failure | None = None
+        proved = False
+        with anyio.move_on_after(budget):
+            failure = await publication.push_and_pull()
+            proved = True
+            await publication.clean_up()
+            return publication.result(failure)
+        # Timed out. The steps done so far are kept, the one that hung is named; a hung
+        # delete leaves the verdict of the push and pull as it was.
+        hung = publication.hung(budget)
+        await publication.clean_up_within(cleanup)
+        return publication.result(failure if proved else hung)
 
 
 async def with_publish(
@@ -84,8 +99,10 @@ async def with_publish(
     endpoint = ctx.inventory.entity("endpoints", target.entity_id)
     if not isinstance(endpoint, Endpoint) or endpoint.publish is None:
         return event
-    left = target.timeout_seconds - (time.perf_counter() - started)
-    result = await _run(ctx, endpoint, max(left, _MIN_PUBLISH_SECONDS))
+    elapsed = time.perf_counter() - started
+    budget = max(target.timeout_seconds - elapsed, _MIN_PUBLISH_SECONDS)
+    cleanup = target.timeout_seconds + _BACKSTOP_GRACE - elapsed - budget - _EVENT_MARGIN
+    result = await _run(ctx, endpoint, budget, cleanup)
     attributes = {**event.attributes.model_dump(), "publish": publish_attributes(result)}
     if event.attributes.verified and result.failure is not None:
         reason = result.failure.reason

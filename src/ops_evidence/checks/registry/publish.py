@@ -7,6 +7,8 @@ and the layer back and compare their digests with what was pushed (the registry'
 Then delete the manifest by digest: `202` is `deleted`; `405`, `400` or `UNSUPPORTED` is
 `disabled` (the registry keeps what was pushed; reported, not a failure); anything else is
 `failed`, also without failing the check, since push and pull are what it proves.
+With credentials declared, a registry that asks for none anywhere in the flow does not
+verify: the push proved nothing about the declared user.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
+import anyio
 import httpx
 
 from ops_evidence.checks.base import Failure
@@ -30,6 +33,8 @@ from ops_evidence.inventory.checks import RegistryPublishCheck
 from ops_evidence.inventory.secrets import SecretUnavailableError
 
 DeleteOutcome = Literal["deleted", "disabled", "failed", "skipped"]
+# A semicolon, not a colon: redaction reads `credentials: <word>` as a secret and masks it.
+UNEXERCISED = "the registry asked no credentials; the declared ones were not exercised"
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +88,7 @@ def _digest_failure(stage: str, what: str, expected: str, *observed: str | None)
 
 
 async def _push_blob(session: Session, repository: str, name: str, blob: Blob) -> Failure | None:
-    answer = await session.authorised("POST", f"/v2/{repository}/blobs/uploads/")
+    answer = await session.authorised(f"{name}-upload", "POST", f"/v2/{repository}/blobs/uploads/")
     location = answer.headers.get("location")
     failure = _step_failure("push", f"{name}-upload", answer, 202)
     if failure is None and not location:
@@ -93,7 +98,9 @@ async def _push_blob(session: Session, repository: str, name: str, blob: Blob) -
         return failure
     url = httpx.URL(session.base).join(location).copy_merge_params({"digest": blob.digest})
     headers = {"Content-Type": "application/octet-stream"}
-    answer = await session.authorised("PUT", str(url), headers=headers, content=blob.data)
+    answer = await session.authorised(
+        f"{name}-put", "PUT", str(url), headers=headers, content=blob.data
+    )
     failure = _step_failure("push", f"{name}-put", answer, 201) or _digest_failure(
         "push", name, blob.digest, answer.headers.get("docker-content-digest")
     )
@@ -104,7 +111,9 @@ async def _push_blob(session: Session, repository: str, name: str, blob: Blob) -
 async def _put_manifest(session: Session, repository: str, artifact: Artifact) -> Failure | None:
     url = f"/v2/{repository}/manifests/{artifact.tag}"
     headers = {"Content-Type": MANIFEST_TYPE}
-    answer = await session.authorised("PUT", url, headers=headers, content=artifact.manifest)
+    answer = await session.authorised(
+        "manifest-put", "PUT", url, headers=headers, content=artifact.manifest
+    )
     failure = _step_failure("push", "manifest-put", answer, 201) or _digest_failure(
         "push",
         "manifest",
@@ -123,7 +132,7 @@ async def _pull(session: Session, repository: str, artifact: Artifact) -> Failur
     )
     for name, path, expected, accept in pulls:
         answer = await session.authorised(
-            "GET", f"/v2/{repository}/{path}", headers={"Accept": accept}, follow=True
+            name, "GET", f"/v2/{repository}/{path}", headers={"Accept": accept}, follow=True
         )
         observed = digest_of(answer.body) if answer.status == 200 else None
         header = answer.headers.get("docker-content-digest")
@@ -137,7 +146,7 @@ async def _pull(session: Session, repository: str, artifact: Artifact) -> Failur
 
 
 async def _delete(session: Session, repository: str, digest: str) -> DeleteOutcome:
-    answer = await session.authorised("DELETE", f"/v2/{repository}/manifests/{digest}")
+    answer = await session.authorised("delete", "DELETE", f"/v2/{repository}/manifests/{digest}")
     outcome: DeleteOutcome = "failed"
     if answer.status == 202:
         outcome = "deleted"
@@ -172,10 +181,76 @@ async def _push_and_pull(session: Session, repository: str, artifact: Artifact) 
     )
 
 
-async def publish(
+@dataclass
+class Publication:
+    """One publish under way. Built outside any timeout, so a run cut short still has the
+    steps done, the step that hung (`session.pending`), and what it may have to delete."""
+
+    check: RegistryPublishCheck
+    artifact: Artifact
+    session: Session
+    delete: DeleteOutcome = "skipped"
+
+    @property
+    def pushed(self) -> bool:
+        """Whether the registry took the manifest (there is an image to delete)."""
+        return any(s.name == "manifest-put" and s.ok for s in self.session.steps)
+
+    async def push_and_pull(self) -> Failure | None:
+        """The flow up to the pull; None when it verified with the declared credentials."""
+        failure = await _push_and_pull(self.session, self.check.repository, self.artifact)
+        if failure is None and self.session.password is not None and self.session.scheme == "none":
+            # OPS-G05 asks for publishing with governed credentials: an anonymously writable
+            # registry proves that anyone can push, not that the declared user can.
+            failure = Failure.of("publish_failed", UNEXERCISED)
+        return failure
+
+    async def clean_up(self) -> None:
+        """Delete the pushed manifest, when declared and not done yet (may run again after
+        a timeout cut the first try)."""
+        if self.check.delete and self.pushed and self.delete == "skipped":
+            digest = self.artifact.manifest_digest
+            self.delete = await _delete(self.session, self.check.repository, digest)
+
+    async def clean_up_within(self, seconds: float) -> None:
+        """After a timeout: the delete, shielded from cancellation and bounded, so a hung
+        pull does not leave the pushed image behind; `failed` when it has no answer either."""
+        with anyio.move_on_after(max(seconds, 0.0), shield=True):
+            await self.clean_up()
+        if self.check.delete and self.pushed and self.delete == "skipped":
+            self.delete = "failed"
+            detail = f"no answer within {seconds:.1f}s after the timeout"
+            digest = self.artifact.manifest_digest
+            self.session.steps.append(Step("delete", None, False, digest, detail))
+
+    def hung(self, seconds: float) -> Failure:
+        """The timeout, naming the step with no answer, which is added to the steps."""
+        name = self.session.pending or "ping"
+        detail = f"no answer within the publish's {seconds:.1f}s"
+        self.session.steps.append(Step(name, None, False, detail=detail))
+        return Failure.of("timeout", f"{name} had no answer within {seconds:.1f}s")
+
+    def result(self, failure: Failure | None) -> PublishResult:
+        """What the publish showed so far."""
+        pushed = self.pushed
+        return PublishResult(
+            repository=self.check.repository,
+            tag=self.artifact.tag,
+            auth_scheme=self.session.scheme,
+            granted_scope=self.session.granted_scope,
+            steps=self.session.steps,
+            delete=self.delete,
+            manifest_digest=self.artifact.manifest_digest if pushed else None,
+            blob_digest=self.artifact.layer.digest,
+            failure=failure,
+        )
+
+
+def start(
     check: RegistryPublishCheck, base: str, client: httpx.AsyncClient, now: datetime
-) -> PublishResult:
-    """Run the flow against the registry at `base` (an origin); never raises."""
+) -> Publication | PublishResult:
+    """A publication to the registry at `base` (an origin), or the result of a password that
+    cannot be read."""
     artifact = make_artifact(now)
     try:
         password = check.password.read() if check.password is not None else None
@@ -183,19 +258,16 @@ async def publish(
         unavailable = Failure.of("secret_unavailable", str(exc))
         return PublishResult(check.repository, artifact.tag, failure=unavailable)
     session = Session(client, base.rstrip("/"), check.username, password)
-    failure = await _push_and_pull(session, check.repository, artifact)
-    pushed = any(s.name == "manifest-put" and s.ok for s in session.steps)
-    delete: DeleteOutcome = "skipped"
-    if check.delete and pushed:
-        delete = await _delete(session, check.repository, artifact.manifest_digest)
-    return PublishResult(
-        repository=check.repository,
-        tag=artifact.tag,
-        auth_scheme=session.scheme,
-        granted_scope=session.granted_scope,
-        steps=session.steps,
-        delete=delete,
-        manifest_digest=artifact.manifest_digest if pushed else None,
-        blob_digest=artifact.layer.digest,
-        failure=failure,
-    )
+    return Publication(check, artifact, session)
+
+
+async def publish(
+    check: RegistryPublishCheck, base: str, client: httpx.AsyncClient, now: datetime
+) -> PublishResult:
+    """Run the whole flow against the registry at `base` (an origin), unbounded; never raises."""
+    publication = start(check, base, client, now)
+    if isinstance(publication, PublishResult):
+        return publication
+    failure = await publication.push_and_pull()
+    await publication.clean_up()
+    return publication.result(failure)

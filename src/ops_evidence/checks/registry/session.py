@@ -2,6 +2,7 @@
 
 `GET /v2/` without credentials tells the scheme: 200 needs none, a `Basic` challenge takes the
 declared username and password on every request, a `Bearer` challenge names a token realm.
+When `/v2/` is open, the first later request that answers a challenge sets the scheme.
 The token is fetched from the realm (Basic credentials, `service`, `scope`) and fetched again
 for the scope a later `401` challenge names (distribution asks for `*` to delete). A token
 is only a claim: what it was granted is recorded when the realm or the token says, and only
@@ -95,6 +96,8 @@ class Session:
     steps: list[Step] = field(default_factory=list)
     scheme: AuthScheme = "none"
     granted_scope: str | None = None
+    # The step whose request is under way (or was last made): what a timeout names as hung.
+    pending: str | None = None
     _realm: dict[str, str] = field(default_factory=dict)
     _token: str | None = field(default=None, repr=False)
 
@@ -127,12 +130,22 @@ class Session:
             return Answer(failure=failure_from(exc, compact_url(target)))
         return Answer(response.status_code, response.headers, body)
 
-    async def authorised(self, method: str, url: str, **kwargs: Any) -> Answer:
-        """`send`, and once more with a new token when a Bearer challenge asks for a scope."""
+    async def authorised(self, step: str, method: str, url: str, **kwargs: Any) -> Answer:
+        """`send` for `step`, and once more with a new token when a Bearer challenge asks for
+        a scope, or with the declared credentials when a registry whose `/v2/` was open asks
+        Basic."""
+        self.pending = step
         answer = await self.send(method, url, **kwargs)
         found = challenge(answer.headers) if answer.status == 401 else None
+        if found is not None and self.scheme == "none" and found[0] in ("basic", "bearer"):
+            # An open `/v2/` does not make the rest open: the first request that asks decides.
+            self.scheme = "basic" if found[0] == "basic" else "bearer"
+            self._realm = found[1]
+            if self.scheme == "basic" and self.password is not None:
+                return await self.send(method, url, **kwargs)
         scope = found[1].get("scope") if found is not None and found[0] == "bearer" else None
         if self.scheme == "bearer" and scope and await self.fetch_token(scope):
+            self.pending = step
             answer = await self.send(method, url, **kwargs)
         return answer
 
@@ -145,6 +158,7 @@ class Session:
 
     async def ping(self) -> bool:
         """`GET /v2/` unauthenticated: learn the scheme from the answer (a step either way)."""
+        self.pending = "ping"
         answer = await self.send("GET", "/v2/", auth=False)
         found = challenge(answer.headers) if answer.status == 401 else None
         if found is not None and found[0] in ("basic", "bearer"):
@@ -168,6 +182,7 @@ class Session:
             self.steps.append(Step("token", None, False, detail=detail))
             return False
         params = {"scope": scope, **({"service": s} if (s := self._realm.get("service")) else {})}
+        self.pending = "token"
         answer = await self._token_request(realm, params)
         token = _token_of(answer)
         if token is None:
