@@ -85,3 +85,17 @@ def test_the_tls_countdown_alone_does_not_make_an_event_new() -> None:
     assert tls(30.1, "2027-01-02T00:00:00Z") == tls(29.9, "2027-01-02T00:00:00Z")
     assert tls(30.1, "2027-01-02T00:00:00Z") != tls(30.1, "2027-03-02T00:00:00Z")
     assert tls(2.9, "2026-12-06T00:00:00Z") != tls(2.9, "2026-12-06T00:00:00Z", verified=False)
+
+
+def test_a_publish_tag_and_digests_are_volatile_only_inside_the_publish() -> None:
+    """Each publish pushes a new image (new tag and digests): not a change. A `tag` or
+    `digest` outside `publish` (any other attribute of that name) still counts."""
+
+    def event(tag: str, digest: str, outside: str = "a") -> str:
+        step = {"name": "manifest-put", "status": 201, "digest": digest}
+        publish = {"verified": True, "tag": tag, "manifest_digest": digest, "steps": [step]}
+        attributes = {"verified": True, "publish": publish, "tag": outside, "digest": outside}
+        return fingerprint("ops-endpoint-verified", attributes)
+
+    assert event("t1", "sha256:1") == event("t2", "sha256:2")
+    assert event("t1", "sha256:1", outside="a") != event("t1", "sha256:1", outside="b")

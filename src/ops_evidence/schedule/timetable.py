@@ -25,9 +25,6 @@ from typing import Any
 # stable and does count; the verdict still changes when it falls below `min_days`.
 # A gate event's `evidence` names the runs it used (`run_id`, `observed_at`): new every probe
 # run, while the context keys used, the status and the reasons are what it asserts.
-# A publish (`ops-endpoint-verified`'s `publish`) pushes a new random image under a new tag on
-# every run: its tag and digests are new each time while the verdict is the same, so they are
-# left out too (every run would be emitted otherwise); each step's digest is `digest`.
 VOLATILE_ATTRIBUTES = frozenset(
     {
         "latency_ms",
@@ -36,20 +33,28 @@ VOLATILE_ATTRIBUTES = frozenset(
         "observed_at",
         "tls_days_remaining",
         "run_id",
-        "tag",
-        "digest",
-        "manifest_digest",
-        "blob_digest",
     }
 )
+# Volatile only inside one attribute, at any depth below it. A publish (`ops-endpoint-
+# verified`'s `publish`) pushes a new random image under a new tag on every run: its tag and
+# digests (each step's is `digest`) are new each time while the verdict is the same, so they
+# are left out there (every run would be emitted otherwise); a `tag` or `digest` anywhere
+# else still counts.
+VOLATILE_UNDER = {
+    "publish": VOLATILE_ATTRIBUTES | {"tag", "digest", "manifest_digest", "blob_digest"},
+}
 
 
-def _stable(value: Any) -> Any:
+def _stable(value: Any, volatile: frozenset[str] = VOLATILE_ATTRIBUTES) -> Any:
     """`value` without volatile keys at any depth: a per-address verdict has its own latency."""
     if isinstance(value, dict):
-        return {k: _stable(v) for k, v in value.items() if k not in VOLATILE_ATTRIBUTES}
+        return {
+            k: _stable(v, VOLATILE_UNDER.get(k, volatile))
+            for k, v in value.items()
+            if k not in volatile
+        }
     if isinstance(value, list):
-        return [_stable(item) for item in value]
+        return [_stable(item, volatile) for item in value]
     return value
 
 
