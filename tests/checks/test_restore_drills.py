@@ -6,7 +6,6 @@ fail the drill, and the drill folder is gone after every one of them."""
 from __future__ import annotations
 
 import gzip
-import os
 import shutil
 import subprocess
 import sys
@@ -21,7 +20,14 @@ import pytest
 from ops_evidence.checks.restore import drill as drill_module
 from ops_evidence.checks.restore.base import RestoreResult
 from ops_evidence.checks.restore.drill import DrillOutcome, run_drill
-from ops_evidence.checks.restore.scratch import MARKER, PREFIX, sweep
+from ops_evidence.checks.restore.scratch import (
+    MARKER,
+    PREFIX,
+    STAGING,
+    own_identity,
+    start_time,
+    sweep,
+)
 from ops_evidence.inventory.checks import BackupCheck
 from ops_evidence.inventory.models import Backup
 from ops_evidence.inventory.restore import RestoreDrill
@@ -341,18 +347,59 @@ async def test_default_scratch_inside_a_live_path_is_refused(tmp_path: Path) -> 
     assert not (folder / "scratch").exists()
 
 
+def marked(root: Path, name: str, pid: int, started: str | None) -> Path:
+    """A drill folder under `root` whose marker names `pid` and its start time."""
+    folder = root / f"{PREFIX}{name}"
+    (folder / "restore").mkdir(parents=True)
+    (folder / MARKER).write_text(f"{pid} {started}\n")
+    return folder
+
+
 def test_sweep_removes_only_abandoned_marked_folders(tmp_path: Path) -> None:
-    """The start-up sweep removes a marked folder whose process is gone, and keeps an
-    unmarked folder and a marked folder of a live process."""
+    """The start-up sweep removes a marked folder whose process is gone, one of our own pid
+    with another start time (pid 1 of a restarted container), and a staging folder of a
+    dead process; it keeps an unmarked folder, our own live drill's and a live other
+    process's."""
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
-    for name, pid in (("dead", dead.pid), ("alive", os.getpid())):
-        folder = tmp_path / f"{PREFIX}{name}"
-        (folder / "restore").mkdir(parents=True)
-        (folder / MARKER).write_text(f"{pid}\n")
-    (tmp_path / f"{PREFIX}unmarked").mkdir()
-    assert sweep(tmp_path) == [tmp_path / f"{PREFIX}dead"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == [f"{PREFIX}alive", f"{PREFIX}unmarked"]
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        pid, started = own_identity()
+        assert start_time(other.pid) is not None
+        marked(tmp_path, "dead", dead.pid, "1")
+        marked(tmp_path, "restarted", pid, str(int(started) - 1))
+        marked(tmp_path, "alive", pid, started)
+        marked(tmp_path, "other", other.pid, start_time(other.pid))
+        (tmp_path / f"{STAGING}{dead.pid}-1-b-run1" / "restore").mkdir(parents=True)
+        (tmp_path / f"{PREFIX}unmarked").mkdir()
+        assert sweep(tmp_path) == [
+            tmp_path / f"{STAGING}{dead.pid}-1-b-run1",
+            tmp_path / f"{PREFIX}dead",
+            tmp_path / f"{PREFIX}restarted",
+        ]
+    finally:
+        other.kill()
+        other.wait()
+    kept = sorted(p.name for p in tmp_path.iterdir())
+    assert kept == [f"{PREFIX}{name}" for name in ("alive", "other", "unmarked")]
+
+
+async def test_a_drill_folder_is_marked_with_pid_and_start_time(tmp_path: Path) -> None:
+    """A drill's folder appears under its drill name already marked (pid and start time),
+    and no staging folder remains beside it."""
+    seen: list[str] = []
+
+    async def look(_c: BackupCheck, _d: RestoreDrill, target: Path, _t: float) -> RestoreResult:
+        seen.append((target.parent / MARKER).read_text())
+        seen.extend(p.name for p in target.parent.parent.iterdir())
+        return RestoreResult()
+
+    item = backup(files_check(dumps(tmp_path)))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(drill_module.RESTORERS, "files", look)
+        await drill(item, tmp_path / "s")
+    pid, started = own_identity()
+    assert seen == [f"{pid} {started}\n", f"{PREFIX}b-run1"]
 
 
 async def test_pgbackrest_restore_and_sanity_query(

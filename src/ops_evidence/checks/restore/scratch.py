@@ -1,13 +1,23 @@
 """The drill folder: `<scratch>/ops-evidence-drill-<backup>-<run>/`, marked, measured, removed.
 
-The marker file holds the drilling process's pid. A drill killed outright (SIGKILL, a lost
-node) cannot remove its folder, so the next start sweeps the scratch: it removes only marked
-folders whose process is gone, never anything else found there, and never a running drill's.
+The marker file holds the drilling process's pid and its start time (field 22 of
+`/proc/<pid>/stat`). A drill killed outright (SIGKILL, a lost node) cannot remove its
+folder, so the next start sweeps the scratch: it removes only marked folders whose process
+is gone, never anything else found there, and never a running drill's. The start time is
+what tells a restarted container's pid 1 from the pid 1 that made the folder: a folder is
+abandoned when its pid has no `/proc` entry or that process started at another time.
+
+A folder is never visible unmarked: it is made under a staging name that itself carries the
+pid and start time (`.ops-evidence-drill-new-<pid>-<start>-<name>`), marked (the marker
+written under a temp name, then renamed), and only then renamed to its drill name; the sweep
+reads a staging folder's name as its marker.
 """
 
 from __future__ import annotations
 
+import functools
 import os
+import re
 import shutil
 import stat
 from dataclasses import dataclass
@@ -17,6 +27,31 @@ import anyio.to_thread
 
 PREFIX = "ops-evidence-drill-"
 MARKER = ".ops-evidence-drill"
+STAGING = ".ops-evidence-drill-new-"
+_STAGED = re.compile(rf"^{re.escape(STAGING)}(\d+)-(\d+)-")
+
+
+def start_time(pid: int) -> str | None:
+    """The process's start time in clock ticks since boot (field 22 of `/proc/<pid>/stat`),
+    or None when the pid has no `/proc` entry."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # Field 2 (the command) is in parentheses and may hold spaces: count from after it.
+    fields = text.rpartition(")")[2].split()
+    return fields[19] if len(fields) > 19 else None
+
+
+@functools.cache
+def _started(pid: int) -> str:
+    # Read once per process: its start time never changes ("0" without a /proc to read).
+    return start_time(pid) or "0"
+
+
+def own_identity() -> tuple[int, str]:
+    """This process's pid and start time, as its markers hold them."""
+    return os.getpid(), _started(os.getpid())
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,14 +66,26 @@ class DrillPlace:
         return self.folder / "restore"
 
 
+def _mark(folder: Path) -> None:
+    # Temp name then rename: a marker is never seen half written.
+    pid, started = own_identity()
+    temp = folder / f"{MARKER}.tmp"
+    temp.write_text(f"{pid} {started}\n")
+    temp.replace(folder / MARKER)
+
+
 def _make(root: Path, name: str) -> DrillPlace:
     root.mkdir(parents=True, exist_ok=True, mode=0o700)
     folder = root / f"{PREFIX}{name}"
-    folder.mkdir(mode=0o700)
-    (folder / MARKER).write_text(f"{os.getpid()}\n")
-    place = DrillPlace(folder)
-    place.target.mkdir()
-    return place
+    if folder.exists():
+        raise FileExistsError(17, "File exists", str(folder))
+    pid, started = own_identity()
+    staged = root / f"{STAGING}{pid}-{started}-{name}"
+    staged.mkdir(mode=0o700)
+    _mark(staged)
+    (staged / "restore").mkdir()
+    staged.rename(folder)
+    return DrillPlace(folder)
 
 
 async def make_place(root: Path, name: str) -> DrillPlace:
@@ -91,24 +138,22 @@ async def count_files(folder: Path) -> tuple[int, int]:
     return await anyio.to_thread.run_sync(_count, folder)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # someone else's live process
-    return True
+def _gone(pid: int, started: str) -> bool:
+    """The process that wrote (pid, start time) is no longer running: no `/proc` entry for
+    the pid, or one that started at another time (the pid reused, as pid 1 after a restart)."""
+    return start_time(pid) != started
 
 
 def _abandoned(folder: Path) -> bool:
+    if staged := _STAGED.match(folder.name):
+        return _gone(int(staged[1]), staged[2])
     try:
-        pid = int((folder / MARKER).read_text().strip())
+        pid, started = (folder / MARKER).read_text().split()
+        return _gone(int(pid), started)
     except FileNotFoundError:
         return False  # not ours: never touched
     except (OSError, ValueError):
-        return True  # ours (marked) but unreadable: the drill died writing it
-    return pid != os.getpid() and not _alive(pid)
+        return True  # ours (marked) but unreadable or another format: no live drill wrote it
 
 
 def sweep(root: Path) -> list[Path]:
@@ -116,7 +161,8 @@ def sweep(root: Path) -> list[Path]:
     if not root.is_dir():
         return []
     removed = []
-    for folder in sorted(root.glob(f"{PREFIX}*")):
+    found = [*root.glob(f"{PREFIX}*"), *root.glob(f"{STAGING}*")]
+    for folder in sorted(found):
         if folder.is_dir() and not folder.is_symlink() and _abandoned(folder) and _remove(folder):
             removed.append(folder)
     return removed
