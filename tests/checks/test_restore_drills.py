@@ -6,11 +6,12 @@ fail the drill, and the drill folder is gone after every one of them."""
 from __future__ import annotations
 
 import gzip
+import os
 import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from ops_evidence.checks.restore.scratch import (
     PREFIX,
     STAGING,
     own_identity,
+    remove_folder,
     start_time,
     sweep,
 )
@@ -35,6 +37,7 @@ from tests import backup_tools
 from tests.support import require_tool
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration]
+NOBODY = 65534
 DATA_BYTES = len("evidence\n" * 100)
 
 
@@ -400,6 +403,75 @@ async def test_a_drill_folder_is_marked_with_pid_and_start_time(tmp_path: Path) 
         await drill(item, tmp_path / "s")
     pid, started = own_identity()
     assert seen == [f"{pid} {started}\n", f"{PREFIX}b-run1"]
+
+
+def as_unprivileged(action: Callable[[], bool]) -> bool:
+    """`action()` as an unprivileged user: root reads and empties any folder whatever its
+    mode, so under root it runs in a forked child that became `nobody` first."""
+    if os.geteuid() != 0:
+        return action()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child reports by its exit status
+        try:
+            os.setgid(NOBODY)
+            os.setuid(NOBODY)
+            os._exit(0 if action() else 1)
+        except BaseException:  # noqa: BLE001 - the child must exit, never return to pytest
+            os._exit(2)
+    _pid, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) in (0, 1), "the action raised"
+    return os.waitstatus_to_exitcode(status) == 0
+
+
+@pytest.fixture
+def shared_tmp() -> Iterator[Path]:
+    """A folder an unprivileged child can reach and own (pytest's temp folder is 0700)."""
+    root = Path(tempfile.mkdtemp(prefix="oe-modes-", dir="/tmp"))
+    root.chmod(0o755)
+    if os.geteuid() == 0:
+        os.chown(root, NOBODY, NOBODY)
+    yield root
+    subprocess.run(["chmod", "-R", "u+rwx", str(root)], check=False)
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def locked_drill_folder(root: Path) -> Path:
+    """A drill folder whose restore holds a 0o000 folder and a 0o300 (no read) folder, each
+    with a file and a subfolder inside, owned by the unprivileged user under root."""
+    folder = root / f"{PREFIX}locked"
+    for mode_name in ("none", "wx"):
+        inner = folder / "restore" / mode_name
+        (inner / "sub").mkdir(parents=True)
+        (inner / "sub" / "file").write_text("row\n")
+        (inner / "file").write_text("row\n")
+    if os.geteuid() == 0:
+        for path in [folder, *folder.rglob("*")]:
+            os.chown(path, NOBODY, NOBODY)
+    (folder / "restore" / "none" / "sub").chmod(0o000)
+    (folder / "restore" / "none").chmod(0o000)
+    (folder / "restore" / "wx").chmod(0o300)
+    return folder
+
+
+def test_restored_folders_without_read_or_any_permission_are_removed(shared_tmp: Path) -> None:
+    """A restored 0o000 folder and a 0o300 folder (write and search, no read) do not stop
+    the removal: the drill folder is gone."""
+    folder = locked_drill_folder(shared_tmp)
+    assert as_unprivileged(lambda: remove_folder(folder))
+    assert not folder.exists()
+
+
+def test_a_folder_that_cannot_be_removed_is_reported_not_raised(shared_tmp: Path) -> None:
+    """A drill folder the process may not remove (its parent is not writable to it) is
+    reported as not removed, and neither the removal nor the sweep raises."""
+    parent = shared_tmp / "readonly"
+    parent.mkdir(mode=0o755)
+    folder = locked_drill_folder(parent)
+    (folder / MARKER).write_text("1 0\n")  # pid 1 that started at another time: abandoned
+    if os.geteuid() != 0:
+        parent.chmod(0o555)
+    assert not as_unprivileged(lambda: remove_folder(folder) or bool(sweep(parent)))
+    assert folder.exists()
 
 
 async def test_pgbackrest_restore_and_sanity_query(

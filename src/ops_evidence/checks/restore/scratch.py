@@ -24,10 +24,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import anyio.to_thread
+import structlog
 
 PREFIX = "ops-evidence-drill-"
 MARKER = ".ops-evidence-drill"
 STAGING = ".ops-evidence-drill-new-"
+log = structlog.get_logger("ops_evidence.checks")
 _STAGED = re.compile(rf"^{re.escape(STAGING)}(\d+)-(\d+)-")
 
 
@@ -93,26 +95,32 @@ async def make_place(root: Path, name: str) -> DrillPlace:
     return await anyio.to_thread.run_sync(_make, root, name)
 
 
-def _writable_then_retry(function: object, path: str, _exc: object) -> None:
-    # A restore keeps the backed-up modes: a read-only folder must be made writable to empty it.
-    parent = Path(path).parent
-    parent.chmod(parent.stat().st_mode | stat.S_IWUSR | stat.S_IXUSR)
-    if callable(function):
-        function(path)
+def _open_up(folder: Path) -> None:
+    # A restore keeps the backed-up modes (0o000, 0o300 folders): every folder, the root
+    # first, is made 0700 before it is entered (topdown), so rmtree can list and empty it.
+    # Links are never followed: a restored link to a live folder must not be chmod-ed.
+    folder.chmod(0o700)
+    for _path, dirs, _files, dirfd in os.fwalk(folder, follow_symlinks=False):
+        for name in dirs:
+            if stat.S_ISDIR(os.stat(name, dir_fd=dirfd, follow_symlinks=False).st_mode):
+                os.chmod(name, 0o700, dir_fd=dirfd)
 
 
-def _remove(folder: Path) -> bool:
-    if folder.exists():
-        shutil.rmtree(folder, onerror=_writable_then_retry)
+def remove_folder(folder: Path) -> bool:
+    """Remove `folder`; True when it is gone. Never raises: a failure is logged."""
+    try:
+        if folder.is_symlink() or not folder.exists():
+            return not folder.exists()
+        _open_up(folder)
+        shutil.rmtree(folder)
+    except Exception as exc:  # noqa: BLE001 - a drill's removal must report, never raise
+        log.warning("restore_scratch_remove_failed", path=str(folder), error=type(exc).__name__)
     return not folder.exists()
 
 
 async def remove_place(place: DrillPlace) -> bool:
-    """Remove the drill folder; True only when it is gone afterwards."""
-    try:
-        return await anyio.to_thread.run_sync(_remove, place.folder)
-    except OSError:
-        return not place.folder.exists()
+    """Remove the drill folder; True only when it is gone afterwards. Never raises."""
+    return await anyio.to_thread.run_sync(remove_folder, place.folder)
 
 
 def size_of(folder: Path) -> int:
@@ -156,13 +164,24 @@ def _abandoned(folder: Path) -> bool:
         return True  # ours (marked) but unreadable or another format: no live drill wrote it
 
 
+def _swept(folder: Path) -> bool:
+    try:
+        if not folder.is_dir() or folder.is_symlink() or not _abandoned(folder):
+            return False
+    except Exception as exc:  # noqa: BLE001 - one odd entry must not stop the sweep
+        log.warning("restore_scratch_remove_failed", path=str(folder), error=type(exc).__name__)
+        return False
+    return remove_folder(folder)
+
+
 def sweep(root: Path) -> list[Path]:
-    """Remove the drill folders under `root` that a dead process left; the ones removed."""
-    if not root.is_dir():
+    """Remove the drill folders under `root` that a dead process left; the ones removed.
+    Never raises: a folder that cannot be read or removed is logged and left."""
+    try:
+        if not root.is_dir():
+            return []
+        found = sorted([*root.glob(f"{PREFIX}*"), *root.glob(f"{STAGING}*")])
+    except Exception as exc:  # noqa: BLE001 - an unreadable scratch root must not stop a start
+        log.warning("restore_scratch_remove_failed", path=str(root), error=type(exc).__name__)
         return []
-    removed = []
-    found = [*root.glob(f"{PREFIX}*"), *root.glob(f"{STAGING}*")]
-    for folder in sorted(found):
-        if folder.is_dir() and not folder.is_symlink() and _abandoned(folder) and _remove(folder):
-            removed.append(folder)
-    return removed
+    return [folder for folder in found if _swept(folder)]
