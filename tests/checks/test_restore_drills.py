@@ -21,6 +21,7 @@ import pytest
 from ops_evidence.checks.restore import drill as drill_module
 from ops_evidence.checks.restore.base import RestoreResult
 from ops_evidence.checks.restore.drill import DrillOutcome, run_drill
+from ops_evidence.checks.restore.pgbackrest import restore_argv
 from ops_evidence.checks.restore.scratch import (
     MARKER,
     PREFIX,
@@ -30,7 +31,7 @@ from ops_evidence.checks.restore.scratch import (
     start_time,
     sweep,
 )
-from ops_evidence.inventory.checks import BackupCheck
+from ops_evidence.inventory.checks import BackupCheck, PgBackRestBackup
 from ops_evidence.inventory.models import Backup
 from ops_evidence.inventory.restore import RestoreDrill
 from tests import backup_tools
@@ -490,6 +491,31 @@ async def test_pgbackrest_restore_and_sanity_query(
     assert "sanity query: 3 rows" in result.check_result  # postgres, template0, template1
     assert outcome.scratch_removed
     assert socket_folders() == []
+    assert leftovers(scratch_in_tmp) == []
+
+
+def test_pgbackrest_restore_maps_every_tablespace_into_the_drill_folder(tmp_path: Path) -> None:
+    """The restore's argv always maps all tablespaces into `<drill folder>/tablespaces`."""
+    check = backup({"kind": "pgbackrest", "stanza": "demo"}).check
+    assert isinstance(check, PgBackRestBackup)
+    argv = restore_argv(check, tmp_path / "drill" / "restore", "20260101-000000F")
+    assert f"--tablespace-map-all={tmp_path / 'drill' / 'tablespaces'}" in argv
+    assert f"--pg1-path={tmp_path / 'drill' / 'restore'}" in argv
+
+
+async def test_pgbackrest_tablespace_is_restored_into_scratch(
+    pgbackrest: backup_tools.PgBackRest, scratch_in_tmp: Path
+) -> None:
+    """A table in a tablespace outside the data directory is restored and queried from the
+    drill folder; the tablespace's original location is left as it was."""
+    before = sorted(str(p) for p in pgbackrest.tablespace.rglob("*"))
+    check = {"kind": "pgbackrest", "stanza": pgbackrest.stanza, "config": str(pgbackrest.config)}
+    item = backup(check, sanity_query="select n from in_tablespace", run_as="postgres")
+    outcome = await drill(item, scratch_in_tmp, budget=180)
+    assert outcome.result.failure is None, outcome.result.failure
+    assert outcome.result.check_result is not None
+    assert "sanity query: 1 rows" in outcome.result.check_result
+    assert sorted(str(p) for p in pgbackrest.tablespace.rglob("*")) == before
     assert leftovers(scratch_in_tmp) == []
 
 

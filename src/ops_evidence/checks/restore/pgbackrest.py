@@ -4,8 +4,9 @@ start PostgreSQL on it (`postgres.py`: a private socket, no TCP) and run the que
 
 The newest backup's label and stop time come from `info`, as for the reader. The restore
 is `--type=immediate --target-action=promote` (recover to the backup's consistent point,
-then open) with `--pg1-path` pointing at scratch, so the stanza's live data directory is
-never written. PostgreSQL refuses to run as root: a service running as root declares
+then open) with `--pg1-path` pointing at scratch and `--tablespace-map-all` at the drill
+folder's `tablespaces/`, so neither the stanza's live data directory nor a tablespace's
+original location is written. PostgreSQL refuses to run as root: a service running as root declares
 `run_as` (e.g. `postgres`), and the drill folder is handed to that user.
 """
 
@@ -55,11 +56,25 @@ async def restore_pgbackrest(
     return await _restore_and_query(check, drill, target, Runner(drill.run_as, timeout), found)
 
 
+def tablespaces(target: Path) -> Path:
+    """Where the restore puts every tablespace: inside the drill folder, never where the
+    backed-up cluster kept them (pgBackRest's default)."""
+    return target.parent / "tablespaces"
+
+
+def restore_argv(check: PgBackRestBackup, target: Path, label: str) -> list[str]:
+    """`pgbackrest restore` of backup `label` into `target`, its tablespaces beside it."""
+    argv = [*_base(check), f"--pg1-path={target}", f"--tablespace-map-all={tablespaces(target)}"]
+    argv += [f"--set={label}", "--type=immediate", "--target-action=promote"]
+    return [*argv, "--archive-mode=off", "restore"]
+
+
 def _hand_over(target: Path, runner: Runner) -> None:
     # The user must reach the drill folder: the scratch root gets search (not read) for others.
     root = target.parent.parent
     root.chmod(root.stat().st_mode | stat.S_IXGRP | stat.S_IXOTH)
-    runner.give(target.parent, target)
+    tablespaces(target).mkdir(mode=0o700)
+    runner.give(target.parent, target, tablespaces(target))
 
 
 async def _restore_and_query(
@@ -69,9 +84,7 @@ async def _restore_and_query(
     if bin_dir is None:
         return replace(found, failure=Failure.of("tool_missing", "no PostgreSQL bin folder"))
     _hand_over(target, runner)
-    argv = [*_base(check), f"--pg1-path={target}", f"--set={found.archive_name}"]
-    argv += ["--type=immediate", "--target-action=promote", "--archive-mode=off", "restore"]
-    result = await runner.run(argv)
+    result = await runner.run(restore_argv(check, target, found.archive_name or ""))
     if result.failure is not None or result.returncode != 0:
         line = result.failure.message if result.failure else result.stderr_line
         return replace(found, failure=Failure.of("restore_failed", f"pgbackrest restore: {line}"))
