@@ -19,7 +19,7 @@ import anyio
 import pytest
 
 from ops_evidence.checks.restore import drill as drill_module
-from ops_evidence.checks.restore.base import RestoreResult
+from ops_evidence.checks.restore.base import RestoreResult, compare_checksums
 from ops_evidence.checks.restore.drill import DrillOutcome, run_drill
 from ops_evidence.checks.restore.pgbackrest import restore_argv
 from ops_evidence.checks.restore.scratch import (
@@ -127,6 +127,24 @@ async def test_restic_good_snapshot_passes(restic_repo: Path, tmp_path: Path) ->
     assert "read-data-subset=100%" in result.check_result
     assert outcome.scratch_removed
     assert leftovers(tmp_path / "scratch") == []
+
+
+async def test_a_restored_symlink_out_of_the_restore_is_not_a_match(tmp_path: Path) -> None:
+    """A sampled file whose restored copy is a link to the live file (an absolute path) is
+    not matched: it would compare the live file with itself."""
+    live = tmp_path / "live" / "file.txt"
+    live.parent.mkdir()
+    live.write_text("evidence\n")
+    target = tmp_path / "restore"
+    copy = target / live.relative_to("/")
+    copy.parent.mkdir(parents=True)
+    copy.symlink_to(live)
+    [checksum] = await compare_checksums([live], target)
+    assert (checksum.matched, checksum.detail) == (False, "outside the restore (symlink)")
+    copy.unlink()
+    copy.write_text("evidence\n")
+    [checksum] = await compare_checksums([live], target)
+    assert (checksum.matched, checksum.detail) == (True, None)
 
 
 async def test_restic_damaged_pack_fails(restic_repo: Path, tmp_path: Path) -> None:
