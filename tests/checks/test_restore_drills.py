@@ -260,7 +260,7 @@ def files_check(folder: Path, pattern: str = "*.gz") -> dict[str, Any]:
 
 
 async def test_files_gzip_and_command(tmp_path: Path) -> None:
-    """The newest gzip file is copied into scratch, read to its end, and a declared
+    """The newest gzip file is copied into scratch, tested with `gzip -t`, and a declared
     command runs on the copy."""
     folder = tmp_path / "dumps"
     folder.mkdir()
@@ -271,7 +271,7 @@ async def test_files_gzip_and_command(tmp_path: Path) -> None:
     assert outcome.result.failure is None, outcome.result.failure
     assert outcome.result.archive_name == "a.sql.gz"
     assert outcome.result.check_result is not None
-    assert "read to the end, 500 bytes" in outcome.result.check_result
+    assert outcome.result.check_result == f"gzip -t: ok; {gzip_bin}: exit 0"
     assert leftovers(tmp_path / "s") == []
 
 
@@ -283,6 +283,17 @@ async def test_files_truncated_gzip_fails(tmp_path: Path) -> None:
     outcome = await drill(backup(files_check(folder)), tmp_path / "s")
     assert outcome.result.failure is not None
     assert outcome.result.failure.reason == "integrity_failed"
+
+
+async def test_files_gzip_inflating_past_max_size_passes(tmp_path: Path) -> None:
+    """A small gzip file that inflates far past `max_size` passes: only the copy takes
+    space in scratch (nothing decompressed is written)."""
+    folder = tmp_path / "dumps"
+    folder.mkdir()
+    (folder / "a.sql.gz").write_bytes(gzip.compress(b"\0" * 4_000_000))
+    outcome = await drill(backup(files_check(folder), max_size="1MiB"), tmp_path / "s")
+    assert outcome.result.failure is None, outcome.result.failure
+    assert outcome.result.check_result == "gzip -t: ok"
 
 
 async def test_files_zstd(tmp_path: Path) -> None:
