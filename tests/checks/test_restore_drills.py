@@ -19,7 +19,7 @@ import anyio
 import pytest
 
 from ops_evidence.checks.restore import drill as drill_module
-from ops_evidence.checks.restore.base import RestoreResult, compare_checksums
+from ops_evidence.checks.restore.base import RestoreResult, compare_checksums, reserve
 from ops_evidence.checks.restore.drill import DrillOutcome, run_drill
 from ops_evidence.checks.restore.pgbackrest import restore_argv
 from ops_evidence.checks.restore.scratch import (
@@ -370,6 +370,56 @@ async def test_growth_past_max_size_is_cancelled(
     assert leftovers(tmp_path / "s") == []
 
 
+async def test_growth_found_when_the_restorer_returns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A restore that writes past `max_size` and returns before the watcher's next poll is
+    still `over_max_size`: the folder is measured once more after the restorer."""
+
+    async def burst(
+        _check: BackupCheck, _drill: RestoreDrill, target: Path, _t: float
+    ) -> RestoreResult:
+        (target / "big").write_bytes(b"\0" * 4096)  # no await: the watcher never polls
+        return RestoreResult()
+
+    monkeypatch.setitem(drill_module.RESTORERS, "files", burst)
+    outcome = await drill(backup(files_check(dumps(tmp_path)), max_size=1024), tmp_path / "s")
+    assert outcome.result.failure is not None
+    assert outcome.result.failure.reason == "over_max_size"
+    assert leftovers(tmp_path / "s") == []
+
+
+def test_the_free_space_reserve() -> None:
+    """A restore must leave 256 MiB free, or 5% of a volume smaller than 5 GiB."""
+    assert reserve(100 * 2**20) == 5 * 2**20
+    assert reserve(2**40) == 256 * 2**20
+
+
+async def test_a_restore_larger_than_the_free_space_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A backup that fits `max_size` but not the scratch volume's free space less the
+    reserve fails as `no_space` before it is copied; one that fits passes."""
+    folder = dumps(tmp_path)
+    size = (folder / "a.sql.gz").stat().st_size
+    total = 2**40
+    free = [size + reserve(total) - 1]
+
+    def usage(_path: object) -> shutil._ntuple_diskusage:
+        return shutil._ntuple_diskusage(total, total - free[0], free[0])
+
+    monkeypatch.setattr(shutil, "disk_usage", usage)
+    outcome = await drill(backup(files_check(folder)), tmp_path / "s")
+    failure = outcome.result.failure
+    assert failure is not None
+    assert failure.reason == "no_space"
+    assert f"restore is {size} bytes" in failure.message
+    assert outcome.result.files_restored is None
+    free[0] += 1
+    outcome = await drill(backup(files_check(folder)), tmp_path / "s")
+    assert outcome.result.failure is None, outcome.result.failure
+
+
 async def test_default_scratch_inside_a_live_path_is_refused(tmp_path: Path) -> None:
     """A scratch root inside the backup folder is refused at drill time too (the default,
     under the state dir, cannot be checked when the inventory loads); nothing is made."""
@@ -545,6 +595,22 @@ async def test_pgbackrest_tablespace_is_restored_into_scratch(
     assert outcome.result.check_result is not None
     assert "sanity query: 1 rows" in outcome.result.check_result
     assert sorted(str(p) for p in pgbackrest.tablespace.rglob("*")) == before
+    assert leftovers(scratch_in_tmp) == []
+
+
+async def test_pgbackrest_backup_over_max_size_is_refused_before(
+    pgbackrest: backup_tools.PgBackRest, scratch_in_tmp: Path
+) -> None:
+    """The newest backup's size (`info.size`) over `max_size` fails the restore before
+    anything is restored."""
+    check = {"kind": "pgbackrest", "stanza": pgbackrest.stanza, "config": str(pgbackrest.config)}
+    item = backup(check, sanity_query="select 1", run_as="postgres", max_size="1MiB")
+    outcome = await drill(item, scratch_in_tmp, budget=180)
+    failure = outcome.result.failure
+    assert failure is not None
+    assert failure.reason == "over_max_size"
+    assert "scratch over max_size: restore is" in failure.message
+    assert outcome.result.files_restored is None
     assert leftovers(scratch_in_tmp) == []
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import anyio.to_thread
 
 from ops_evidence.checks.base import Failure
-from ops_evidence.checks.restore.base import RestoreResult, too_large
+from ops_evidence.checks.restore.base import RestoreResult, refuse_size
 from ops_evidence.checks.subprocess import run_tool
 from ops_evidence.inventory.checks import FilesBackup
 from ops_evidence.inventory.restore import RestoreDrill
@@ -67,8 +67,8 @@ async def restore_files(
             archive_name=newest.name,
             artifact_time=datetime.fromtimestamp(stat.st_mtime, UTC),
         )
-        if stat.st_size > drill.max_size:
-            return replace(found, failure=too_large(stat.st_size, drill.max_size))
+        if refused := refuse_size(stat.st_size, drill.max_size, target):
+            return replace(found, failure=refused)
         copy = Path(await anyio.to_thread.run_sync(shutil.copy2, newest, target / newest.name))
     except OSError as exc:
         return replace(found, failure=Failure.of("io_error", f"{check.path}: {exc.strerror}"))
