@@ -624,5 +624,20 @@ async def test_pgbackrest_failing_sanity_query(
     outcome = await drill(item, scratch_in_tmp, budget=180)
     assert outcome.result.failure is not None
     assert outcome.result.failure.reason == "sanity_failed"
-    assert "no_such_table" in outcome.result.failure.message
+    assert outcome.result.failure.message == "psql exited 1 (SQLSTATE 42P01)"
     assert leftovers(scratch_in_tmp) == []
+
+
+async def test_a_failing_sanity_query_quotes_no_row_value(
+    pgbackrest: backup_tools.PgBackRest, scratch_in_tmp: Path
+) -> None:
+    """A query failing on a restored value (a database name cast to int: PostgreSQL's
+    message quotes the value) fails with psql's exit status and SQLSTATE, not the value."""
+    check = {"kind": "pgbackrest", "stanza": pgbackrest.stanza, "config": str(pgbackrest.config)}
+    item = backup(check, sanity_query="select datname::int from pg_database", run_as="postgres")
+    outcome = await drill(item, scratch_in_tmp, budget=180)
+    failure = outcome.result.failure
+    assert failure is not None
+    assert failure.reason == "sanity_failed"
+    assert failure.message == "psql exited 1 (SQLSTATE 22P02)"
+    assert "template" not in failure.message
