@@ -200,6 +200,25 @@ async def test_borg_good_archive_passes(
     assert leftovers(tmp_path / "s") == []
 
 
+async def test_borg_hard_linked_file_counts_its_bytes_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file hard-linked twice in the archive is two restored files but its bytes once, as
+    borg's original size counts it: the restore is complete."""
+    binary = require_tool("borg", "borgbackup")
+    data = tmp_path / "src" / "data"
+    data.mkdir(parents=True)
+    (data / "file.txt").write_text("evidence\n" * 100)
+    os.link(data / "file.txt", data / "twin.txt")
+    monkeypatch.setenv("BORG_BASE_DIR", str(tmp_path / "src" / "borg-base"))
+    repo = backup_tools.borg_repo(tmp_path / "src", binary, when=None)
+    monkeypatch.setenv("BORG_PW", backup_tools.BORG_PASSPHRASE)
+    outcome = await drill(backup(borg_check(repo)), tmp_path / "s")
+    result = outcome.result
+    assert result.failure is None, result.failure
+    assert (result.files_restored, result.bytes_restored) == (2, DATA_BYTES)
+
+
 async def test_borg_dry_run_restores_nothing(
     borg_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

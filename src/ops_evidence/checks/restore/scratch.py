@@ -137,12 +137,14 @@ def size_of(folder: Path) -> int:
 
 def _count(folder: Path) -> tuple[int, int]:
     files = [p for p in folder.rglob("*") if p.is_file() and not p.is_symlink()]
-    return len(files), sum(p.stat().st_size for p in files)
+    # A hard-linked file's bytes once, as the tools count them (borg's original size).
+    sizes = {(s.st_dev, s.st_ino): s.st_size for s in (p.stat() for p in files)}
+    return len(files), sum(sizes.values())
 
 
 async def count_files(folder: Path) -> tuple[int, int]:
-    """Regular files and their bytes under `folder` (in a worker thread: a restored data
-    directory has thousands)."""
+    """Regular files (each path) and their bytes (each hard-linked file once) under `folder`
+    (in a worker thread: a restored data directory has thousands)."""
     return await anyio.to_thread.run_sync(_count, folder)
 
 
