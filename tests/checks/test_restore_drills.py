@@ -8,6 +8,7 @@ from __future__ import annotations
 import gzip
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -512,6 +513,7 @@ def as_unprivileged(action: Callable[[], bool]) -> bool:
     child = os.fork()
     if child == 0:  # pragma: no cover - the child reports by its exit status
         try:
+            signal.alarm(30)  # a child stuck on a lock a thread held at fork dies, not hangs
             os.setgid(NOBODY)
             os.setuid(NOBODY)
             os._exit(0 if action() else 1)
