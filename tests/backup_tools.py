@@ -77,6 +77,8 @@ class PgBackRest:
 
     config: Path
     stanza: str
+    # A tablespace outside the data directory, holding table `in_tablespace` (one row).
+    tablespace: Path
 
 
 def _as_postgres(argv: list[str]) -> list[str]:
@@ -117,6 +119,18 @@ def _start_postgres(pg_bin: Path, data: Path, folder: Path, options: str) -> Non
     )
 
 
+def _make_tablespace(pg_bin: Path, socket: Path, port: int, location: Path) -> None:
+    """A tablespace at `location` with one table of one row (a restore must not write there)."""
+    subprocess.run(_as_postgres(["mkdir", "-m", "0700", str(location)]), check=True)
+    psql = [str(pg_bin / "psql"), "-h", str(socket), "-p", str(port), "-d", "postgres", "-X"]
+    for sql in (
+        f"create tablespace drill_space location '{location}'",
+        "create table in_tablespace (n int) tablespace drill_space",
+        "insert into in_tablespace values (1)",
+    ):
+        subprocess.run(_as_postgres([*psql, "-c", sql]), check=True, capture_output=True)
+
+
 @contextmanager
 def pgbackrest_repo(pg_bin: Path, pgbackrest: str) -> Iterator[PgBackRest]:
     """initdb, start PostgreSQL on a high port, stanza-create and one full backup."""
@@ -138,9 +152,11 @@ def pgbackrest_repo(pg_bin: Path, pgbackrest: str) -> Iterator[PgBackRest]:
             f"-c wal_level=replica -c archive_mode=on -c archive_command='{archive}'"
         )
         _start_postgres(pg_bin, data, folder, options)
+        tablespace = folder / "tablespace"
+        _make_tablespace(pg_bin, folder, port, tablespace)
         for step in (["stanza-create"], ["backup", "--type=full"]):
             subprocess.run(_as_postgres([*run, *step]), check=True, capture_output=True)
-        yield PgBackRest(config, stanza)
+        yield PgBackRest(config, stanza, tablespace)
     finally:
         subprocess.run(
             _as_postgres([str(pg_bin / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),

@@ -50,14 +50,29 @@ RESTIC = {"kind": "restic", "repository": "/srv/restic", "password": {"env": "PW
             "/var/lib/postgresql",
         ),
         (RESTIC, {"scratch": "/srv/app/x", "verify_checksums": ["/srv/app"]}, "/srv/app"),
+        (
+            {"kind": "borg", "repository": "file:///srv/borg"},
+            {"scratch": "/srv/borg/tmp"},
+            "/srv/borg",
+        ),
+        (
+            {"kind": "borg", "repository": "~/borg"},
+            {"scratch": "/home/ops/borg/tmp"},
+            "/home/ops/borg",
+        ),
     ],
 )
 def test_scratch_in_a_live_location_is_refused(
-    tmp_path: Path, check: dict[str, Any], restore: dict[str, Any], live: str
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    check: dict[str, Any],
+    restore: dict[str, Any],
+    live: str,
 ) -> None:
-    """The drill's scratch equals or sits inside a backup folder, a local repository, a
-    declared live path or a checksum source: a load error naming the file, the line of
-    `restore:`, the backup and both paths."""
+    """The drill's scratch equals or sits inside a backup folder, a local repository (borg's
+    `file://` and `~/` forms too), a declared live path or a checksum source: a load error
+    naming the file, the line of `restore:`, the backup and both paths."""
+    monkeypatch.setenv("HOME", "/home/ops")
     path = write(tmp_path, check, restore)
     lines = path.read_text().splitlines()
     line = next(n for n, text in enumerate(lines, 1) if text.strip().startswith("restore:"))
@@ -86,6 +101,8 @@ def test_a_remote_repository_is_not_a_live_location(tmp_path: Path) -> None:
         ({"kind": "http", "url": "https://b.test/s"}, {}, "no restore drill for `http` backups"),
         (RESTIC, {"read_data_subset": "all"}, "String should match pattern"),
         (RESTIC, {"verify_checksums": ["relative/file"]}, "must be an absolute path"),
+        (RESTIC, {"scratch": "scratch"}, "(db).restore.scratch: must be an absolute path"),
+        (RESTIC, {"live_paths": ["db"]}, "restore.live_paths[0]: must be an absolute path"),
         ({"kind": "files", "path": "/d"}, {"command": "gzip -t"}, "Input should be a valid list"),
     ],
 )
@@ -93,5 +110,6 @@ def test_a_setting_the_tool_cannot_use_is_refused(
     tmp_path: Path, check: dict[str, Any], restore: dict[str, Any], message: str
 ) -> None:
     """Tool-specific drill settings on another tool, a drill for an http status endpoint, a
-    malformed subset, a relative checksum source and a shell string command are refused."""
+    malformed subset, a relative checksum source, scratch or live path and a shell string
+    command are refused."""
     assert message in refusal(write(tmp_path, check, restore))

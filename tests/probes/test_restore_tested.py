@@ -8,8 +8,9 @@ from __future__ import annotations
 import gzip
 import io
 import itertools
+import os
 import sys
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -175,3 +176,26 @@ async def test_a_folder_that_stays_fails_the_drill(
     event = await drill_event(inv, "restore:kept", tmp_path)
     assert (event.attributes.verified, event.attributes.reason) == (False, "scratch_not_removed")
     assert event.attributes.scratch_removed is False
+
+
+async def test_rpo_is_the_backup_age_when_the_drill_started(tmp_path: Path) -> None:
+    """`rpo_seconds` is the restored file's age at the drill's start: a clock that moves a
+    day on while the drill runs does not add that day."""
+    start = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+    folder = tmp_path / "dumps"
+    folder.mkdir()
+    (folder / "a.gz").write_bytes(gzip.compress(b"ok\n"))
+    os.utime(folder / "a.gz", (start.timestamp() - 60, start.timestamp() - 60))
+    ran = tmp_path / "ran"
+    command = [sys.executable, "-c", "import pathlib, sys; pathlib.Path(sys.argv[1]).touch()"]
+    inv = inventory(backups=[files_backup("aged", folder, command=[*command, str(ran)])])
+
+    def clock() -> datetime:
+        return start + timedelta(days=1) if ran.exists() else start
+
+    target = find_target(inv, "restore:aged")
+    assert target is not None
+    event = await run_probe(ProbeContext(inv, state_dir=tmp_path, now=clock), target)
+    assert isinstance(event, RestoreTested)
+    assert event.attributes.verified, event.attributes.message
+    assert event.attributes.rpo_seconds == 60.0

@@ -29,8 +29,9 @@ _ALL_TOOL_SETTINGS = frozenset().union(*TOOL_SETTINGS.values())
 
 
 def _absolute(value: Path) -> Path:
+    # A relative path would depend on the service's working directory.
     if not value.is_absolute():
-        raise ValueError("must be an absolute path (where the file lives)")
+        raise ValueError("must be an absolute path")
     return value
 
 
@@ -43,14 +44,14 @@ class RestoreDrill(Schedule):
 
     interval: Duration | None = timedelta(days=7)
     timeout: Duration | None = timedelta(minutes=30)
-    scratch: Path | None = Field(
+    scratch: AbsolutePath | None = Field(
         default=None,
         description="Folder the drill folders are made in; `<state dir>/restore-scratch`.",
     )
     max_size: ByteSize = Field(
         default=10 * 2**30, gt=0, description="The restore fails past this many bytes."
     )
-    live_paths: list[Path] = Field(
+    live_paths: list[AbsolutePath] = Field(
         default_factory=list,
         description="More live locations (a database's data directory) scratch must avoid.",
     )
@@ -99,12 +100,22 @@ def live_locations(check: BackupCheck, drill: RestoreDrill) -> list[Path]:
     places = list(drill.live_paths) + list(drill.verify_checksums)
     if check.kind == "files":
         places.append(check.path)
-    if check.kind in ("restic", "borg"):
-        local = check.repository.removeprefix("local:")
-        # sftp:, rest:, s3:, ssh://… are remote: nothing on this machine to protect.
-        if local.startswith("/"):
-            places.append(Path(local))
+    if check.kind in ("restic", "borg") and (local := local_repository(check.repository)):
+        places.append(local)
     return places
+
+
+def local_repository(repository: str) -> Path | None:
+    """The folder of a repository on this machine (`/srv/r`, restic's `local:/srv/r`, borg's
+    `file:///srv/r`, `~/r` with the home folder expanded); None for a remote one (`sftp:`,
+    `rest:`, `s3:`, `ssh://`, `user@host:path` …: nothing on this machine to protect)."""
+    local = repository.removeprefix("local:").removeprefix("file://")
+    if local.startswith("~"):
+        try:
+            local = str(Path(local).expanduser())
+        except RuntimeError:  # no home folder to expand to
+            return None
+    return Path(local) if local.startswith("/") else None
 
 
 def unsafe_scratch(scratch: Path, live: list[Path]) -> Path | None:

@@ -3,7 +3,8 @@
 The drill (`checks.restore.drill`) restores the newest backup into a fresh folder under the
 drill's `scratch` (default `<state dir>/restore-scratch`), verifies it and removes the
 folder; the event is built after the removal. `rpo_seconds` is the restored backup's age
-when the drill ran, `duration_seconds` the drill's wall time (the recovery time).
+when the drill started (a long drill does not age it), `duration_seconds` the drill's wall
+time (the recovery time).
 
 Drills run one at a time: the probe is `serial` in `probes.registry.PROBES`, so a second
 drill waits for the first outside its own time budget. At start-up (`run`, `run --once`)
@@ -13,6 +14,7 @@ drill waits for the first outside its own time budget. At start-up (`run`, `run 
 from __future__ import annotations
 
 import tempfile
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +65,7 @@ def failure_event(ctx: ProbeContext, target: ProbeTarget, failure: Failure) -> E
     return make_event(RestoreTested, ctx, target, {**attributes, **verdict(failure)})
 
 
-def _observed(ctx: ProbeContext, outcome: DrillOutcome) -> dict[str, Any]:
+def _observed(outcome: DrillOutcome, started: datetime) -> dict[str, Any]:
     result = outcome.result
     when = result.artifact_time
     return {
@@ -72,7 +74,7 @@ def _observed(ctx: ProbeContext, outcome: DrillOutcome) -> dict[str, Any]:
         "snapshot_id": result.snapshot_id,
         "archive_name": result.archive_name,
         "artifact_time": when,
-        "rpo_seconds": round((ctx.now() - when).total_seconds(), 1) if when else None,
+        "rpo_seconds": round((started - when).total_seconds(), 1) if when else None,
         "duration_seconds": outcome.duration_seconds,
         "files_restored": result.files_restored,
         "bytes_restored": result.bytes_restored,
@@ -90,11 +92,12 @@ async def probe_restore(ctx: ProbeContext, target: ProbeTarget) -> EvidenceEvent
     drill = _drill_of(backup)
     root = scratch_root(drill, ctx.state_dir)
     name = f"{backup.id}-{ctx.run_id()}"
+    started = ctx.now()
     outcome = await run_drill(backup.check, drill, root, name, target.timeout_seconds)
     failure = outcome.result.failure
     if failure is None and not outcome.scratch_removed:
         failure = Failure.of("scratch_not_removed", f"the drill folder under {root} remains")
-    attributes = {**_declared(backup, drill), **_observed(ctx, outcome), **verdict(failure)}
+    attributes = {**_declared(backup, drill), **_observed(outcome, started), **verdict(failure)}
     return make_event(RestoreTested, ctx, target, attributes)
 
 

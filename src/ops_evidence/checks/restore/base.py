@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -15,6 +16,11 @@ from ops_evidence.checks.subprocess import ToolResult, run_tool
 
 # Reason for a restore that grew, or would grow, past `max_size`.
 OVER_MAX_SIZE = "over_max_size"
+# Free space a restore must leave on the scratch volume: 256 MiB, or 5% of the volume when
+# that is less (a small volume). The default scratch shares the state directory's volume,
+# where the outbox must keep room to write.
+RESERVE_BYTES = 256 * 2**20
+RESERVE_SHARE = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +82,30 @@ def too_large(size: int, limit: int) -> Failure:
     return Failure.of(OVER_MAX_SIZE, f"scratch over max_size: restore is {size} bytes ({limit})")
 
 
+def reserve(total: int) -> int:
+    """The free bytes a restore must leave on a volume of `total` bytes."""
+    return min(RESERVE_BYTES, int(total * RESERVE_SHARE))
+
+
+def refuse_size(size: int, limit: int, target: Path) -> Failure | None:
+    """Why a restore of `size` bytes into `target` must not start: over the drill's
+    `max_size`, or more than the scratch volume's free space less the reserve."""
+    if size > limit:
+        return too_large(size, limit)
+    try:
+        usage = shutil.disk_usage(target)
+    except OSError as exc:
+        return Failure.of("scratch_unavailable", f"{target}: {exc.strerror}")
+    keep = reserve(usage.total)
+    if usage.free < size + keep:
+        message = (
+            f"no space in scratch: restore is {size} bytes, {usage.free} free"
+            f" and {keep} must stay free"
+        )
+        return Failure.of("no_space", message)
+    return None
+
+
 async def tool_version(argv: list[str], *, timeout: float) -> str | None:
     """The version word of `<tool> version` output (`restic 0.14.0 compiled …` -> 0.14.0)."""
     result = await run_tool(argv, timeout=timeout)
@@ -96,6 +126,9 @@ def _sha256(path: Path) -> str:
 def _compare(source: Path, target: Path) -> Checksum:
     # restic and borg both restore an absolute source path below the target, slash dropped.
     copy = target / source.relative_to("/")
+    # A restored link to an absolute path would compare the live file with itself.
+    if not copy.resolve().is_relative_to(target.resolve()):
+        return Checksum(str(source), matched=False, detail="outside the restore (symlink)")
     try:
         matched = _sha256(source) == _sha256(copy)
     except FileNotFoundError as exc:

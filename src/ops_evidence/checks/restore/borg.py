@@ -19,7 +19,7 @@ from ops_evidence.checks.restore.base import (
     compare_checksums,
     exit_failure,
     no_newest,
-    too_large,
+    refuse_size,
     tool_version,
 )
 from ops_evidence.checks.restore.scratch import count_files
@@ -53,8 +53,9 @@ async def restore_borg(
         artifact_time=seen.last_backup_at,
     )
     size = seen.size_bytes
-    if not drill.dry_run and size is not None and size > drill.max_size:
-        return replace(found, failure=too_large(size, drill.max_size))
+    refused = None if drill.dry_run or size is None else refuse_size(size, drill.max_size, target)
+    if refused is not None:
+        return replace(found, failure=refused)
     return await _extract(check, drill, env, target, found, timeout=timeout, size=size)
 
 

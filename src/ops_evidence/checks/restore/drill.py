@@ -2,7 +2,8 @@
 
 Order: refuse a scratch root that is (or is inside) a live location; make the marked drill
 folder; run the tool's restorer while a watcher polls the folder's size and cancels the
-restore past `max_size`; all of it within `timeout`. Then, whatever happened (a pass, a
+restore past `max_size`, and measures it once more when the restorer returns; all of it within
+`timeout`. Then, whatever happened (a pass, a
 failure, the timeout, the watcher, or the caller's cancellation at shutdown), the folder is
 removed under a shielded scope, and the outcome says whether it is gone: the event is built
 from the outcome, so `scratch_removed` is only ever true after the removal succeeded.
@@ -85,6 +86,10 @@ async def _bounded(
             tg.start_soon(_watch, place.folder, drill.max_size, over, tg.cancel_scope)
             result = await RESTORERS[check.kind](check, drill, place.target, timeout)
             tg.cancel_scope.cancel()
+    if not over:
+        # Once more: a restore that finished between two of the watcher's polls.
+        size = await anyio.to_thread.run_sync(size_of, place.folder)
+        over.extend([size] if size > drill.max_size else [])
     if over:
         message = f"scratch over max_size: {over[0]} bytes written (max {drill.max_size})"
         return replace(result, failure=Failure.of(OVER_MAX_SIZE, message))

@@ -5,7 +5,8 @@ private folder of its own, and reads a minimal configuration written by the dril
 for local connections on that socket, no archiving): the live cluster's settings (its port,
 archive command, certificate paths) never apply. The socket folder is short and under the
 system temp folder because a socket path is limited to 107 bytes. Output of the query is
-counted, never stored.
+counted, never stored; a failing query is reported by psql's exit status and SQLSTATE only,
+since its error text may quote row values.
 """
 
 from __future__ import annotations
@@ -96,14 +97,23 @@ async def started(data: Path, bin_dir: Path, runner: Runner) -> AsyncIterator[Pa
             shutil.rmtree(socket_dir, ignore_errors=True)
 
 
+def _query_failed(result: ToolResult) -> Failure | None:
+    # psql's error text may quote restored row values (`invalid input syntax …: "<value>"`):
+    # only its exit status and the SQLSTATE code (VERBOSITY=sqlstate prints nothing else).
+    if result.failure is not None or result.returncode == 0:
+        return result.failure
+    code = re.fullmatch(r"(?:ERROR|FATAL|PANIC):\s+([0-9A-Z]{5})", result.stderr_line)
+    sqlstate = f" (SQLSTATE {code[1]})" if code else ""
+    return Failure.of("sanity_failed", f"psql exited {result.returncode}{sqlstate}")
+
+
 async def sanity_query(
     bin_dir: Path, socket_dir: Path, database: str, query: str, runner: Runner
 ) -> tuple[int, Failure | None]:
     """Run the query with psql on the private socket; the number of rows it returned."""
     argv = [str(bin_dir / "psql"), "-h", str(socket_dir), "-p", str(PORT), "-d", database]
-    # Terse: the error on one line (the failure message shows the last line of stderr).
-    argv += ["-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-v", "VERBOSITY=terse", "-c", query]
+    argv += ["-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-v", "VERBOSITY=sqlstate", "-c", query]
     result = await runner.run(argv)
-    failure = _failed("psql", result)
+    failure = _query_failed(result)
     rows = len([line for line in result.stdout.decode("utf-8", "replace").splitlines() if line])
     return rows, failure

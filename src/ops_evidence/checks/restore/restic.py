@@ -22,7 +22,7 @@ from ops_evidence.checks.restore.base import (
     compare_checksums,
     exit_failure,
     no_newest,
-    too_large,
+    refuse_size,
     tool_version,
     unreadable,
 )
@@ -90,8 +90,9 @@ async def restore_restic(
     size = await _restore_size(run, seen.snapshot_id)
     if isinstance(size, Failure):
         return replace(found, failure=size)
-    if not drill.include and size > drill.max_size:
-        return replace(found, failure=too_large(size, drill.max_size))
+    # With an include set the restore is a part of `size`: only the watcher bounds it.
+    if not drill.include and (refused := refuse_size(size, drill.max_size, target)):
+        return replace(found, failure=refused)
     found = await _restore(run, seen.snapshot_id, size, found)
     if found.failure is None and drill.read_data_subset:
         found = await _check_subset(run, drill.read_data_subset, found)
