@@ -355,7 +355,8 @@ class RestoreTestedAttributes(Attributes):
     )
     artifact_time: datetime | None = Field(default=None, description="When the backup was made.")
     rpo_seconds: float | None = Field(
-        default=None, description="The restored backup's age at the drill: the recovery point."
+        default=None,
+        description="The restored backup's age when the drill started: the recovery point.",
     )
     duration_seconds: float | None = Field(
         default=None, description="How long the restore and its checks took: the recovery time."
