@@ -22,6 +22,9 @@ from ops_evidence.checks.restore.scratch import DrillPlace
 from ops_evidence.events.types import RestoreTested
 from ops_evidence.logging import configure_logging
 from ops_evidence.probes import ProbeContext, ProbeTarget, find_target, plan, run_probe
+from ops_evidence.schedule.emission_state import SqliteProbeState
+from ops_evidence.schedule.probe_jobs import build_jobs
+from ops_evidence.schedule.runner import Scheduler
 from tests import backup_tools
 from tests.probes.inventories import inventory
 
@@ -199,3 +202,34 @@ async def test_rpo_is_the_backup_age_when_the_drill_started(tmp_path: Path) -> N
     assert isinstance(event, RestoreTested)
     assert event.attributes.verified, event.attributes.message
     assert event.attributes.rpo_seconds == 60.0
+
+
+async def test_a_restart_recalls_the_last_drill_instead_of_drilling_again(tmp_path: Path) -> None:
+    """A drill's event is kept in the probe state: a service restarted on that state has the
+    drill's observation (the gates read it) and plans its next drill an interval after the
+    last, not within the first minute of the start."""
+    folder = tmp_path / "dumps"
+    folder.mkdir()
+    (folder / "a.gz").write_bytes(gzip.compress(b"ok\n"))
+    inv = inventory(backups=[files_backup("dumps", folder, max_size="1MiB")])
+    state = SqliteProbeState(tmp_path / "state" / "probe-state.sqlite3")
+
+    async def submit(event: Any, job: Any) -> bool:
+        return True
+
+    first_ctx = ProbeContext(inv, state_dir=tmp_path)
+    first = Scheduler(build_jobs(inv, first_ctx), submit, state)
+    await first.load_state()
+    await first.run_once()
+    drilled = first_ctx.observations.latest("restore:dumps")
+    assert isinstance(drilled, RestoreTested)
+    assert drilled.attributes.verified
+    await state.close()
+
+    again = SqliteProbeState(tmp_path / "state" / "probe-state.sqlite3")
+    second_ctx = ProbeContext(inv, state_dir=tmp_path)
+    second = Scheduler(build_jobs(inv, second_ctx), submit, again)
+    await second.load_state()
+    await again.close()
+    recalled = second_ctx.observations.latest("restore:dumps")
+    assert recalled == drilled

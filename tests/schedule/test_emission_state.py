@@ -103,6 +103,24 @@ async def test_concurrent_saves_are_all_kept(storage: Storage) -> None:
     }
 
 
+async def test_kept_runs_survive_a_restart_exactly(storage: Storage) -> None:
+    """A recalled job's kept run (start time and event body) is loaded after a restart; a
+    later keep replaces the earlier one for its key only."""
+    store = storage.reopen()
+    await store.open()
+    await store.keep("restore:a", 1_700_000_000.25, '{"old": 1}')
+    await store.keep("restore:b", 2.5, '{"b": 2}')
+    await store.keep("restore:a", 1_700_000_100.75, '{"new": 3}')
+    await store.close()
+    again = storage.reopen()
+    assert await again.open() == {}  # kept runs are not emissions
+    assert await again.kept() == {
+        "restore:a": (1_700_000_100.75, '{"new": 3}'),
+        "restore:b": (2.5, '{"b": 2}'),
+    }
+    await again.close()
+
+
 class _Probe:
     """A probe whose verdict a test can flip; `ran` is set after each run."""
 

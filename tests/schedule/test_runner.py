@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
@@ -248,3 +249,66 @@ async def test_the_cut_off_does_not_count_the_wait_for_a_turn() -> None:
         hold.set()
     record = scheduler.results["restore:second"]
     assert (record.error, second.runs) == (None, 1)
+
+
+def _recalled(probe: Probe, seen: list[str], interval: float = 3600) -> Job:
+    return replace(_job(probe, interval=interval), key=f"restore:{probe.name}", recall=seen.append)
+
+
+async def test_a_recalled_job_is_kept_and_handed_back_after_a_restart() -> None:
+    """A recalled job's run is kept (its event); a scheduler restarted on the same state hands
+    the event to `recall` and does not run the job again before its interval is out, while
+    the other jobs run."""
+    state, seen = MemoryProbeState(), list[str]()
+    drill, other = Probe("drill"), Probe("other")
+    first = Scheduler([_recalled(drill, seen)], _collector()[1], state)
+    await first.load_state()
+    await first.run_once()
+    ((_started, body),) = (await state.kept()).values()
+    assert '"context_key":"endpoint:drill"' in body
+    assert drill.runs == 1
+    second = Scheduler(
+        [_recalled(drill, seen), _job(other, interval=0.01)],
+        _collector()[1],
+        state,
+        initial_spread=0.01,
+    )
+    await second.load_state()
+    assert seen == [body]
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(second.run)
+        await _runs_until(other, lambda: other.runs >= 3)
+        second.stop()
+    assert drill.runs == 1  # not again within its hour
+
+
+async def test_a_recalled_job_whose_interval_is_out_runs_at_once() -> None:
+    """Restarted after the interval of its kept run, a recalled job runs straight away."""
+    state, seen = MemoryProbeState(), list[str]()
+    drill = Probe("drill")
+    await state.keep("restore:drill", time.time() - 3601, "{}")
+    scheduler = Scheduler([_recalled(drill, seen)], _collector()[1], state)
+    await scheduler.load_state()
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(scheduler.run)
+        await _runs_until(drill, lambda: drill.runs >= 1)
+        scheduler.stop()
+    assert seen == ["{}"]
+
+
+async def test_a_kept_event_that_cannot_be_read_is_run_afresh() -> None:
+    """A kept body `recall` refuses (another version's) is ignored: the job runs soon, as on
+    a first start."""
+    state, drill = MemoryProbeState(), Probe("drill")
+    await state.keep("restore:drill", time.time(), "not json")
+
+    def recall(body: str) -> None:
+        raise ValueError(body)
+
+    job = replace(_job(drill), key="restore:drill", recall=recall)
+    scheduler = Scheduler([job], _collector()[1], state, initial_spread=0.01)
+    await scheduler.load_state()
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(scheduler.run)
+        await _runs_until(drill, lambda: drill.runs >= 1)
+        scheduler.stop()

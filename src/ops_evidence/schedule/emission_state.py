@@ -1,7 +1,10 @@
-"""What each probe last emitted (fingerprint and time), kept across restarts.
+"""What each probe last emitted (fingerprint and time), kept across restarts; and, for the
+jobs that are recalled (restore drills), their last event itself.
 
 A restart must not re-emit everything: the scheduler compares each new result with the
-last *emitted* fingerprint stored here. SQLite in the state directory, on its own thread.
+last *emitted* fingerprint stored here. Nor re-run every drill: a drill's last event (`keep`)
+is handed back on start, so its next run waits out its interval and the gates still see it.
+SQLite in the state directory, on its own thread.
 """
 
 from __future__ import annotations
@@ -26,6 +29,14 @@ class ProbeStateStore(Protocol):
         """Remember an emission."""
         ...
 
+    async def keep(self, key: str, at: float, body: str) -> None:
+        """Remember a recalled job's last run: when it started and its event (JSON)."""
+        ...
+
+    async def kept(self) -> dict[str, tuple[float, str]]:
+        """Every kept run, key -> (start time, event JSON); after `open`."""
+        ...
+
     async def close(self) -> None:
         """Release storage."""
         ...
@@ -36,6 +47,7 @@ class MemoryProbeState:
 
     def __init__(self) -> None:
         self.rows: dict[str, Emitted] = {}
+        self.runs: dict[str, tuple[float, str]] = {}
 
     async def open(self) -> dict[str, Emitted]:
         """Everything saved so far."""
@@ -44,6 +56,14 @@ class MemoryProbeState:
     async def save(self, key: str, emitted: Emitted) -> None:
         """Keep it in the dict."""
         self.rows[key] = emitted
+
+    async def keep(self, key: str, at: float, body: str) -> None:
+        """Keep the run in the dict."""
+        self.runs[key] = (at, body)
+
+    async def kept(self) -> dict[str, tuple[float, str]]:
+        """Every run kept so far."""
+        return dict(self.runs)
 
     async def close(self) -> None:
         """Nothing to release."""
@@ -65,6 +85,11 @@ class SqliteProbeState:
             "CREATE TABLE IF NOT EXISTS emitted (key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, "
             "at REAL NOT NULL) WITHOUT ROWID"
         )
+        # Its own table, so a probe-state file from before it opens unchanged.
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS kept (key TEXT PRIMARY KEY, at REAL NOT NULL, "
+            "body TEXT NOT NULL) WITHOUT ROWID"
+        )
         return conn
 
     async def open(self) -> dict[str, Emitted]:
@@ -81,14 +106,28 @@ class SqliteProbeState:
         Raises OutboxError when the state directory cannot be written (e.g. a full disk):
         the same store, the same one-line report and exit 74 as the outbox beside it.
         """
+        await self._write(
+            "INSERT INTO emitted VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET "
+            "fingerprint = excluded.fingerprint, at = excluded.at",
+            (key, emitted.fingerprint, emitted.at),
+        )
+
+    async def keep(self, key: str, at: float, body: str) -> None:
+        """Upsert the kept run; OutboxError as `save`."""
+        await self._write(
+            "INSERT INTO kept VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET "
+            "at = excluded.at, body = excluded.body",
+            (key, at, body),
+        )
+
+    async def kept(self) -> dict[str, tuple[float, str]]:
+        """Every kept run."""
+        rows = await self._db.read(lambda c: c.execute("SELECT key, at, body FROM kept").fetchall())
+        return {key: (at, body) for key, at, body in rows}
+
+    async def _write(self, sql: str, values: tuple[object, ...]) -> None:
         try:
-            await self._db.write(
-                lambda c: c.execute(
-                    "INSERT INTO emitted VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET "
-                    "fingerprint = excluded.fingerprint, at = excluded.at",
-                    (key, emitted.fingerprint, emitted.at),
-                )
-            )
+            await self._db.write(lambda c: c.execute(sql, values))
         except sqlite3.Error as exc:
             raise OutboxError(f"probe state {self.path}: {exc}") from None
 

@@ -3,9 +3,10 @@
 Drives the pure `Timetable` with the real clock on the service's task group. A probe run is
 bounded by its timeout; the global limiter caps concurrent probes. Results are emitted
 (submitted to the outbox) on change or heartbeat; the last emission per probe is persisted so
-a restart does not re-emit everything. Jobs flagged `after_observations` (drift, readiness
-gates) start only after every other probe has run once (except those that wait for a
-`turn`: the restore drills), as they are computed from those observations.
+a restart does not re-emit everything, and a `recall` job's last event (a restore drill's) so
+a restart does not re-run it before its interval is out. Jobs flagged `after_observations`
+(drift, readiness gates) start only after every other probe has run once (except those that
+wait for a `turn`: the restore drills), as they are computed from those observations.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 import anyio
 
 from ops_evidence.events.envelope import EvidenceEvent
-from ops_evidence.events.wire import event_attributes
+from ops_evidence.events.wire import canonical_json, event_attributes
 from ops_evidence.logging import get_logger
 from ops_evidence.schedule.emission_state import ProbeStateStore
 from ops_evidence.schedule.timetable import Emitted, Timetable, fingerprint, should_emit
@@ -51,6 +52,11 @@ class Job:
     # queue for minutes each, and the gates should not wait that long after a start (OPS-G07
     # reads "no evidence yet" meanwhile).
     turn: Callable[[], AbstractAsyncContextManager[Any]] | None = None
+    # A job recalled across restarts (a restore drill, days apart): its last run's event is
+    # kept in the probe state, handed to `recall` on start (the drill's observation, which
+    # the gates read), and its first run then waits out its interval from that run's start
+    # instead of running within the first minute of every start.
+    recall: Callable[[str], None] | None = None
 
 
 @dataclass
@@ -87,10 +93,22 @@ class Scheduler:
         self._wake = anyio.Event()
         self._stopping = False
         self._emitted: dict[str, Emitted] = {}
+        self._last_start: dict[str, float] = {}
 
     async def load_state(self) -> None:
-        """Read the persisted emissions (call once before running)."""
+        """Read the persisted emissions, and hand each recalled job its kept event (call once
+        before running)."""
         self._emitted = await self.state.open()
+        for key, (started, body) in (await self.state.kept()).items():
+            job = self._by_key.get(key)
+            if job is None or job.recall is None:
+                continue  # no longer planned, or no longer recalled
+            try:
+                job.recall(body)
+            except ValueError as exc:  # a body this version cannot read: run it afresh
+                log.warning("probe_state_unreadable", probe=key, error=type(exc).__name__)
+                continue
+            self._last_start[key] = started
 
     def stop(self) -> None:
         """Stop starting new runs; `run` returns once in-flight runs have finished."""
@@ -104,7 +122,10 @@ class Scheduler:
         late = [job for job in self.jobs if job.after_observations]
         for job in self.jobs:
             if not job.after_observations:
-                table.add(job.key, job.interval, now, spread_cap=self.initial_spread)
+                last = self._last_start.get(job.key)
+                table.add(
+                    job.key, job.interval, now, spread_cap=self.initial_spread, last_start=last
+                )
         pending_first = {j.key for j in self.jobs if j.turn is None and not j.after_observations}
         async with anyio.create_task_group() as tg:
             while not self._stopping:
@@ -147,6 +168,9 @@ class Scheduler:
             emitted = False
             if event is not None:
                 emitted = await self._maybe_emit(job, event, force_emit)
+                if job.recall is not None:
+                    body = canonical_json(event.model_dump(mode="json")).decode()
+                    await self.state.keep(job.key, started, body)
             record = RunRecord(
                 job, event, started, duration, max(0.0, started - scheduled), emitted, error
             )

@@ -103,9 +103,15 @@ class Timetable:
         *,
         spread: bool = True,
         spread_cap: float | None = None,
+        last_start: float | None = None,
     ) -> None:
-        """Register a probe; its first run is spread over one interval (at most `spread_cap`)."""
+        """Register a probe; its first run is spread over one interval (at most `spread_cap`),
+        or, given the start of its last run before a restart, one interval after it (at once
+        when that is past)."""
         self._intervals[key] = interval
+        if last_start is not None:
+            self._push(key, max(now, last_start + interval))
+            return
         window = interval if spread_cap is None else min(interval, spread_cap)
         self._push(key, now + (self.rng.uniform(0, window) if spread else 0.0))
 
