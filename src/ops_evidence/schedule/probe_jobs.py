@@ -45,7 +45,7 @@ def _job(inventory: Inventory, ctx: ProbeContext, target: ProbeTarget) -> Job:
 
 def _recall(ctx: ProbeContext, body: str) -> None:
     # A drill's kept event, as the probe would have recorded it: the gates read it after a
-    # restart, until the drill runs again. ValueError for a body this version cannot read.
+    # restart, until the drill runs again. Raises (ValueError …) on a body it cannot read.
     ctx.observations.record(parse_event(json.loads(body)))
 
 

@@ -105,7 +105,7 @@ class Scheduler:
                 continue  # no longer planned, or no longer recalled
             try:
                 job.recall(body)
-            except ValueError as exc:  # a body this version cannot read: run it afresh
+            except (ValueError, KeyError, TypeError) as exc:  # unreadable here: run it afresh
                 log.warning("probe_state_unreadable", probe=key, error=type(exc).__name__)
                 continue
             self._last_start[key] = started
