@@ -121,7 +121,8 @@ def loopback_example(target: str, workdir: Path) -> dict[str, Any]:
                 out["host"] = "127.0.0.1"
             if out.get("kind") == "dns":
                 out["resolver"] = f"127.0.0.1:{free_port()}"  # nothing answers: a fast failure
-            if "repository" in out or out.get("kind") == "files":
+            # A backup check's repository (it has a `kind`), not a publish's scratch repository.
+            if ("repository" in out and "kind" in out) or out.get("kind") == "files":
                 out.update(
                     {"repository": str(workdir / "repo")}
                     if "repository" in out
