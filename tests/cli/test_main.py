@@ -181,3 +181,16 @@ def test_the_service_never_loads_the_cryptography_package() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_service_never_loads_click_through_httpx() -> None:
+    """httpx's init tries its command-line client, which loads click (1.0 MiB of RSS) before
+    it fails on pygments: `ops_evidence` stands in for that client, so the run command, its
+    probes and its sinks load no click (the emulator, through uvicorn, still does)."""
+    code = (
+        "import sys\n"
+        "import ops_evidence.cli.run, ops_evidence.probes.registry, httpx\n"
+        "print(httpx.Client and sorted({m.split('.')[0] for m in sys.modules} & {'click'}))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
