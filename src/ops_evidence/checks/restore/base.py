@@ -56,17 +56,21 @@ def unreadable(failure: Failure) -> Failure:
     return failure
 
 
+def exited(label: str, result: ToolResult, reason: str) -> Failure | None:
+    """None when the tool ran and exited 0; else its own failure (timeout, missing …) or
+    `reason`, e.g. `pgbackrest verify exited 1: <its last error line>`."""
+    if result.failure is not None or result.returncode == 0:
+        return result.failure
+    return Failure.of(reason, f"{label} exited {result.returncode}: {result.stderr_line}")
+
+
 def exit_failure(tool: str, result: ToolResult, auth_markers: tuple[str, ...]) -> Failure | None:
     """None when the restoring tool exited 0; else `auth_failed` when its error line names
     the credentials, `restore_failed` otherwise (the tool could not read the backup)."""
-    if result.failure is not None:
-        return result.failure
-    if result.returncode == 0:
-        return None
-    line = result.stderr_line
-    if any(marker in line.lower() for marker in auth_markers):
-        return Failure.of("auth_failed", f"{tool}: {line}")
-    return Failure.of("restore_failed", f"{tool} exited {result.returncode}: {line}")
+    line = result.stderr_line.lower()
+    if result.failure is None and result.returncode != 0 and any(m in line for m in auth_markers):
+        return Failure.of("auth_failed", f"{tool}: {result.stderr_line}")
+    return exited(tool, result, "restore_failed")
 
 
 def no_newest(seen: BackupObservation, newest: str | None, missing: str) -> Failure | None:

@@ -17,7 +17,7 @@ from pathlib import Path
 import anyio.to_thread
 
 from ops_evidence.checks.base import Failure
-from ops_evidence.checks.restore.base import RestoreResult, refuse_size
+from ops_evidence.checks.restore.base import RestoreResult, exited, refuse_size
 from ops_evidence.checks.subprocess import run_tool
 from ops_evidence.inventory.checks import FilesBackup
 from ops_evidence.inventory.restore import RestoreDrill
@@ -44,12 +44,7 @@ async def _integrity(copy: Path, timeout: float) -> tuple[str | None, Failure | 
 
 async def _command(copy: Path, argv: list[str], timeout: float) -> Failure | None:
     result = await run_tool([*argv, str(copy)], timeout=timeout, cwd=copy.parent)
-    if result.failure is not None:
-        return result.failure
-    if result.returncode != 0:
-        message = f"{argv[0]} exited {result.returncode}: {result.stderr_line}"
-        return Failure.of("command_failed", message)
-    return None
+    return exited(argv[0], result, "command_failed")
 
 
 async def restore_files(

@@ -24,9 +24,10 @@ from ops_evidence.checks.backup.pgbackrest import observation_from_info
 from ops_evidence.checks.base import Failure
 from ops_evidence.checks.restore.base import (
     RestoreResult,
+    exited,
+    no_newest,
     refuse_size,
     tool_version,
-    unreadable,
 )
 from ops_evidence.checks.restore.postgres import Runner, pg_bin_folder, sanity_query, started
 from ops_evidence.checks.restore.scratch import count_files
@@ -68,16 +69,12 @@ async def restore_pgbackrest(
         repository=check.stanza,
     )
     seen, size = await _read(check, timeout)
-    if seen.failure is not None or seen.archive_name is None:
-        failure = unreadable(seen.failure) if seen.failure else None
-        return replace(found, failure=failure or Failure.of("no_backup", "no backup found"))
+    if failure := no_newest(seen, seen.archive_name, "no backup found"):
+        return replace(found, failure=failure)
     found = replace(found, archive_name=seen.archive_name, artifact_time=seen.last_backup_at)
     result = await run_tool([*_base(check), "verify"], timeout=timeout)
-    if result.failure is not None:
-        return replace(found, failure=result.failure)
-    if result.returncode != 0:
-        message = f"pgbackrest verify exited {result.returncode}: {result.stderr_line}"
-        return replace(found, failure=Failure.of("verify_failed", message))
+    if failure := exited("pgbackrest verify", result, "verify_failed"):
+        return replace(found, failure=failure)
     found = replace(found, check_result="verify: every backup file and WAL segment checksummed")
     if drill.sanity_query is None:
         return found

@@ -23,6 +23,7 @@ from pathlib import Path
 import anyio
 
 from ops_evidence.checks.base import Failure
+from ops_evidence.checks.restore.base import exited
 from ops_evidence.checks.subprocess import ToolResult, run_tool
 
 PORT = 5432
@@ -61,15 +62,6 @@ class Runner:
                 path.chmod(0o700)
 
 
-def _failed(step: str, result: ToolResult) -> Failure | None:
-    if result.failure is not None:
-        return result.failure
-    if result.returncode != 0:
-        message = f"{step} exited {result.returncode}: {result.stderr_line}"
-        return Failure.of("sanity_failed", message)
-    return None
-
-
 @asynccontextmanager
 async def started(data: Path, bin_dir: Path, runner: Runner) -> AsyncIterator[Path | Failure]:
     """The server on `data`, yielding its socket folder (or why it did not start); always
@@ -90,7 +82,7 @@ async def started(data: Path, bin_dir: Path, runner: Runner) -> AsyncIterator[Pa
     log = ["-l", str(data.parent / "postgres.log")]
     try:
         result = await runner.run([*pg_ctl, "-o", options, *log, "-w", "start"])
-        yield _failed("pg_ctl start", result) or socket_dir
+        yield exited("pg_ctl start", result, "sanity_failed") or socket_dir
     finally:
         with anyio.CancelScope(shield=True):
             await runner.run([*pg_ctl, "-m", "immediate", "-w", "stop"])
